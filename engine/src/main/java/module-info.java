@@ -1,0 +1,6 @@
+/** Modules and standard layers; later the tracer, graph IR, partitioner, quantization passes and training. */
+module dev.graft.engine {
+    requires transitive dev.graft.ops;
+    exports dev.graft.engine;
+    exports dev.graft.engine.nn;
+}

@@ -1,0 +1,5 @@
+/** JMH benchmarks; run from the shaded jar {@code jmh/target/graft-benchmarks.jar}. */
+open module dev.graft.jmh {
+    requires dev.graft.formats;
+    requires jmh.core;
+}
