@@ -1,0 +1,525 @@
+package dev.graft.ops;
+
+import dev.graft.kernels.ScalarMath;
+
+import java.util.Arrays;
+
+/**
+ * Elementwise operators: unary math and activations, binary arithmetic with broadcasting, comparisons (bool
+ * results), {@code where} and {@code masked_fill}. Float32 arithmetic is done in float, as PyTorch's CPU kernels;
+ * integer arithmetic in long, then narrowed to the result dtype.
+ */
+public final class MathOps {
+    private MathOps() {
+    }
+
+    // ---------------------------------------------------------------- unary (float32 in, float32 out)
+
+    /** A float function applied to every element. Integer inputs are converted to float32 first. */
+    abstract static class Unary extends Op {
+        Unary(String name) {
+            super(name, Kind.UNARY);
+        }
+
+        abstract float apply(float x);
+
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            refuseQuantized(name(), x);
+            Tensor out = Tensor.empty(DType.FLOAT32, x.shape);
+            float[] o = out.storage.floats;
+            if (x.dtype == DType.FLOAT32 && x.isContiguous()) {
+                float[] a = x.storage.floats;
+                int off = x.offset;
+                for (int i = 0; i < o.length; i++) {
+                    o[i] = apply(a[off + i]);
+                }
+            } else {
+                StridedCursor c = StridedCursor.over(x);
+                for (int i = 0; i < o.length; i++, c.next()) {
+                    o[i] = apply(x.storage.getFloat(c.offset));
+                }
+            }
+            return out;
+        }
+    }
+
+    public static final Op NEG = new Unary("neg") {
+        @Override
+        float apply(float x) {
+            return -x;
+        }
+    };
+
+    public static final Op ABS = new Unary("abs") {
+        @Override
+        float apply(float x) {
+            return Math.abs(x);
+        }
+    };
+
+    public static final Op EXP = new Unary("exp") {
+        @Override
+        float apply(float x) {
+            return (float) Math.exp(x);
+        }
+    };
+
+    public static final Op LOG = new Unary("log") {
+        @Override
+        float apply(float x) {
+            return (float) Math.log(x);
+        }
+    };
+
+    public static final Op SQRT = new Unary("sqrt") {
+        @Override
+        float apply(float x) {
+            return (float) Math.sqrt(x);
+        }
+    };
+
+    public static final Op RSQRT = new Unary("rsqrt") {
+        @Override
+        float apply(float x) {
+            return (float) (1.0 / Math.sqrt(x));
+        }
+    };
+
+    public static final Op ERF = new Unary("erf") {
+        @Override
+        float apply(float x) {
+            return ScalarMath.erf(x);
+        }
+    };
+
+    public static final Op RELU = new Unary("relu") {
+        @Override
+        float apply(float x) {
+            // NaN propagates, as in PyTorch (x > 0 is false for NaN, so test the other way round).
+            return x < 0f ? 0f : x;
+        }
+    };
+
+    public static final Op SIGMOID = new Unary("sigmoid") {
+        @Override
+        float apply(float x) {
+            return (float) (1.0 / (1.0 + Math.exp(-x)));
+        }
+    };
+
+    public static final Op TANH = new Unary("tanh") {
+        @Override
+        float apply(float x) {
+            return (float) Math.tanh(x);
+        }
+    };
+
+    public static final Op SILU = new Unary("silu") {
+        @Override
+        float apply(float x) {
+            return (float) (x / (1.0 + Math.exp(-x)));
+        }
+    };
+
+    /** GELU, exact form: {@code x/2 * (1 + erf(x / sqrt 2))} (BERT's activation). */
+    public static final Op GELU = new Unary("gelu") {
+        @Override
+        float apply(float x) {
+            return (float) (0.5 * x * (1.0 + ScalarMath.erf(x * 0.7071067811865476)));
+        }
+    };
+
+    /** GELU, tanh approximation: {@code x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))}. */
+    public static final Op GELU_TANH = new Unary("gelu_tanh") {
+        @Override
+        float apply(float x) {
+            double inner = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+            return (float) (0.5 * x * (1.0 + Math.tanh(inner)));
+        }
+    };
+
+    /** A unary op with one float parameter (clamp bounds, leaky slope, power). */
+    abstract static class ParameterizedUnary extends Op {
+        ParameterizedUnary(String name) {
+            super(name, Kind.UNARY);
+        }
+
+        abstract float apply(float x, float p, float q);
+
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            float p = floatArg(args, 1);
+            float q = args.length > 2 ? floatArg(args, 2) : 0f;
+            refuseQuantized(name(), x);
+            Tensor out = Tensor.empty(DType.FLOAT32, x.shape);
+            float[] o = out.storage.floats;
+            StridedCursor c = StridedCursor.over(x);
+            for (int i = 0; i < o.length; i++, c.next()) {
+                o[i] = apply(x.storage.getFloat(c.offset), p, q);
+            }
+            return out;
+        }
+    }
+
+    /** {@code leaky_relu(x, negativeSlope)}. */
+    public static final Op LEAKY_RELU = new ParameterizedUnary("leaky_relu") {
+        @Override
+        float apply(float x, float slope, float unused) {
+            return x < 0f ? x * slope : x;
+        }
+    };
+
+    /** {@code clamp(x, min, max)}; NaN stays NaN. */
+    public static final Op CLAMP = new ParameterizedUnary("clamp") {
+        @Override
+        float apply(float x, float min, float max) {
+            return x < min ? min : (x > max ? max : x);
+        }
+    };
+
+    // ---------------------------------------------------------------- binary with broadcasting
+
+    /** Arithmetic between two tensors (broadcast) or a tensor and a Java number. */
+    abstract static class Binary extends Op {
+        Binary(String name) {
+            super(name, Kind.BINARY);
+        }
+
+        abstract float apply(float a, float b);
+
+        abstract long applyLong(long a, long b);
+
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor a = tensorArg(args, 0);
+            Tensor b = operand(this, args, 1, a);
+            refuseQuantized(name(), a);
+            refuseQuantized(name(), b);
+            boolean floatScalar = args[1] instanceof Float || args[1] instanceof Double;
+            DType dtype = floatScalar ? DType.FLOAT32 : DType.promote(a.dtype, b.dtype);
+            int[] shape = Shapes.broadcast(name(), a.shape, b.shape);
+            Tensor out = Tensor.empty(dtype, shape);
+            if (dtype == DType.FLOAT32) {
+                computeFloat(a, b, out);
+            } else {
+                computeLong(a, b, out);
+            }
+            return out;
+        }
+
+        private void computeFloat(Tensor a, Tensor b, Tensor out) {
+            float[] o = out.storage.floats;
+            int n = o.length;
+            if (a.dtype == DType.FLOAT32 && b.dtype == DType.FLOAT32 && a.isContiguous() && b.isContiguous()) {
+                float[] x = a.storage.floats;
+                float[] y = b.storage.floats;
+                int ao = a.offset;
+                int bo = b.offset;
+                if (Arrays.equals(a.shape, out.shape) && Arrays.equals(b.shape, out.shape)) {
+                    for (int i = 0; i < n; i++) {
+                        o[i] = apply(x[ao + i], y[bo + i]);
+                    }
+                    return;
+                }
+                if (Arrays.equals(a.shape, out.shape) && b.numelRef() == 1) {
+                    float s = y[bo];
+                    for (int i = 0; i < n; i++) {
+                        o[i] = apply(x[ao + i], s);
+                    }
+                    return;
+                }
+            }
+            StridedCursor ca = new StridedCursor(out.shape, Shapes.broadcastStrides(a, out.shape), a.offset);
+            StridedCursor cb = new StridedCursor(out.shape, Shapes.broadcastStrides(b, out.shape), b.offset);
+            for (int i = 0; i < n; i++, ca.next(), cb.next()) {
+                o[i] = apply(a.storage.getFloat(ca.offset), b.storage.getFloat(cb.offset));
+            }
+        }
+
+        private void computeLong(Tensor a, Tensor b, Tensor out) {
+            int n = out.numelRef();
+            StridedCursor ca = new StridedCursor(out.shape, Shapes.broadcastStrides(a, out.shape), a.offset);
+            StridedCursor cb = new StridedCursor(out.shape, Shapes.broadcastStrides(b, out.shape), b.offset);
+            for (int i = 0; i < n; i++, ca.next(), cb.next()) {
+                out.storage.setLong(i, applyLong(a.storage.getLong(ca.offset), b.storage.getLong(cb.offset)));
+            }
+        }
+    }
+
+    public static final Op ADD = new Binary("add") {
+        @Override
+        float apply(float a, float b) {
+            return a + b;
+        }
+
+        @Override
+        long applyLong(long a, long b) {
+            return a + b;
+        }
+    };
+
+    public static final Op SUB = new Binary("sub") {
+        @Override
+        float apply(float a, float b) {
+            return a - b;
+        }
+
+        @Override
+        long applyLong(long a, long b) {
+            return a - b;
+        }
+    };
+
+    public static final Op MUL = new Binary("mul") {
+        @Override
+        float apply(float a, float b) {
+            return a * b;
+        }
+
+        @Override
+        long applyLong(long a, long b) {
+            return a * b;
+        }
+    };
+
+    /** True division: always float32, as PyTorch's {@code /} (integer inputs are converted). */
+    public static final Op DIV = new Binary("div") {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor a = tensorArg(args, 0);
+            Object[] floatArgs = args.clone();
+            floatArgs[0] = a.dtype == DType.FLOAT32 ? a : MovementOps.TO_DTYPE.compute(new Object[] {a, DType.FLOAT32});
+            if (args[1] instanceof Tensor b && b.dtype != DType.FLOAT32) {
+                floatArgs[1] = MovementOps.TO_DTYPE.compute(new Object[] {b, DType.FLOAT32});
+            } else if (args[1] instanceof Number v) {
+                floatArgs[1] = v.floatValue();
+            }
+            return super.compute(floatArgs);
+        }
+
+        @Override
+        float apply(float a, float b) {
+            return a / b;
+        }
+
+        @Override
+        long applyLong(long a, long b) {
+            throw new AssertionError("div computes in float");
+        }
+    };
+
+    public static final Op POW = new Binary("pow") {
+        @Override
+        float apply(float a, float b) {
+            if (b == 2f) {
+                return a * a;
+            }
+            return (float) Math.pow(a, b);
+        }
+
+        @Override
+        long applyLong(long a, long b) {
+            if (b < 0) {
+                throw new TensorException("pow: integer tensor to a negative integer power " + b);
+            }
+            long r = 1;
+            for (long i = 0; i < b; i++) {
+                r *= a;
+            }
+            return r;
+        }
+    };
+
+    /** Elementwise maximum; NaN propagates. */
+    public static final Op MAXIMUM = new Binary("maximum") {
+        @Override
+        float apply(float a, float b) {
+            return Float.isNaN(a) || a > b ? a : b;
+        }
+
+        @Override
+        long applyLong(long a, long b) {
+            return Math.max(a, b);
+        }
+    };
+
+    /** Elementwise minimum; NaN propagates. */
+    public static final Op MINIMUM = new Binary("minimum") {
+        @Override
+        float apply(float a, float b) {
+            return Float.isNaN(a) || a < b ? a : b;
+        }
+
+        @Override
+        long applyLong(long a, long b) {
+            return Math.min(a, b);
+        }
+    };
+
+    // ---------------------------------------------------------------- comparisons (bool results)
+
+    abstract static class Comparison extends Op {
+        Comparison(String name) {
+            super(name, Kind.COMPARISON);
+        }
+
+        abstract boolean test(double a, double b);
+
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor a = tensorArg(args, 0);
+            Tensor b = operand(this, args, 1, a);
+            refuseQuantized(name(), a);
+            refuseQuantized(name(), b);
+            int[] shape = Shapes.broadcast(name(), a.shape, b.shape);
+            Tensor out = Tensor.empty(DType.BOOL, shape);
+            byte[] o = out.storage.bytes;
+            boolean asLong = a.dtype != DType.FLOAT32 && b.dtype != DType.FLOAT32;
+            StridedCursor ca = new StridedCursor(shape, Shapes.broadcastStrides(a, shape), a.offset);
+            StridedCursor cb = new StridedCursor(shape, Shapes.broadcastStrides(b, shape), b.offset);
+            for (int i = 0; i < o.length; i++, ca.next(), cb.next()) {
+                boolean r = asLong
+                        ? test(a.storage.getLong(ca.offset), b.storage.getLong(cb.offset))
+                        : test(a.storage.getFloat(ca.offset), b.storage.getFloat(cb.offset));
+                o[i] = (byte) (r ? 1 : 0);
+            }
+            return out;
+        }
+    }
+
+    public static final Op EQ = new Comparison("eq") {
+        @Override
+        boolean test(double a, double b) {
+            return a == b;
+        }
+    };
+
+    public static final Op NE = new Comparison("ne") {
+        @Override
+        boolean test(double a, double b) {
+            return a != b;
+        }
+    };
+
+    public static final Op LT = new Comparison("lt") {
+        @Override
+        boolean test(double a, double b) {
+            return a < b;
+        }
+    };
+
+    public static final Op LE = new Comparison("le") {
+        @Override
+        boolean test(double a, double b) {
+            return a <= b;
+        }
+    };
+
+    public static final Op GT = new Comparison("gt") {
+        @Override
+        boolean test(double a, double b) {
+            return a > b;
+        }
+    };
+
+    public static final Op GE = new Comparison("ge") {
+        @Override
+        boolean test(double a, double b) {
+            return a >= b;
+        }
+    };
+
+    // ---------------------------------------------------------------- selection
+
+    /** {@code where(condition, a, b)}: condition is bool; all three broadcast together. */
+    public static final Op WHERE = new Op("where", Op.Kind.BINARY) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor cond = tensorArg(args, 0);
+            Tensor a = tensorArg(args, 1);
+            Tensor b = tensorArg(args, 2);
+            requireBool(name(), cond);
+            refuseQuantized(name(), a);
+            refuseQuantized(name(), b);
+            int[] shape = Shapes.broadcast(name(), Shapes.broadcast(name(), cond.shape, a.shape), b.shape);
+            DType dtype = DType.promote(a.dtype, b.dtype);
+            if (a.dtype == DType.BOOL && b.dtype == DType.BOOL) {
+                dtype = DType.BOOL;
+            }
+            Tensor out = Tensor.empty(dtype, shape);
+            StridedCursor cc = new StridedCursor(shape, Shapes.broadcastStrides(cond, shape), cond.offset);
+            StridedCursor ca = new StridedCursor(shape, Shapes.broadcastStrides(a, shape), a.offset);
+            StridedCursor cb = new StridedCursor(shape, Shapes.broadcastStrides(b, shape), b.offset);
+            int n = out.numelRef();
+            for (int i = 0; i < n; i++, cc.next(), ca.next(), cb.next()) {
+                boolean c = cond.storage.bytes[cc.offset] != 0;
+                if (dtype == DType.FLOAT32) {
+                    out.storage.floats[i] = c ? a.storage.getFloat(ca.offset) : b.storage.getFloat(cb.offset);
+                } else {
+                    out.storage.setLong(i, c ? a.storage.getLong(ca.offset) : b.storage.getLong(cb.offset));
+                }
+            }
+            return out;
+        }
+    };
+
+    /** {@code masked_fill(x, mask, value)}: value where mask is true; mask broadcasts to x's shape. */
+    public static final Op MASKED_FILL = new Op("masked_fill", Op.Kind.BINARY) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            Tensor mask = tensorArg(args, 1);
+            float value = floatArg(args, 2);
+            requireBool(name(), mask);
+            refuseQuantized(name(), x);
+            int[] shape = Shapes.broadcast(name(), x.shape, mask.shape);
+            if (!Arrays.equals(shape, x.shape)) {
+                throw new ShapeException("masked_fill: mask of shape " + Arrays.toString(mask.shape)
+                        + " does not broadcast to the input's shape " + Arrays.toString(x.shape));
+            }
+            Tensor out = MovementOps.copyContiguous(x);
+            StridedCursor cm = new StridedCursor(shape, Shapes.broadcastStrides(mask, shape), mask.offset);
+            int n = out.numelRef();
+            for (int i = 0; i < n; i++, cm.next()) {
+                if (mask.storage.bytes[cm.offset] != 0) {
+                    out.storage.setFloat(i, value);
+                }
+            }
+            return out;
+        }
+    };
+
+    // ---------------------------------------------------------------- helpers
+
+    /** The second operand: a tensor, or a Java number as a 0-d tensor (float for Float/Double, else a's dtype). */
+    static Tensor operand(Op op, Object[] args, int i, Tensor like) {
+        if (i < args.length && args[i] instanceof Tensor t) {
+            return t;
+        }
+        if (i < args.length && args[i] instanceof Number v) {
+            if (v instanceof Float || v instanceof Double || like.dtype == DType.FLOAT32) {
+                return Tensor.scalar(v.floatValue());
+            }
+            return Tensor.ofLongs(new long[] {v.longValue()});
+        }
+        throw new TensorException(op.name() + ": argument " + i + " must be a tensor or a number, got "
+                + (i < args.length ? args[i] : "nothing"));
+    }
+
+    static void refuseQuantized(String op, Tensor t) {
+        if (t.qparams != null) {
+            throw new DTypeException(op + ": got a quantized " + t.dtype + " tensor of shape "
+                    + Arrays.toString(t.shape) + "; dequantize it first (quantized kernels come with the INT8 ops)");
+        }
+    }
+
+    static void requireBool(String op, Tensor t) {
+        if (t.dtype != DType.BOOL) {
+            throw new DTypeException(op + ": condition/mask must be bool, got " + t.dtype + " of shape "
+                    + Arrays.toString(t.shape));
+        }
+    }
+}
