@@ -1,0 +1,615 @@
+package dev.graft.ops;
+
+import java.util.Arrays;
+
+/**
+ * Neural-network operators: softmax and log_softmax, layer_norm, batch_norm (inference form), embedding, and the
+ * NCHW pooling (max, average, adaptive average) and upsampling (nearest, bilinear) operators.
+ *
+ * <p>Inputs and outputs are float32 (embedding ids are int32 or int64). Where PyTorch's CPU kernels sum in float32
+ * (softmax's denominator, layer_norm's mean and variance, average pooling's windows) these sums accumulate in double,
+ * and normalized elements are formed in double before their one rounding to float32: that costs little and keeps
+ * results within an ulp or two of the exact value whatever the row or window length. Max pooling, nearest
+ * upsampling and embedding copy values exactly; bilinear upsampling follows PyTorch's float32 arithmetic.
+ */
+public final class NNOps {
+    private NNOps() {
+    }
+
+    /** {@code softmax(x, dim)}: {@code exp(x - max) / sum(exp(x - max))} along {@code dim} (stable for large x). */
+    public static final Op SOFTMAX = new Op("softmax", Op.Kind.REDUCTION) {
+        @Override
+        protected Object compute(Object[] args) {
+            return softmax(this, args, false);
+        }
+    };
+
+    /** {@code log_softmax(x, dim)}: {@code x - max - log(sum(exp(x - max)))} along {@code dim}. */
+    public static final Op LOG_SOFTMAX = new Op("log_softmax", Op.Kind.REDUCTION) {
+        @Override
+        protected Object compute(Object[] args) {
+            return softmax(this, args, true);
+        }
+    };
+
+    private static Tensor softmax(Op op, Object[] args, boolean log) {
+        Tensor x = op.tensorArg(args, 0);
+        int dimArg = op.intArg(args, 1);
+        LinalgOps.requireFloat(op.name(), x);
+        int rank = x.shape.length;
+        // A 0-d tensor is one row of length 1, as in PyTorch (dim 0 or -1 allowed).
+        int dim = Shapes.normalizeDim(op.name(), dimArg, Math.max(rank, 1));
+        int size = rank == 0 ? 1 : x.shape[dim];
+        int outer = rank == 0 ? 1 : product(x.shape, 0, dim);
+        int inner = rank == 0 ? 1 : product(x.shape, dim + 1, rank);
+        Tensor dense = dense(x);
+        float[] in = dense.storage.floats;
+        int base = dense.offset;
+        Tensor out = Tensor.empty(DType.FLOAT32, x.shape);
+        float[] o = out.storage.floats;
+        for (int outerIndex = 0; outerIndex < outer; outerIndex++) {
+            for (int innerIndex = 0; innerIndex < inner; innerIndex++) {
+                int start = outerIndex * size * inner + innerIndex;
+                // NaN anywhere in the row makes the maximum NaN, and so the whole row NaN, as in PyTorch.
+                float max = Float.NEGATIVE_INFINITY;
+                for (int k = 0, at = start; k < size; k++, at += inner) {
+                    float v = in[base + at];
+                    if (v > max || Float.isNaN(v)) {
+                        max = v;
+                        if (Float.isNaN(v)) {
+                            break;
+                        }
+                    }
+                }
+                // The exponentials are kept in the output (one exp per element) and summed in double.
+                double sum = 0;
+                for (int k = 0, at = start; k < size; k++, at += inner) {
+                    float e = (float) Math.exp((double) in[base + at] - max);
+                    o[at] = e;
+                    sum += e;
+                }
+                if (log) {
+                    double logSum = Math.log(sum);
+                    for (int k = 0, at = start; k < size; k++, at += inner) {
+                        o[at] = (float) ((double) in[base + at] - max - logSum);
+                    }
+                } else {
+                    for (int k = 0, at = start; k < size; k++, at += inner) {
+                        o[at] = (float) (o[at] / sum);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code layer_norm(x, int[] normalizedShape, weight|null, bias|null, eps)}: each slice over the trailing
+     * {@code normalizedShape} dims becomes {@code (x - mean) / sqrt(var + eps) * weight + bias} with the biased
+     * variance, as {@code torch.nn.functional.layer_norm}. Weight and bias have shape {@code normalizedShape}.
+     */
+    public static final Op LAYER_NORM = new Op("layer_norm", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            int[] normalized = intsArg(args, 1);
+            Tensor weight = optionalTensorArg(args, 2);
+            Tensor bias = optionalTensorArg(args, 3);
+            float eps = floatArg(args, 4);
+            LinalgOps.requireFloat(name(), x);
+            int rank = x.shape.length;
+            int k = normalized.length;
+            if (k == 0 || k > rank
+                    || !Arrays.equals(normalized, Arrays.copyOfRange(x.shape, rank - k, rank))) {
+                throw new ShapeException("layer_norm: normalized_shape " + Arrays.toString(normalized)
+                        + " must be non-empty and equal the trailing dimensions of the input's shape "
+                        + Arrays.toString(x.shape));
+            }
+            checkParameter(name(), "weight", weight, normalized);
+            checkParameter(name(), "bias", bias, normalized);
+            if (!(eps >= 0f)) {
+                throw new TensorException("layer_norm: eps must be >= 0, got " + eps);
+            }
+            int n = product(normalized, 0, k);
+            int rows = product(x.shape, 0, rank - k);
+            float[] w = weight == null ? null : weight.toFloatArrayUnchecked();
+            float[] b = bias == null ? null : bias.toFloatArrayUnchecked();
+            Tensor dense = dense(x);
+            float[] in = dense.storage.floats;
+            Tensor out = Tensor.empty(DType.FLOAT32, x.shape);
+            float[] o = out.storage.floats;
+            for (int r = 0; r < rows; r++) {
+                int start = dense.offset + r * n;
+                double sum = 0;
+                for (int j = 0; j < n; j++) {
+                    sum += in[start + j];
+                }
+                double mean = sum / n;
+                double squares = 0;
+                for (int j = 0; j < n; j++) {
+                    double d = in[start + j] - mean;
+                    squares += d * d;
+                }
+                double rstd = 1.0 / Math.sqrt(squares / n + eps);
+                for (int j = 0; j < n; j++) {
+                    double y = (in[start + j] - mean) * rstd;
+                    if (w != null) {
+                        y *= w[j];
+                    }
+                    if (b != null) {
+                        y += b[j];
+                    }
+                    o[r * n + j] = (float) y;
+                }
+            }
+            return out;
+        }
+    };
+
+    /**
+     * {@code batch_norm(x, runningMean, runningVar, weight|null, bias|null, eps)}, inference form: channel dim 1 of a
+     * 2-d [N,C], 3-d [N,C,L] or 4-d [N,C,H,W] input becomes {@code (x - mean) / sqrt(var + eps) * weight + bias}.
+     * Per-channel parameters are [C]. Each element is computed in double and rounded once (PyTorch folds the
+     * parameters into one float scale and shift per channel; the difference is within an ulp or two).
+     */
+    public static final Op BATCH_NORM = new Op("batch_norm", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            Tensor mean = tensorArg(args, 1);
+            Tensor var = tensorArg(args, 2);
+            Tensor weight = optionalTensorArg(args, 3);
+            Tensor bias = optionalTensorArg(args, 4);
+            float eps = floatArg(args, 5);
+            LinalgOps.requireFloat(name(), x);
+            if (x.shape.length < 2 || x.shape.length > 4) {
+                throw new ShapeException("batch_norm: needs a 2-d [N,C], 3-d [N,C,L] or 4-d [N,C,H,W] input, got shape "
+                        + Arrays.toString(x.shape));
+            }
+            int channels = x.shape[1];
+            int[] perChannel = {channels};
+            checkParameter(name(), "running_mean", mean, perChannel);
+            checkParameter(name(), "running_var", var, perChannel);
+            checkParameter(name(), "weight", weight, perChannel);
+            checkParameter(name(), "bias", bias, perChannel);
+            if (!(eps >= 0f)) {
+                throw new TensorException("batch_norm: eps must be >= 0, got " + eps);
+            }
+            float[] m = mean.toFloatArrayUnchecked();
+            float[] v = var.toFloatArrayUnchecked();
+            float[] w = weight == null ? null : weight.toFloatArrayUnchecked();
+            float[] b = bias == null ? null : bias.toFloatArrayUnchecked();
+            double[] scale = new double[channels];
+            double[] shift = new double[channels];
+            for (int c = 0; c < channels; c++) {
+                scale[c] = (w == null ? 1.0 : w[c]) / Math.sqrt((double) v[c] + eps);
+                shift[c] = b == null ? 0.0 : b[c];
+            }
+            int inner = product(x.shape, 2, x.shape.length);
+            Tensor out = Tensor.empty(DType.FLOAT32, x.shape);
+            float[] o = out.storage.floats;
+            float[] in = x.storage.floats;
+            StridedCursor cursor = StridedCursor.over(x);
+            for (int i = 0; i < o.length; i++, cursor.next()) {
+                int c = (i / inner) % channels;
+                o[i] = (float) ((in[cursor.offset] - (double) m[c]) * scale[c] + shift[c]);
+            }
+            return out;
+        }
+    };
+
+    /**
+     * {@code embedding(ids, weight)}: row {@code ids[i]} of {@code weight} [V, D] for every id; ids are int32 or
+     * int64 of any shape and the result has shape {@code ids.shape + [D]}. Ids outside [0, V) are refused.
+     */
+    public static final Op EMBEDDING = new Op("embedding", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor ids = tensorArg(args, 0);
+            Tensor weight = tensorArg(args, 1);
+            MathOps.refuseQuantized(name(), ids);
+            if (ids.dtype != DType.INT32 && ids.dtype != DType.INT64) {
+                throw new DTypeException("embedding: ids must be int32 or int64, got " + ids.dtype + " of shape "
+                        + Arrays.toString(ids.shape));
+            }
+            LinalgOps.requireFloat(name(), weight);
+            if (weight.shape.length != 2) {
+                throw new ShapeException("embedding: weight must be 2-d [V, D], got shape "
+                        + Arrays.toString(weight.shape));
+            }
+            int vocabulary = weight.shape[0];
+            int width = weight.shape[1];
+            int count = ids.numelRef();
+            int[] outShape = Arrays.copyOf(ids.shape, ids.shape.length + 1);
+            outShape[ids.shape.length] = width;
+            Tensor out = Tensor.empty(DType.FLOAT32, outShape);
+            float[] o = out.storage.floats;
+            float[] w = weight.storage.floats;
+            int rowStride = weight.strides[0];
+            int colStride = weight.strides[1];
+            StridedCursor cursor = StridedCursor.over(ids);
+            for (int i = 0; i < count; i++, cursor.next()) {
+                long id = ids.storage.getLong(cursor.offset);
+                if (id < 0 || id >= vocabulary) {
+                    throw new ShapeException("embedding: id " + id + " at index "
+                            + Arrays.toString(unravel(i, ids.shape)) + " of ids " + Arrays.toString(ids.shape)
+                            + " is out of range for a vocabulary of V=" + vocabulary + " rows (weight "
+                            + Arrays.toString(weight.shape) + ")");
+                }
+                int row = weight.offset + (int) id * rowStride;
+                if (colStride == 1) {
+                    System.arraycopy(w, row, o, i * width, width);
+                } else {
+                    for (int j = 0; j < width; j++) {
+                        o[i * width + j] = w[row + j * colStride];
+                    }
+                }
+            }
+            return out;
+        }
+    };
+
+    // ---------------------------------------------------------------- pooling and upsampling (NCHW)
+
+    /**
+     * {@code max_pool2d(x, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean ceilMode)} over an
+     * [N,C,H,W] or [C,H,W] input. Each int[] holds 1 (square) or 2 values; an empty stride means the kernel size.
+     * Padding counts as -inf and may be at most half the kernel; a NaN in a window wins, as in PyTorch.
+     */
+    public static final Op MAX_POOL2D = new Op("max_pool2d", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Planes p = planes(name(), tensorArg(args, 0), true);
+            int[] kernel = pair(name(), "kernel_size", intsArg(args, 1), 1);
+            int[] stride = stride(name(), intsArg(args, 2), kernel);
+            int[] pad = pair(name(), "padding", intsArg(args, 3), 0);
+            int[] dilation = pair(name(), "dilation", intsArg(args, 4), 1);
+            boolean ceil = boolArg(args, 5);
+            checkPadding(name(), kernel, pad);
+            int oh = pooledSize(name(), p, p.h, kernel[0], stride[0], pad[0], dilation[0], ceil);
+            int ow = pooledSize(name(), p, p.w, kernel[1], stride[1], pad[1], dilation[1], ceil);
+            Tensor out = p.output(oh, ow);
+            float[] o = out.storage.floats;
+            float[] in = p.x.storage.floats;
+            int i = 0;
+            for (int plane = 0; plane < p.n * p.c; plane++) {
+                int base = p.planeOffset(plane);
+                for (int y = 0; y < oh; y++) {
+                    int y0 = y * stride[0] - pad[0];
+                    for (int x = 0; x < ow; x++, i++) {
+                        int x0 = x * stride[1] - pad[1];
+                        float best = Float.NEGATIVE_INFINITY;
+                        for (int ky = 0; ky < kernel[0]; ky++) {
+                            int iy = y0 + ky * dilation[0];
+                            if (iy < 0 || iy >= p.h) {
+                                continue;
+                            }
+                            for (int kx = 0; kx < kernel[1]; kx++) {
+                                int ix = x0 + kx * dilation[1];
+                                if (ix >= 0 && ix < p.w) {
+                                    float v = in[base + iy * p.sh + ix * p.sw];
+                                    if (v > best || Float.isNaN(v)) {
+                                        best = v;
+                                    }
+                                }
+                            }
+                        }
+                        o[i] = best;
+                    }
+                }
+            }
+            return out;
+        }
+    };
+
+    /**
+     * {@code avg_pool2d(x, int[] kernel, int[] stride, int[] padding, boolean ceilMode, boolean countIncludePad)}
+     * over an [N,C,H,W] or [C,H,W] input, as PyTorch: a window is clipped to the padded input (which ceil_mode can
+     * overhang); with countIncludePad the divisor is the clipped window's size, else the number of real elements.
+     * Sums accumulate in double.
+     */
+    public static final Op AVG_POOL2D = new Op("avg_pool2d", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Planes p = planes(name(), tensorArg(args, 0), true);
+            int[] kernel = pair(name(), "kernel_size", intsArg(args, 1), 1);
+            int[] stride = stride(name(), intsArg(args, 2), kernel);
+            int[] pad = pair(name(), "padding", intsArg(args, 3), 0);
+            boolean ceil = boolArg(args, 4);
+            boolean countIncludePad = boolArg(args, 5);
+            checkPadding(name(), kernel, pad);
+            int oh = pooledSize(name(), p, p.h, kernel[0], stride[0], pad[0], 1, ceil);
+            int ow = pooledSize(name(), p, p.w, kernel[1], stride[1], pad[1], 1, ceil);
+            Tensor out = p.output(oh, ow);
+            float[] o = out.storage.floats;
+            float[] in = p.x.storage.floats;
+            int i = 0;
+            for (int plane = 0; plane < p.n * p.c; plane++) {
+                int base = p.planeOffset(plane);
+                for (int y = 0; y < oh; y++) {
+                    int y0 = y * stride[0] - pad[0];
+                    int y1 = Math.min(y0 + kernel[0], p.h + pad[0]);
+                    int rows = y1 - y0;
+                    y0 = Math.max(y0, 0);
+                    y1 = Math.min(y1, p.h);
+                    for (int x = 0; x < ow; x++, i++) {
+                        int x0 = x * stride[1] - pad[1];
+                        int x1 = Math.min(x0 + kernel[1], p.w + pad[1]);
+                        int padded = rows * (x1 - x0);
+                        x0 = Math.max(x0, 0);
+                        x1 = Math.min(x1, p.w);
+                        if (y0 >= y1 || x0 >= x1) {
+                            o[i] = 0f;
+                            continue;
+                        }
+                        double sum = 0;
+                        for (int iy = y0; iy < y1; iy++) {
+                            for (int ix = x0; ix < x1; ix++) {
+                                sum += in[base + iy * p.sh + ix * p.sw];
+                            }
+                        }
+                        o[i] = (float) (sum / (countIncludePad ? padded : (y1 - y0) * (x1 - x0)));
+                    }
+                }
+            }
+            return out;
+        }
+    };
+
+    /**
+     * {@code adaptive_avg_pool2d(x, int[] outputSize)} over [N,C,H,W] or [C,H,W]: output cell i averages input
+     * rows {@code floor(i*in/out) .. ceil((i+1)*in/out) - 1} (likewise columns), as PyTorch. Sums in double.
+     */
+    public static final Op ADAPTIVE_AVG_POOL2D = new Op("adaptive_avg_pool2d", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Planes p = planes(name(), tensorArg(args, 0), true);
+            int[] size = pair(name(), "output_size", intsArg(args, 1), 1);
+            Tensor out = p.output(size[0], size[1]);
+            float[] o = out.storage.floats;
+            float[] in = p.x.storage.floats;
+            int i = 0;
+            for (int plane = 0; plane < p.n * p.c; plane++) {
+                int base = p.planeOffset(plane);
+                for (int y = 0; y < size[0]; y++) {
+                    int y0 = adaptiveStart(y, p.h, size[0]);
+                    int y1 = adaptiveEnd(y, p.h, size[0]);
+                    for (int x = 0; x < size[1]; x++, i++) {
+                        int x0 = adaptiveStart(x, p.w, size[1]);
+                        int x1 = adaptiveEnd(x, p.w, size[1]);
+                        double sum = 0;
+                        for (int iy = y0; iy < y1; iy++) {
+                            for (int ix = x0; ix < x1; ix++) {
+                                sum += in[base + iy * p.sh + ix * p.sw];
+                            }
+                        }
+                        o[i] = (float) (sum / ((y1 - y0) * (x1 - x0)));
+                    }
+                }
+            }
+            return out;
+        }
+    };
+
+    /**
+     * {@code upsample_nearest2d(x, int[] outSize)} of an [N,C,H,W] input, PyTorch's legacy 'nearest': source index
+     * {@code min(floor(dst * (float) in/out), in - 1)} with the scale and product in float32.
+     */
+    public static final Op UPSAMPLE_NEAREST2D = new Op("upsample_nearest2d", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Planes p = planes(name(), tensorArg(args, 0), false);
+            int[] size = pair(name(), "output_size", intsArg(args, 1), 1);
+            int[] rows = new int[size[0]];
+            int[] cols = new int[size[1]];
+            for (int y = 0; y < size[0]; y++) {
+                rows[y] = nearestSource(y, p.h, size[0]);
+            }
+            for (int x = 0; x < size[1]; x++) {
+                cols[x] = nearestSource(x, p.w, size[1]);
+            }
+            Tensor out = p.output(size[0], size[1]);
+            float[] o = out.storage.floats;
+            float[] in = p.x.storage.floats;
+            int i = 0;
+            for (int plane = 0; plane < p.n * p.c; plane++) {
+                int base = p.planeOffset(plane);
+                for (int y = 0; y < size[0]; y++) {
+                    int row = base + rows[y] * p.sh;
+                    for (int x = 0; x < size[1]; x++, i++) {
+                        o[i] = in[row + cols[x] * p.sw];
+                    }
+                }
+            }
+            return out;
+        }
+    };
+
+    /**
+     * {@code upsample_bilinear2d(x, int[] outSize, boolean alignCorners)} of an [N,C,H,W] input, as PyTorch: with
+     * alignCorners the corner pixels' centres line up ({@code src = dst * (in-1)/(out-1)}); without, half-pixel
+     * centres ({@code src = (dst + 0.5) * in/out - 0.5}, clamped at 0). Scales, weights and the blend are float32.
+     */
+    public static final Op UPSAMPLE_BILINEAR2D = new Op("upsample_bilinear2d", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Planes p = planes(name(), tensorArg(args, 0), false);
+            int[] size = pair(name(), "output_size", intsArg(args, 1), 1);
+            boolean alignCorners = boolArg(args, 2);
+            Linear rows = linearWeights(p.h, size[0], alignCorners);
+            Linear cols = linearWeights(p.w, size[1], alignCorners);
+            Tensor out = p.output(size[0], size[1]);
+            float[] o = out.storage.floats;
+            float[] in = p.x.storage.floats;
+            int i = 0;
+            for (int plane = 0; plane < p.n * p.c; plane++) {
+                int base = p.planeOffset(plane);
+                for (int y = 0; y < size[0]; y++) {
+                    int r0 = base + rows.index0[y] * p.sh;
+                    int r1 = base + rows.index1[y] * p.sh;
+                    float h0 = rows.lambda0[y];
+                    float h1 = rows.lambda1[y];
+                    for (int x = 0; x < size[1]; x++, i++) {
+                        int c0 = cols.index0[x] * p.sw;
+                        int c1 = cols.index1[x] * p.sw;
+                        float w0 = cols.lambda0[x];
+                        float w1 = cols.lambda1[x];
+                        o[i] = h0 * (w0 * in[r0 + c0] + w1 * in[r0 + c1]) + h1 * (w0 * in[r1 + c0] + w1 * in[r1 + c1]);
+                    }
+                }
+            }
+            return out;
+        }
+    };
+
+    /** A float NCHW input (CHW read as N=1 when allowed) and its strides, for the pooling and upsampling loops. */
+    private record Planes(Tensor x, boolean batched, int n, int c, int h, int w, int sn, int sc, int sh, int sw) {
+        int planeOffset(int plane) {
+            return x.offset + (plane / c) * sn + (plane % c) * sc;
+        }
+
+        Tensor output(int oh, int ow) {
+            return Tensor.empty(DType.FLOAT32, batched ? new int[] {n, c, oh, ow} : new int[] {c, oh, ow});
+        }
+
+        String describe() {
+            return Arrays.toString(x.shape);
+        }
+    }
+
+    private static Planes planes(String op, Tensor x, boolean allowChw) {
+        LinalgOps.requireFloat(op, x);
+        int rank = x.shape.length;
+        if (rank != 4 && !(allowChw && rank == 3)) {
+            throw new ShapeException(op + ": needs a 4-d [N,C,H,W]" + (allowChw ? " or 3-d [C,H,W]" : "")
+                    + " input, got shape " + Arrays.toString(x.shape));
+        }
+        int[] s = x.shape;
+        int[] st = x.strides;
+        int d = rank - 3;
+        if (s[d] == 0 || s[d + 1] == 0 || s[d + 2] == 0) {
+            throw new ShapeException(op + ": channels, height and width must be non-zero, got shape "
+                    + Arrays.toString(s));
+        }
+        return new Planes(x, rank == 4, rank == 4 ? s[0] : 1, s[d], s[d + 1], s[d + 2], rank == 4 ? st[0] : 0,
+                st[d], st[d + 1], st[d + 2]);
+    }
+
+    /** One or two values (height, width), each at least {@code min}. */
+    private static int[] pair(String op, String what, int[] v, int min) {
+        int[] p = LinalgOps.pair(op, what, v).clone();
+        if (p[0] < min || p[1] < min) {
+            throw new ShapeException(op + ": " + what + " must be >= " + min + ", got " + Arrays.toString(v));
+        }
+        return p;
+    }
+
+    private static int[] stride(String op, int[] v, int[] kernel) {
+        return v.length == 0 ? kernel.clone() : pair(op, "stride", v, 1);
+    }
+
+    private static void checkPadding(String op, int[] kernel, int[] pad) {
+        if (pad[0] > kernel[0] / 2 || pad[1] > kernel[1] / 2) {
+            throw new ShapeException(op + ": padding " + Arrays.toString(pad) + " must be at most half the kernel "
+                    + Arrays.toString(kernel));
+        }
+    }
+
+    /**
+     * PyTorch's pooled length: {@code floor((in + 2p - d(k-1) - 1 [+ s-1 with ceil]) / s) + 1}; with ceil_mode the
+     * last window must start inside the input or the left padding, else it is dropped.
+     */
+    private static int pooledSize(String op, Planes p, int in, int k, int s, int pad, int d, boolean ceil) {
+        long span = (long) in + 2L * pad - (long) d * (k - 1) - 1 + (ceil ? s - 1 : 0);
+        long size = Math.floorDiv(span, s) + 1;
+        if (ceil && (size - 1) * s >= (long) in + pad) {
+            size--;
+        }
+        if (size < 1) {
+            throw new ShapeException(op + ": input " + p.describe() + " is too small for kernel " + k + " (stride "
+                    + s + ", padding " + pad + ", dilation " + d + "): output size would be " + size);
+        }
+        return (int) size;
+    }
+
+    /** {@code floor(i * in / out)} in exact integer arithmetic. */
+    private static int adaptiveStart(int i, int in, int out) {
+        return (int) ((long) i * in / out);
+    }
+
+    /** {@code ceil((i + 1) * in / out)} in exact integer arithmetic. */
+    private static int adaptiveEnd(int i, int in, int out) {
+        return (int) (((long) (i + 1) * in + out - 1) / out);
+    }
+
+    private static int nearestSource(int dst, int in, int out) {
+        float scale = (float) in / out;
+        return Math.min((int) Math.floor(dst * scale), in - 1);
+    }
+
+    /** Per output index along one axis: the two source indices and their weights. */
+    private record Linear(int[] index0, int[] index1, float[] lambda0, float[] lambda1) {
+    }
+
+    private static Linear linearWeights(int in, int out, boolean alignCorners) {
+        Linear l = new Linear(new int[out], new int[out], new float[out], new float[out]);
+        float scale = alignCorners ? (out > 1 ? (float) (in - 1) / (out - 1) : 0f) : (float) in / out;
+        for (int dst = 0; dst < out; dst++) {
+            if (in == out) {
+                l.index0[dst] = dst;
+                l.index1[dst] = dst;
+                l.lambda0[dst] = 1f;
+                continue;
+            }
+            float src = alignCorners ? scale * dst : (float) (scale * (dst + 0.5) - 0.5);
+            if (src < 0f) {
+                src = 0f;
+            }
+            int i0 = Math.min((int) Math.floor(src), in - 1);
+            float lambda1 = Math.min(Math.max(src - i0, 0f), 1f);
+            l.index0[dst] = i0;
+            l.index1[dst] = i0 < in - 1 ? i0 + 1 : i0;
+            l.lambda1[dst] = lambda1;
+            l.lambda0[dst] = 1f - lambda1;
+        }
+        return l;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** {@code x} itself when its elements are row-major from its offset, else a row-major copy. */
+    private static Tensor dense(Tensor x) {
+        return x.isContiguous() ? x : MovementOps.copyContiguous(x);
+    }
+
+    /** Product of {@code shape[from..to)}. */
+    private static int product(int[] shape, int from, int to) {
+        int p = 1;
+        for (int d = from; d < to; d++) {
+            p *= shape[d];
+        }
+        return p;
+    }
+
+    /** An optional float32 parameter tensor must be absent or have exactly shape {@code expected}. */
+    private static void checkParameter(String op, String what, Tensor p, int[] expected) {
+        if (p == null) {
+            return;
+        }
+        LinalgOps.requireFloat(op + " " + what, p);
+        if (!Arrays.equals(p.shape, expected)) {
+            throw new ShapeException(op + ": " + what + " has shape " + Arrays.toString(p.shape) + ", expected "
+                    + Arrays.toString(expected));
+        }
+    }
+
+    /** The multi-index of row-major position {@code flat} in {@code shape}. */
+    private static int[] unravel(int flat, int[] shape) {
+        int[] index = new int[shape.length];
+        for (int d = shape.length - 1; d >= 0; d--) {
+            index[d] = flat % shape[d];
+            flat /= shape[d];
+        }
+        return index;
+    }
+}
