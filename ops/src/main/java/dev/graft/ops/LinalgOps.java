@@ -163,8 +163,16 @@ public final class LinalgOps {
                         + Arrays.toString(w.shape) + " and groups=" + groups + " do not fit (need C and OC divisible"
                         + " by groups and weight[1] == C/groups)");
             }
-            if (bias != null && (bias.shape.length != 1 || bias.shape[0] != oc)) {
-                throw new ShapeException("conv2d: bias " + Arrays.toString(bias.shape) + " must be [" + oc + "]");
+            if (bias != null) {
+                requireFloat(name(), bias);
+                if (bias.shape.length != 1 || bias.shape[0] != oc) {
+                    throw new ShapeException("conv2d: bias " + Arrays.toString(bias.shape) + " must be [" + oc + "]");
+                }
+            }
+            if (stride[0] < 1 || stride[1] < 1 || dilation[0] < 1 || dilation[1] < 1 || padding[0] < 0
+                    || padding[1] < 0) {
+                throw new ShapeException("conv2d: stride " + Arrays.toString(stride) + " and dilation "
+                        + Arrays.toString(dilation) + " must be >= 1, padding " + Arrays.toString(padding) + " >= 0");
             }
             int kh = w.shape[2];
             int kw = w.shape[3];
@@ -176,6 +184,9 @@ public final class LinalgOps {
                         + Arrays.toString(dilation));
             }
             Tensor out = Tensor.empty(DType.FLOAT32, n, oc, oh, ow);
+            if (out.numelRef() == 0) {
+                return out; // an empty batch (or no output channels): the kernel wants sizes >= 1
+            }
             Conv2dKernels.conv2d(denseFloats(x), n, c, x.shape[2], x.shape[3], denseFloats(w),
                     bias == null ? null : denseFloats(bias), oc, kh, kw, stride[0], stride[1], padding[0],
                     padding[1], dilation[0], dilation[1], groups, out.storage.floats, gemm());

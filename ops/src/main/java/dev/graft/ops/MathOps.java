@@ -172,11 +172,12 @@ public final class MathOps {
         }
     };
 
-    /** {@code clamp(x, min, max)}; NaN stays NaN. */
+    /** {@code clamp(x, min, max)} as PyTorch's {@code min(max(x, min), max)}: all max when min > max; NaN stays NaN. */
     public static final Op CLAMP = new ParameterizedUnary("clamp") {
         @Override
         float apply(float x, float min, float max) {
-            return x < min ? min : (x > max ? max : x);
+            float y = x < min ? min : x;
+            return y > max ? max : y;
         }
     };
 
@@ -290,6 +291,10 @@ public final class MathOps {
         @Override
         protected Object compute(Object[] args) {
             Tensor a = tensorArg(args, 0);
+            refuseQuantized(name(), a);
+            if (args.length > 1 && args[1] instanceof Tensor q) {
+                refuseQuantized(name(), q);
+            }
             Object[] floatArgs = args.clone();
             floatArgs[0] = a.dtype == DType.FLOAT32 ? a : MovementOps.TO_DTYPE.compute(new Object[] {a, DType.FLOAT32});
             if (args[1] instanceof Tensor b && b.dtype != DType.FLOAT32) {
@@ -325,9 +330,14 @@ public final class MathOps {
             if (b < 0) {
                 throw new TensorException("pow: integer tensor to a negative integer power " + b);
             }
+            // Square-and-multiply: the same wrapped result as b repeated products, in log(b) steps.
             long r = 1;
-            for (long i = 0; i < b; i++) {
-                r *= a;
+            long base = a;
+            for (long e = b; e > 0; e >>= 1) {
+                if ((e & 1) != 0) {
+                    r *= base;
+                }
+                base *= base;
             }
             return r;
         }
@@ -494,7 +504,10 @@ public final class MathOps {
 
     // ---------------------------------------------------------------- helpers
 
-    /** The second operand: a tensor, or a Java number as a 0-d tensor (float for Float/Double, else a's dtype). */
+    /**
+     * The second operand: a tensor, or a Java number as a 0-d tensor: float32 for Float/Double (or a float tensor),
+     * else a's integer dtype when the value fits in it (scalars do not widen a tensor, as in PyTorch), else int64.
+     */
     static Tensor operand(Op op, Object[] args, int i, Tensor like) {
         if (i < args.length && args[i] instanceof Tensor t) {
             return t;
@@ -503,7 +516,13 @@ public final class MathOps {
             if (v instanceof Float || v instanceof Double || like.dtype == DType.FLOAT32) {
                 return Tensor.scalar(v.floatValue());
             }
-            return Tensor.ofLongs(new long[] {v.longValue()});
+            long l = v.longValue();
+            if (like.dtype.isInteger() && l >= like.dtype.minValue() && l <= like.dtype.maxValue()) {
+                Tensor s = Tensor.empty(like.dtype);
+                s.storage.setLong(0, l);
+                return s;
+            }
+            return Tensor.ofLongs(new long[] {l}); // does not fit (or a bool tensor): widen to int64
         }
         throw new TensorException(op.name() + ": argument " + i + " must be a tensor or a number, got "
                 + (i < args.length ? args[i] : "nothing"));

@@ -271,11 +271,15 @@ public final class MovementOps {
             }
             Tensor first = xs[0];
             int dim = Shapes.normalizeDim(name(), intArg(args, 1), first.shape.length);
+            // Per-channel tensors joined along their channel axis keep each piece's channel qparams.
+            boolean joinChannels = first.qparams instanceof QParams.PerChannel pc0 && pc0.axis() == dim;
             int total = 0;
             for (int t = 0; t < xs.length; t++) {
                 Tensor x = xs[t];
-                if (x.dtype != first.dtype || x.shape.length != first.shape.length
-                        || !java.util.Objects.equals(x.qparams, first.qparams)) {
+                boolean qparamsFit = joinChannels
+                        ? x.qparams instanceof QParams.PerChannel pc && pc.axis() == dim
+                        : java.util.Objects.equals(x.qparams, first.qparams);
+                if (x.dtype != first.dtype || x.shape.length != first.shape.length || !qparamsFit) {
                     throw new ShapeException("cat: tensor " + t + " (" + x.dtype + " " + Arrays.toString(x.shape)
                             + ") does not match tensor 0 (" + first.dtype + " " + Arrays.toString(first.shape)
                             + ") in dtype, rank or qparams");
@@ -292,7 +296,7 @@ public final class MovementOps {
             int[] shape = first.shape.clone();
             shape[dim] = total;
             Tensor out = Tensor.empty(first.dtype, shape);
-            out = out.view(out.shape, out.strides, 0, first.qparams);
+            out = out.view(out.shape, out.strides, 0, joinChannels ? joinedChannels(xs, dim, total) : first.qparams);
             int at = 0;
             for (Tensor x : xs) {
                 Tensor dst = (Tensor) SLICE.compute(new Object[] {out, dim, at, at + x.shape[dim], 1});
@@ -493,6 +497,20 @@ public final class MovementOps {
             viewD--;
         }
         return out;
+    }
+
+    private static QParams joinedChannels(Tensor[] xs, int dim, int total) {
+        float[] scales = new float[total];
+        int[] zeroPoints = new int[total];
+        int at = 0;
+        for (Tensor x : xs) {
+            QParams.PerChannel pc = (QParams.PerChannel) x.qparams;
+            for (int c = 0; c < pc.channels(); c++, at++) {
+                scales[at] = pc.scale(c);
+                zeroPoints[at] = pc.zeroPoint(c);
+            }
+        }
+        return new QParams.PerChannel(scales, zeroPoints, dim);
     }
 
     private static void refusePerChannel(String op, Tensor x) {

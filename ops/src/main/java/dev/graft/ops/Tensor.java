@@ -76,6 +76,9 @@ public final class Tensor {
 
     /** An int8 or uint8 tensor over a copy of raw bytes (uint8 values as their two's-complement byte). */
     public static Tensor ofBytes(DType dtype, byte[] data, int... shape) {
+        if (dtype.byteSize() != 1) {
+            throw new DTypeException("Tensor.ofBytes: needs a one-byte dtype (int8, uint8, bool), got " + dtype);
+        }
         checkLength("Tensor.ofBytes", data.length, shape);
         return contiguous(Storage.ofBytes(dtype, data.clone()), shape, null);
     }
@@ -118,6 +121,7 @@ public final class Tensor {
 
     /** 0, 1, ..., n-1 as int64 (as {@code torch.arange}). */
     public static Tensor arange(int n) {
+        Shapes.checkDims("arange", new int[] {n});
         long[] a = new long[n];
         for (int i = 0; i < n; i++) {
             a[i] = i;
@@ -153,7 +157,9 @@ public final class Tensor {
 
     static Tensor contiguous(Storage storage, int[] shape, QParams qparams) {
         Shapes.checkDims("tensor", shape);
-        return new Tensor(storage, shape, Shapes.contiguousStrides(shape), 0, qparams);
+        // The public factories pass the caller's varargs array: copy it, or the caller could reshape us later.
+        int[] own = shape.clone();
+        return new Tensor(storage, own, Shapes.contiguousStrides(own), 0, qparams);
     }
 
     /** A view of the same storage with other geometry (the movement ops build these). */
@@ -348,7 +354,8 @@ public final class Tensor {
     public float[] toFloatArray() {
         requireConcrete("toFloatArray()");
         float[] out = new float[numelRef()];
-        if (dtype == DType.FLOAT32 && isContiguous()) {
+        // (An empty view may have an offset past the end of its storage, which arraycopy refuses even for 0 elements.)
+        if (dtype == DType.FLOAT32 && isContiguous() && out.length > 0) {
             System.arraycopy(storage.floats, offset, out, 0, out.length);
             return out;
         }
@@ -464,9 +471,19 @@ public final class Tensor {
         return transpose(0, 1);
     }
 
-    /** Elements {@code start .. start+length-1} along {@code dim}. */
+    /**
+     * Elements {@code start .. start+length-1} along {@code dim}; a negative start counts from the end. Unlike
+     * {@link #slice}, which clamps, the range must lie inside the dimension (as {@code torch.narrow}).
+     */
     public Tensor narrow(int dim, int start, int length) {
-        return Dispatch.apply(MovementOps.SLICE, this, dim, start, start + length, 1);
+        int d = Shapes.normalizeDim("narrow", dim, shape.length);
+        int size = shape[d];
+        int first = start < 0 ? start + size(d) : start; // size(d): a guarded shape read when symbolic
+        if (first < 0 || length < 0 || (long) first + length > size) {
+            throw new ShapeException("narrow: start " + start + " and length " + length + " do not fit dimension "
+                    + d + " of shape " + Arrays.toString(shape));
+        }
+        return Dispatch.apply(MovementOps.SLICE, this, d, first, first + length, 1);
     }
 
     /** Python-style slice {@code [start:end:step]} along {@code dim}; negative start/end count from the end. */
