@@ -1,6 +1,8 @@
-/** Modules and standard layers; later the tracer, graph IR, partitioner, quantization passes and training. */
+/** Modules and standard layers, the graph IR, the tracer and the fine-grained partitioner. */
 module dev.graft.engine {
     requires transitive dev.graft.ops;
     exports dev.graft.engine;
     exports dev.graft.engine.nn;
+    exports dev.graft.engine.graph;
+    exports dev.graft.engine.trace;
 }

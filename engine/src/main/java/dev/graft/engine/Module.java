@@ -32,6 +32,9 @@ public abstract class Module {
     private final List<ForwardHook> postHooks = new CopyOnWriteArrayList<>();
     private boolean training = true;
 
+    /** The tracer's hook into module calls on this thread (null when nobody is tracing). */
+    private static final ThreadLocal<ModuleCallInterceptor> INTERCEPTOR = new ThreadLocal<>();
+
     // ---------------------------------------------------------------- forward
 
     /**
@@ -70,6 +73,42 @@ public abstract class Module {
 
     /** Runs the module (with hooks) on any inputs and returns whatever its forward returns. */
     public final Object callAny(Object... inputs) {
+        ModuleCallInterceptor interceptor = INTERCEPTOR.get();
+        if (interceptor != null) {
+            return interceptor.intercept(this, inputs, this::runWithHooks);
+        }
+        return runWithHooks(inputs);
+    }
+
+    /**
+     * Installs {@code interceptor} for module calls on the current thread until the returned handle is closed
+     * (the tracer's entry point). Interceptors do not nest: installing one while another is active is refused.
+     */
+    public static HookHandle interceptCalls(ModuleCallInterceptor interceptor) {
+        if (INTERCEPTOR.get() != null) {
+            throw new ModuleException("a module-call interceptor is already active on this thread (nested tracing)");
+        }
+        INTERCEPTOR.set(interceptor);
+        return INTERCEPTOR::remove;
+    }
+
+    /**
+     * Runs {@code action} with module-call interception suspended on this thread (the tracer computes example
+     * values of leaf modules this way), then restores it.
+     */
+    public static <T> T withoutInterception(java.util.function.Supplier<T> action) {
+        ModuleCallInterceptor saved = INTERCEPTOR.get();
+        INTERCEPTOR.remove();
+        try {
+            return action.get();
+        } finally {
+            if (saved != null) {
+                INTERCEPTOR.set(saved);
+            }
+        }
+    }
+
+    private Object runWithHooks(Object[] inputs) {
         Object[] in = inputs;
         for (ForwardPreHook h : preHooks) {
             Object[] replaced = h.beforeForward(this, in);
@@ -126,6 +165,27 @@ public abstract class Module {
         Objects.requireNonNull(child, "child " + name);
         children.put(name, child);
         return child;
+    }
+
+    /**
+     * Takes over {@code source}'s own parameters, buffers and children (the same objects, same names, flags
+     * untouched), so this module's state dict equals the source's. Traced blocks use this to stand in for the module
+     * they were traced from.
+     */
+    protected final void adoptStateOf(Module source) {
+        source.parameters.forEach((n, t) -> {
+            checkName(n);
+            parameters.put(n, t);
+        });
+        source.buffers.forEach((n, t) -> {
+            checkName(n);
+            buffers.put(n, t);
+        });
+        source.children.forEach((n, m) -> {
+            checkName(n);
+            children.put(n, m);
+        });
+        training = source.training;
     }
 
     private void checkName(String name) {

@@ -1,0 +1,208 @@
+package dev.graft.engine.graph;
+
+import dev.graft.engine.Module;
+import dev.graft.ops.Tensor;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A module whose forward is a graph: the traced form of a {@code source} module. It takes over the source's
+ * parameters, buffers and children under the same names, so its state dict equals the source's and
+ * {@code call_module} / {@code get_attr} targets resolve exactly as in the source.
+ *
+ * <p>A trace is valid for the input signature and the shapes its code read (its {@link Guard}s). Called with inputs
+ * that break a guard, the module asks its {@link Specializer} for a new graph (a re-trace at the new shapes) and
+ * keeps both: one {@link Specialization} per shape family, at most {@link #MAX_SPECIALIZATIONS}.
+ */
+public final class GraphModule extends Module implements Graph.TargetResolver {
+
+    /** Bounds memory when a block is called with ever-new shapes; beyond it the oldest re-trace is dropped. */
+    public static final int MAX_SPECIALIZATIONS = 64;
+
+    /** Makes a new specialization for inputs that no existing one accepts (the tracer, re-tracing the source). */
+    @FunctionalInterface
+    public interface Specializer {
+        Specialization specialize(Object[] inputs);
+    }
+
+    /** One traced graph with the conditions under which it is valid and the constants it captured. */
+    public static final class Specialization {
+        private final Graph graph;
+        private final InputSignature signature;
+        private final List<Guard> guards;
+        private final Map<String, Tensor> constants;
+        private volatile Interpreter interpreter;
+
+        public Specialization(Graph graph, InputSignature signature, List<Guard> guards, Map<String, Tensor> constants) {
+            this.graph = graph;
+            this.signature = signature;
+            this.guards = List.copyOf(guards);
+            this.constants = Map.copyOf(constants);
+        }
+
+        public Graph graph() {
+            return graph;
+        }
+
+        public InputSignature signature() {
+            return signature;
+        }
+
+        public List<Guard> guards() {
+            return guards;
+        }
+
+        /** Tensors the trace captured as constants (made inside forward, not parameters), by get_attr path. */
+        public Map<String, Tensor> constants() {
+            return constants;
+        }
+
+        public boolean accepts(Object[] inputs) {
+            if (!signature.matches(inputs)) {
+                return false;
+            }
+            for (Guard g : guards) {
+                if (!(inputs[g.input()] instanceof Tensor t) || t.dim() <= g.dim() || sizeOf(t, g.dim()) != g.size()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    private final String sourceName;
+    private final Specializer specializer;
+    private final List<Specialization> specializations = Collections.synchronizedList(new ArrayList<>());
+
+    public GraphModule(Module source, Specialization first, Specializer specializer) {
+        adoptStateOf(source);
+        this.sourceName = source.getClass().getSimpleName();
+        this.specializer = specializer;
+        first.graph.lint(resolverFor(first));
+        specializations.add(first);
+    }
+
+    /** The class name of the module this was traced from. */
+    public String sourceName() {
+        return sourceName;
+    }
+
+    /** The first (example inputs') graph. */
+    public Graph graph() {
+        return specializations.get(0).graph;
+    }
+
+    public List<Specialization> specializations() {
+        synchronized (specializations) {
+            return List.copyOf(specializations);
+        }
+    }
+
+    /** Rebuilds the execution plans after a pass changed the graphs in place. */
+    public void recompile() {
+        for (Specialization s : specializations()) {
+            s.graph.lint(resolverFor(s));
+            s.interpreter = null;
+        }
+    }
+
+    @Override
+    protected Object forwardAny(Object... inputs) {
+        return interpreterFor(select(inputs)).run(inputs);
+    }
+
+    /** The specialization that accepts these inputs, tracing a new one if needed. */
+    public Specialization select(Object[] inputs) {
+        for (Specialization s : specializations()) {
+            if (s.accepts(inputs)) {
+                return s;
+            }
+        }
+        if (specializer == null) {
+            throw new GraphException(sourceName + " (traced): inputs do not satisfy the trace's guards "
+                    + specializations.get(0).guards + " and this block cannot re-trace");
+        }
+        synchronized (specializations) {
+            for (Specialization s : specializations) {
+                if (s.accepts(inputs)) {
+                    return s;
+                }
+            }
+            if (specializations.size() >= MAX_SPECIALIZATIONS) {
+                // Evict the oldest re-trace; the first graph (the example inputs') stays as the block's face.
+                specializations.remove(1);
+            }
+            Specialization s = specializer.specialize(inputs);
+            if (!s.accepts(inputs)) {
+                throw new GraphException(sourceName + " (traced): a re-trace does not accept its own inputs");
+            }
+            s.graph.lint(resolverFor(s));
+            specializations.add(s);
+            return s;
+        }
+    }
+
+    private Interpreter interpreterFor(Specialization s) {
+        Interpreter i = s.interpreter;
+        if (i == null) {
+            i = newInterpreter(s);
+            s.interpreter = i;
+        }
+        return i;
+    }
+
+    /** An interpreter for one specialization, resolving targets against this module and its constants. */
+    public Interpreter newInterpreter(Specialization s) {
+        Map<String, Tensor> state = stateDict();
+        return new Interpreter(this, s.graph) {
+            @Override
+            protected Object attr(String path) {
+                Tensor t = state.get(path);
+                if (t == null) {
+                    t = s.constants.get(path);
+                }
+                if (t == null) {
+                    throw new GraphException("get_attr: no parameter, buffer or constant '" + path + "'");
+                }
+                return t;
+            }
+        };
+    }
+
+    private Graph.TargetResolver resolverFor(Specialization s) {
+        return new Graph.TargetResolver() {
+            @Override
+            public boolean hasModule(String path) {
+                return GraphModule.this.hasModule(path);
+            }
+
+            @Override
+            public boolean hasAttr(String path) {
+                return GraphModule.this.hasAttr(path) || s.constants.containsKey(path);
+            }
+        };
+    }
+
+    @Override
+    public boolean hasModule(String path) {
+        return namedModules().containsKey(path);
+    }
+
+    @Override
+    public boolean hasAttr(String path) {
+        return stateDict().containsKey(path);
+    }
+
+    @Override
+    protected String extraRepr() {
+        return "traced " + sourceName + ", " + graph().size() + " nodes, " + specializations.size()
+                + " specialization(s)";
+    }
+
+    private static int sizeOf(Tensor t, int dim) {
+        return t.concrete().size(dim);
+    }
+}

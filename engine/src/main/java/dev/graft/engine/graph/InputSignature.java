@@ -1,0 +1,76 @@
+package dev.graft.engine.graph;
+
+import dev.graft.ops.DType;
+import dev.graft.ops.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The kinds of a block's inputs that a trace depends on: which are tensors (with dtype and rank), which are absent
+ * (null), which are tensor arrays (with length), and which are plain constants (with value). A traced graph is
+ * only valid for inputs of the same signature.
+ */
+public record InputSignature(List<Entry> entries) {
+
+    /** One input's kind. */
+    public sealed interface Entry {
+    }
+
+    public record TensorEntry(DType dtype, int rank, boolean quantized) implements Entry {
+    }
+
+    public record NullEntry() implements Entry {
+    }
+
+    public record ArrayEntry(int length) implements Entry {
+    }
+
+    public record ConstantEntry(Object value) implements Entry {
+    }
+
+    public InputSignature {
+        entries = List.copyOf(entries);
+    }
+
+    public static InputSignature of(Object[] inputs) {
+        List<Entry> out = new ArrayList<>(inputs.length);
+        for (Object in : inputs) {
+            out.add(switch (in) {
+                case null -> new NullEntry();
+                case Tensor t -> new TensorEntry(t.dtype(), t.dim(), t.isQuantized());
+                case Tensor[] ts -> new ArrayEntry(ts.length);
+                case Number n -> new ConstantEntry(n);
+                case Boolean b -> new ConstantEntry(b);
+                case String s -> new ConstantEntry(s);
+                case Enum<?> e -> new ConstantEntry(e);
+                default -> throw new GraphException("a traced block cannot take an input of type "
+                        + in.getClass().getName() + " (tensors, tensor arrays, null, numbers, booleans, strings"
+                        + " and enums only)");
+            });
+        }
+        return new InputSignature(out);
+    }
+
+    public boolean matches(Object[] inputs) {
+        if (inputs.length != entries.size()) {
+            return false;
+        }
+        for (int i = 0; i < inputs.length; i++) {
+            Entry e = entries.get(i);
+            Object in = inputs[i];
+            boolean ok = switch (e) {
+                case NullEntry n -> in == null;
+                case TensorEntry t -> in instanceof Tensor x && x.dtype() == t.dtype() && x.dim() == t.rank()
+                        && x.isQuantized() == t.quantized();
+                case ArrayEntry a -> in instanceof Tensor[] x && x.length == a.length();
+                case ConstantEntry c -> Objects.equals(c.value(), in);
+            };
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

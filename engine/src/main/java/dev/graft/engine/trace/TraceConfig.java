@@ -1,0 +1,87 @@
+package dev.graft.engine.trace;
+
+import dev.graft.engine.Module;
+import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.nn.AdaptiveAvgPool2d;
+import dev.graft.engine.nn.AvgPool2d;
+import dev.graft.engine.nn.BatchNorm2d;
+import dev.graft.engine.nn.Conv2d;
+import dev.graft.engine.nn.Dropout;
+import dev.graft.engine.nn.Embedding;
+import dev.graft.engine.nn.Flatten;
+import dev.graft.engine.nn.GELU;
+import dev.graft.engine.nn.Identity;
+import dev.graft.engine.nn.LayerNorm;
+import dev.graft.engine.nn.LeakyReLU;
+import dev.graft.engine.nn.Linear;
+import dev.graft.engine.nn.MaxPool2d;
+import dev.graft.engine.nn.ReLU;
+import dev.graft.engine.nn.SiLU;
+import dev.graft.engine.nn.Sigmoid;
+import dev.graft.engine.nn.Softmax;
+import dev.graft.engine.nn.Tanh;
+
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+/**
+ * What the tracer treats as a leaf (one {@code call_module} node, not traced through) and what it must never trace,
+ * by module class or by dotted path, as PyTorch's prepare_custom_config. The defaults make the standard layers
+ * leaves (quantization swaps them whole) and treat already traced blocks as leaves.
+ */
+public final class TraceConfig {
+    private final Set<Class<? extends Module>> leafClasses = new LinkedHashSet<>();
+    private final Set<String> leafNames = new LinkedHashSet<>();
+    private final Set<Class<? extends Module>> nonTraceableClasses = new LinkedHashSet<>();
+    private final Set<String> nonTraceableNames = new LinkedHashSet<>();
+
+    /** The standard layers as leaves. */
+    public static TraceConfig defaults() {
+        TraceConfig c = new TraceConfig();
+        c.leafClasses.addAll(Set.of(Linear.class, Conv2d.class, BatchNorm2d.class, LayerNorm.class, Embedding.class,
+                Dropout.class, ReLU.class, GELU.class, Sigmoid.class, Tanh.class, SiLU.class, LeakyReLU.class,
+                Softmax.class, MaxPool2d.class, AvgPool2d.class, AdaptiveAvgPool2d.class, Flatten.class,
+                Identity.class, GraphModule.class));
+        return c;
+    }
+
+    /** Treat every module of this class (or a subclass) as a leaf. */
+    public TraceConfig leafClass(Class<? extends Module> type) {
+        leafClasses.add(type);
+        return this;
+    }
+
+    /** Treat the module at this dotted path (relative to the partitioned model) as a leaf. */
+    public TraceConfig leafName(String path) {
+        leafNames.add(path);
+        return this;
+    }
+
+    /** Never trace modules of this class: the partitioner keeps them eager; enclosing traces call them as leaves. */
+    public TraceConfig nonTraceableClass(Class<? extends Module> type) {
+        nonTraceableClasses.add(type);
+        return this;
+    }
+
+    public TraceConfig nonTraceableName(String path) {
+        nonTraceableNames.add(path);
+        return this;
+    }
+
+    public boolean isLeaf(Module m, String path) {
+        return leafNames.contains(path) || matches(leafClasses, m) || isNonTraceable(m, path);
+    }
+
+    public boolean isNonTraceable(Module m, String path) {
+        return nonTraceableNames.contains(path) || matches(nonTraceableClasses, m);
+    }
+
+    private static boolean matches(Set<Class<? extends Module>> classes, Module m) {
+        for (Class<? extends Module> c : classes) {
+            if (c.isInstance(m)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
