@@ -2,5 +2,10 @@
 module dev.graft.formats {
     requires transitive dev.graft.engine;
     requires com.fasterxml.jackson.databind;
+    requires java.desktop;
     exports dev.graft.formats;
+    exports dev.graft.formats.tfjs;
+    exports dev.graft.formats.image;
+    exports dev.graft.formats.safetensors;
+    exports dev.graft.formats.data;
 }

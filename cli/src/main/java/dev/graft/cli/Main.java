@@ -16,6 +16,7 @@ public final class Main {
     private Main() {
         add(new DemoCommand());
         add(new KernelsCommand());
+        add(new DetectCommand());
     }
 
     private void add(Command c) {

@@ -1,0 +1,203 @@
+package dev.graft.cli;
+
+import dev.graft.formats.FormatException;
+import dev.graft.formats.image.Images;
+import dev.graft.formats.tfjs.NanoDetFiles;
+import dev.graft.formats.tfjs.TfjsGraph;
+import dev.graft.models.nanodet.Detection;
+import dev.graft.models.nanodet.NanoDetDetector;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code graft detect [PHOTO] [--out FILE.png] [--threshold T]}: runs NanoDet (imported from its TensorFlow.js
+ * graph) on a photo, prints the detections and optionally draws them. The model comes from the workplace's
+ * {@code shared/data/detect} folder when there is one, else from the copy bundled in this jar (see
+ * {@code assets/NOTICE.md}); without a PHOTO the bundled {@code dog.jpg} is used.
+ */
+final class DetectCommand implements Command {
+    private static final String ASSETS = "assets/";
+
+    @Override
+    public String name() {
+        return "detect";
+    }
+
+    @Override
+    public String summary() {
+        return "detect objects in a photo with NanoDet (COCO-80) and draw the boxes";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: ./graft detect [PHOTO] [--out FILE.png] [--threshold T]
+
+                Runs NanoDet-g (COCO-80, 416x416, imported from its TensorFlow.js graph) on PHOTO (JPEG/PNG),
+                prints each detection (label, score, box in photo pixels) and, with --out, writes the photo with
+                the boxes drawn as a PNG.
+
+                  PHOTO            the photo; without it, the bundled dog.jpg
+                  --out FILE.png   where to write the picture with boxes
+                  --threshold T    minimum class score, 0..1 (default 0.35, NanoDet's demo value)
+
+                The model is read from ../shared/data/detect when present (or -Dgraft.shared.dir, or
+                $GRAFT_SHARED_DIR), else from the copy bundled in the jar.""";
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+        String photoArg = null;
+        Path outFile = null;
+        float threshold = NanoDetDetector.Options.defaults().scoreThreshold();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            switch (a) {
+                case "--out", "-o" -> outFile = Path.of(value(args, ++i, a));
+                case "--threshold" -> threshold = parseThreshold(value(args, ++i, a));
+                default -> {
+                    if (a.startsWith("-")) {
+                        throw new UsageException("unknown option " + a);
+                    }
+                    if (photoArg != null) {
+                        throw new UsageException("one photo at a time, got " + photoArg + " and " + a);
+                    }
+                    photoArg = a;
+                }
+            }
+        }
+        if (outFile != null && !outFile.getFileName().toString().toLowerCase().endsWith(".png")) {
+            throw new UsageException("--out writes a PNG; name it *.png, got " + outFile);
+        }
+
+        long t0 = System.nanoTime();
+        Path sharedDir = sharedDetectDir();
+        NanoDetDetector.Options options = NanoDetDetector.Options.defaults().withScoreThreshold(threshold);
+        NanoDetDetector detector;
+        String modelFrom;
+        if (sharedDir != null) {
+            detector = NanoDetFiles.load(sharedDir.resolve("nanodet.json"), sharedDir.resolve("coco.names"), options);
+            modelFrom = sharedDir.resolve("nanodet.json").toString();
+        } else {
+            detector = loadBundled(options);
+            modelFrom = "the bundled copy (jar: dev/graft/cli/assets/nanodet.json)";
+        }
+        double loadMs = (System.nanoTime() - t0) / 1e6;
+
+        BufferedImage photo;
+        String photoName;
+        if (photoArg != null) {
+            Path p = Path.of(photoArg);
+            if (!Files.isRegularFile(p)) {
+                throw new UsageException("no such photo: " + p);
+            }
+            photo = Images.read(p);
+            photoName = p.toString();
+        } else if (sharedDir != null && Files.isRegularFile(sharedDir.resolve("dog.jpg"))) {
+            photo = Images.read(sharedDir.resolve("dog.jpg"));
+            photoName = sharedDir.resolve("dog.jpg") + " (no PHOTO given)";
+        } else {
+            try (InputStream in = resource("dog.jpg")) {
+                photo = Images.read(in, "dog.jpg");
+            }
+            photoName = "the bundled dog.jpg (no PHOTO given)";
+        }
+
+        out.printf("model: NanoDet-g, COCO-80, %dx%d input, %,d parameters, from %s (%.0f ms to load)%n",
+                options.inputSize(), options.inputSize(), detector.parameterCount(), modelFrom, loadMs);
+        out.printf("photo: %s, %dx%d%n", photoName, photo.getWidth(), photo.getHeight());
+        Images.Fitted fitted = Images.letterbox(photo, options.inputSize());
+        long t1 = System.nanoTime();
+        List<Detection> detections = detector.detect(fitted.tensor(), fitted.letterbox());
+        double runMs = (System.nanoTime() - t1) / 1e6;
+        out.printf("%d detection%s with score > %.2f (forward + decode + class-wise NMS: %.0f ms, first run)%n",
+                detections.size(), detections.size() == 1 ? "" : "s", threshold, runMs);
+        for (Detection d : detections) {
+            out.printf("  %-14s %.3f  box [%4.0f, %4.0f, %4.0f, %4.0f]  (x1, y1, x2, y2 in photo pixels)%n",
+                    d.label(), d.score(), d.x1(), d.y1(), d.x2(), d.y2());
+        }
+        if (outFile != null) {
+            Images.writePng(Images.drawDetections(photo, detections), outFile);
+            out.println("wrote " + outFile);
+        }
+        return 0;
+    }
+
+    private static String value(List<String> args, int i, String option) {
+        if (i >= args.size()) {
+            throw new UsageException(option + " needs a value");
+        }
+        return args.get(i);
+    }
+
+    private static float parseThreshold(String s) {
+        try {
+            float t = Float.parseFloat(s);
+            if (!(t >= 0f && t <= 1f)) {
+                throw new UsageException("--threshold must be in 0..1, got " + s);
+            }
+            return t;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--threshold must be a number, got " + s);
+        }
+    }
+
+    /** {@code <shared>/data/detect} when it holds the NanoDet files, else null. */
+    static Path sharedDetectDir() {
+        List<Path> candidates = new ArrayList<>();
+        String prop = System.getProperty("graft.shared.dir");
+        String env = System.getenv("GRAFT_SHARED_DIR");
+        for (String s : new String[] {prop, env, "../shared", "../../shared"}) {
+            if (s != null && !s.isBlank()) {
+                candidates.add(Path.of(s));
+            }
+        }
+        try {
+            // <repo>/cli/target/graft-cli.jar (or target/classes) -> <repo>/../shared
+            Path code = Path.of(DetectCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path repo = code.getParent() == null ? null : code.getParent().getParent();
+            if (repo != null && repo.getParent() != null && repo.getParent().getParent() != null) {
+                candidates.add(repo.getParent().getParent().resolve("shared"));
+            }
+        } catch (URISyntaxException | SecurityException | NullPointerException e) {
+            // no code source: the candidates above must do
+        }
+        for (Path c : candidates) {
+            Path dir = c.toAbsolutePath().normalize().resolve("data/detect");
+            if (Files.isRegularFile(dir.resolve("nanodet.json")) && Files.isRegularFile(dir.resolve("nanodet.bin"))
+                    && Files.isRegularFile(dir.resolve("coco.names"))) {
+                return dir;
+            }
+        }
+        return null;
+    }
+
+    static NanoDetDetector loadBundled(NanoDetDetector.Options options) throws IOException {
+        TfjsGraph graph;
+        try (InputStream json = resource("nanodet.json")) {
+            graph = TfjsGraph.read(json, Path.of("assets/nanodet.json"), DetectCommand::resource);
+        }
+        List<String> labels;
+        try (InputStream in = resource("coco.names")) {
+            labels = NanoDetFiles.readLabels(in, Path.of("assets/coco.names"));
+        }
+        return NanoDetFiles.create(graph, labels, options);
+    }
+
+    private static InputStream resource(String name) throws IOException {
+        InputStream in = DetectCommand.class.getResourceAsStream(ASSETS + name);
+        if (in == null) {
+            throw new FormatException(Path.of(ASSETS + name), -1, "bundled asset missing from the jar (was the cli"
+                    + " built from a checkout with cli/src/main/resources/dev/graft/cli/assets?)");
+        }
+        return in;
+    }
+}
