@@ -30,6 +30,22 @@ public final class Kernels {
         return Holder.GEMM;
     }
 
+    /** The INT8 GEMM chosen at start-up (same choice as {@link #floatGemm()}); stateless and thread-safe. */
+    public static Int8Gemm int8Gemm() {
+        return Holder.INT8;
+    }
+
+    /** Panel width {@link PackedInt8Weights#pack} uses: the vector kernel's, or a fixed width for the scalar one. */
+    static int int8PanelWidth() {
+        return Holder.INT8 instanceof ScalarInt8Gemm ? PackedInt8Weights.DEFAULT_PANEL_WIDTH
+                : Holder.INT8_PANEL_WIDTH;
+    }
+
+    /** True when the Vector API kernels were chosen at start-up (callers use it to pick vector helpers). */
+    static boolean vectorKernels() {
+        return !(Holder.INT8 instanceof ScalarInt8Gemm);
+    }
+
     /** One line for humans (the CLI prints it), e.g. {@code FP32 GEMM: vector (512-bit FloatVector, ...)}. */
     public static String description() {
         return Holder.DESCRIPTION;
@@ -58,9 +74,19 @@ public final class Kernels {
         return new VectorFloatGemm();
     }
 
+    private static Int8Gemm newVectorInt8Gemm() {
+        return new VectorInt8Gemm();
+    }
+
+    private static int vectorPanelWidth() {
+        return VectorInt8Gemm.panelWidth();
+    }
+
     /** Lazy holder: the choice runs, and logs, the first time a kernel is asked for. */
     private static final class Holder {
         static final FloatGemm GEMM;
+        static final Int8Gemm INT8;
+        static final int INT8_PANEL_WIDTH;
         static final String DESCRIPTION;
 
         static {
@@ -73,17 +99,23 @@ public final class Kernels {
             switch (choice) {
                 case VECTOR -> {
                     GEMM = newVectorFloatGemm();
-                    DESCRIPTION = "FP32 GEMM: " + GEMM;
+                    INT8 = newVectorInt8Gemm();
+                    INT8_PANEL_WIDTH = vectorPanelWidth();
+                    DESCRIPTION = "FP32 GEMM: " + GEMM + "; INT8 GEMM: " + INT8;
                     log.log(Level.INFO, "Graft kernels: " + DESCRIPTION + unknown);
                 }
                 case SCALAR_BY_PROPERTY -> {
                     GEMM = new ScalarFloatGemm();
-                    DESCRIPTION = "FP32 GEMM: scalar (" + PROPERTY + "=scalar)";
+                    INT8 = new ScalarInt8Gemm();
+                    INT8_PANEL_WIDTH = PackedInt8Weights.DEFAULT_PANEL_WIDTH;
+                    DESCRIPTION = "FP32 GEMM: scalar (" + PROPERTY + "=scalar); INT8 GEMM: scalar";
                     log.log(Level.INFO, "Graft kernels: " + DESCRIPTION);
                 }
                 default -> {
                     GEMM = new ScalarFloatGemm();
-                    DESCRIPTION = "FP32 GEMM: scalar (module " + VECTOR_MODULE + " not present)";
+                    INT8 = new ScalarInt8Gemm();
+                    INT8_PANEL_WIDTH = PackedInt8Weights.DEFAULT_PANEL_WIDTH;
+                    DESCRIPTION = "FP32 GEMM: scalar (module " + VECTOR_MODULE + " not present); INT8 GEMM: scalar";
                     log.log(Level.WARNING, "Graft kernels: " + VECTOR_MODULE + " is not present, falling back to the"
                             + " slower scalar kernels; run the JVM with --add-modules " + VECTOR_MODULE + unknown);
                 }

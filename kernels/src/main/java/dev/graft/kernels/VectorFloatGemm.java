@@ -31,7 +31,8 @@ import java.util.Arrays;
  * zero a fresh megabyte per call. The panels are on-heap {@code float[]}; moving them to 64-byte aligned off-heap
  * segments only touches {@link PackingScratch}, {@link FloatPacking} and {@link VectorMicroKernel}.
  *
- * <p>A call runs on the calling thread only. Loading this class requires the {@code jdk.incubator.vector} module;
+ * <p>A call is spread over a {@link Parallel} pool (see {@link #split}); results do not depend on the thread
+ * count. Loading this class requires the {@code jdk.incubator.vector} module;
  * use {@link Kernels#floatGemm()} to get it only when the module is present.
  */
 public final class VectorFloatGemm implements FloatGemm {
@@ -46,17 +47,28 @@ public final class VectorFloatGemm implements FloatGemm {
     private final int nc;
     private final int skinnyRows;
     private final PackingScratch.Pool scratchPool;
+    private final Parallel pool;
 
-    /** Creates the GEMM with block sizes tuned for AVX-512 cores with 48 KiB L1 and 2 MiB L2. */
+    /** Creates the GEMM with block sizes tuned for AVX-512 cores with 48 KiB L1 and 2 MiB L2, on the shared pool. */
     public VectorFloatGemm() {
-        this(DEFAULT_KC, DEFAULT_MC, DEFAULT_NC, DEFAULT_SKINNY_ROWS);
+        this(Parallel.shared());
+    }
+
+    /** Default blocks on {@code pool} (a pool of one thread runs every call on the caller alone). */
+    public VectorFloatGemm(Parallel pool) {
+        this(DEFAULT_KC, DEFAULT_MC, DEFAULT_NC, DEFAULT_SKINNY_ROWS, pool);
+    }
+
+    VectorFloatGemm(int kc, int mc, int nc, int skinnyRows) {
+        this(kc, mc, nc, skinnyRows, new Parallel(1));
     }
 
     /**
      * Block sizes made explicit, so tests can force tiny blocks (and every blocking edge) on small matrices.
      * {@code mc} and {@code nc} are rounded up to whole panels; {@code skinnyRows = 0} disables the unpacked path.
      */
-    VectorFloatGemm(int kc, int mc, int nc, int skinnyRows) {
+    VectorFloatGemm(int kc, int mc, int nc, int skinnyRows, Parallel pool) {
+        this.pool = java.util.Objects.requireNonNull(pool, "pool");
         if (kc < 1 || mc < 1 || nc < 1 || skinnyRows < 0) {
             throw new IllegalArgumentException("VectorFloatGemm: bad block sizes kc=" + kc + ", mc=" + mc
                     + ", nc=" + nc + ", skinnyRows=" + skinnyRows);
@@ -97,10 +109,55 @@ public final class VectorFloatGemm implements FloatGemm {
             }
             return;
         }
-        if (m <= skinnyRows && bColStride == 1) {
+        split(m, n, k, a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * Spreads the call over the pool: by columns (whole NR panels) when there are enough, else by rows (whole MR
+     * panels). Every element of C is still summed by one task in the same order as on one thread (the K blocks and
+     * each tile's order of p do not depend on which columns or rows a task owns), so any thread count gives the
+     * same bits. Products under about a million multiply-adds stay on the caller.
+     */
+    private void split(int m, int n, int k, float[] a, int aOff, int aRowStride, int aColStride,
+                       float[] b, int bOff, int bRowStride, int bColStride,
+                       float[] c, int cOff, int ldc, boolean accumulate) {
+        int threads = pool.threads();
+        int colPanels = FloatPacking.ceilDiv(n, NR);
+        int rowPanels = FloatPacking.ceilDiv(m, MR);
+        boolean skinny = m <= skinnyRows; // decided for the whole product, so a split never changes the path
+        if (threads == 1 || (long) m * n * k < 1_000_000L || (colPanels < 2 && rowPanels < 2)) {
+            single(m, n, k, a, aOff, aRowStride, aColStride, b, bOff, bRowStride, bColStride, c, cOff, ldc,
+                    accumulate, skinny);
+        } else if (colPanels >= 2 * threads || colPanels >= rowPanels || m <= skinnyRows) {
+            int tasks = Math.min(threads, colPanels);
+            pool.forEach(tasks, t -> {
+                int j0 = Math.min(n, colPanels * t / tasks * NR);
+                int j1 = Math.min(n, colPanels * (t + 1) / tasks * NR);
+                if (j1 > j0) {
+                    single(m, j1 - j0, k, a, aOff, aRowStride, aColStride, b, bOff + j0 * bColStride, bRowStride,
+                            bColStride, c, cOff + j0, ldc, accumulate, skinny);
+                }
+            });
+        } else {
+            int tasks = Math.min(threads, rowPanels);
+            pool.forEach(tasks, t -> {
+                int i0 = Math.min(m, rowPanels * t / tasks * MR);
+                int i1 = Math.min(m, rowPanels * (t + 1) / tasks * MR);
+                if (i1 > i0) {
+                    single(i1 - i0, n, k, a, aOff + i0 * aRowStride, aRowStride, aColStride, b, bOff, bRowStride,
+                            bColStride, c, cOff + i0 * ldc, ldc, accumulate, skinny);
+                }
+            });
+        }
+    }
+
+    private void single(int m, int n, int k, float[] a, int aOff, int aRowStride, int aColStride,
+                        float[] b, int bOff, int bRowStride, int bColStride,
+                        float[] c, int cOff, int ldc, boolean accumulate, boolean skinny) {
+        if (skinny && bColStride == 1) {
             VectorSkinnyGemm.rowMajorB(m, n, k, a, aOff, aRowStride, aColStride, b, bOff, bRowStride,
                     c, cOff, ldc, accumulate);
-        } else if (m <= skinnyRows && bRowStride == 1 && aColStride == 1) {
+        } else if (skinny && bRowStride == 1 && aColStride == 1) {
             VectorSkinnyGemm.columnMajorB(m, n, k, a, aOff, aRowStride, b, bOff, bColStride,
                     c, cOff, ldc, accumulate);
         } else {
@@ -156,6 +213,23 @@ public final class VectorFloatGemm implements FloatGemm {
                 VectorMicroKernel.multiplyPanels(kcCur, aPacked, i0 * kcCur, bPacked, bBase, tile);
                 VectorMicroKernel.storeTile(tile, c, cBase + i0 * ldc + j0, ldc, rows, cols, add);
             }
+        }
+    }
+
+    /**
+     * FP32 linear layer on weights packed once: {@code y[i][j] = act(sum_p x[i][p] * W[j][p] + bias[j])} for
+     * {@code i < m}, {@code j < w.n()}, with {@code x} row-major ({@code ldx}) and {@code y} row-major ({@code ldy}).
+     * {@code bias} may be null; {@code relu} clamps at 0. The bias and ReLU are fused into the last store.
+     */
+    public void linear(int m, float[] x, int xOff, int ldx, PackedFloatWeights w, float[] bias, boolean relu,
+                       float[] y, int yOff, int ldy) {
+        // B is the packed weight, valid by construction; zero strides make the shared check look at x and y only.
+        GemmArguments.check("VectorFloatGemm.linear", m, w.n(), w.k(), x, xOff, ldx, 1, x, 0, 0, 0, y, yOff, ldy);
+        if (bias != null && bias.length < w.n()) {
+            throw new IllegalArgumentException("linear: bias has " + bias.length + " values, needs " + w.n());
+        }
+        if (m > 0) {
+            VectorFloatLinear.linear(m, x, xOff, ldx, w, bias, relu, y, yOff, ldy, pool);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.graft.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -38,6 +39,30 @@ class FloatGemmPropertiesTest {
     @Property(tries = 200)
     void vectorWithTinyBlocksMatchesScalar(@ForAll("cases") GemmCase g) {
         check(VECTOR_TINY_BLOCKS, g);
+    }
+
+    private static final Parallel TWO = new Parallel(2);
+    private static final Parallel THREE = new Parallel(3);
+
+    /** Any thread count gives the same bits: each element is summed by one task in the single-thread order. */
+    @Property(tries = 150)
+    void resultsDoNotDependOnThreadCount(@ForAll("cases") GemmCase g) {
+        int scale = 1 + (int) Math.floorMod(g.seed(), 4L); // also cross the size threshold for splitting
+        GemmCase big = new GemmCase(g.m() * scale, g.n() * scale, g.k() * scale, g.aLayout(), g.bLayout(),
+                g.accumulate(), g.seed());
+        float[] one = runOn(new VectorFloatGemm(new Parallel(1)), big);
+        assertArrayEquals(one, runOn(new VectorFloatGemm(TWO), big));
+        assertArrayEquals(one, runOn(new VectorFloatGemm(THREE), big));
+    }
+
+    private static float[] runOn(FloatGemm gemm, GemmCase g) {
+        Random random = new Random(g.seed());
+        Operand a = Operand.random(g.m(), g.k(), g.aLayout(), random);
+        Operand b = Operand.random(g.k(), g.n(), g.bLayout(), random);
+        float[] c = randomArray(g.m() * g.n(), random);
+        gemm.gemm(g.m(), g.n(), g.k(), a.data, a.off, a.rowStride, a.colStride,
+                b.data, b.off, b.rowStride, b.colStride, c, 0, g.n(), g.accumulate());
+        return c;
     }
 
     @Provide

@@ -1,0 +1,209 @@
+package dev.graft.kernels;
+
+import static dev.graft.kernels.VectorMicroKernel.LANES;
+import static dev.graft.kernels.VectorMicroKernel.MR;
+import static dev.graft.kernels.VectorMicroKernel.NR;
+import static dev.graft.kernels.VectorMicroKernel.SPECIES;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Small Vector API pieces of {@link VectorInt8Gemm}, each kept short so C2 inlines its intrinsics.
+ *
+ * <p>Why float arithmetic is exact here: both operands are centred integers, {@code |x - zx| <= 255} and
+ * {@code |w - zw| <= 255}, so every product is at most {@code 65025} in magnitude, and a sum of at most
+ * {@link #EXACT_K} = 256 of them at most {@code 16,646,400 < 2^24}. Every partial sum is then an integer that float32
+ * represents exactly, so each fused multiply-add is exact whatever the order. Sums over longer K are split into
+ * such blocks and the blocks added in int32.
+ */
+final class VectorInt8Blocks {
+
+    /** Longest K block whose float sums are provably exact (see the class comment). */
+    static final int EXACT_K = 256;
+
+    static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, SPECIES.vectorShape());
+    /** Bytes with one lane per float lane (128 bits for 512-bit floats), for widening loads. */
+    static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
+
+    private VectorInt8Blocks() {
+    }
+
+    /** Bytes {@code src[s .. s+LANES)} sign-extended to float lanes. */
+    static FloatVector widen(byte[] src, int s) {
+        return (FloatVector) ByteVector.fromArray(BYTES, src, s).convertShape(VectorOperators.B2F, SPECIES, 0);
+    }
+
+    /**
+     * Widens rows {@code [p0, p0+kc)} of weight panels {@code [q0, q1)} (each {@code NR} wide) into the float
+     * panel layout of {@link FloatPacking#packB}: {@code dst[(q-q0)*kc*NR + p*NR + j] = W[q*NR+j][p0+p] - zw}.
+     */
+    static void widenPanels(PackedInt8Weights w, int q0, int q1, int p0, int kc, float[] dst) {
+        byte[] panels = w.panels();
+        int k = w.k();
+        int[] zps = w.zeroPoints();
+        for (int q = q0; q < q1; q++) {
+            int src = (q * k + p0) * NR;
+            int d = (q - q0) * kc * NR;
+            if (w.symmetric()) {
+                widenRun(panels, src, kc * NR, dst, d);
+            } else {
+                FloatVector z0 = zeroPoints(zps, q * NR);
+                FloatVector z1 = zeroPoints(zps, q * NR + LANES);
+                widenCentred(panels, src, kc, z0, z1, dst, d);
+            }
+        }
+    }
+
+    private static void widenRun(byte[] src, int s, int len, float[] dst, int d) {
+        for (int i = 0; i < len; i += LANES) { // len is a multiple of NR = 2*LANES
+            widen(src, s + i).intoArray(dst, d + i);
+        }
+    }
+
+    private static void widenCentred(byte[] src, int s, int kc, FloatVector z0, FloatVector z1, float[] dst, int d) {
+        for (int p = 0; p < kc; p++) {
+            int o = p * NR;
+            widen(src, s + o).sub(z0).intoArray(dst, d + o);
+            widen(src, s + o + LANES).sub(z1).intoArray(dst, d + o + LANES);
+        }
+    }
+
+    /** Zero points of channels {@code [j0, j0+LANES)} as floats; channels past the end (padding) get 0. */
+    private static FloatVector zeroPoints(int[] zps, int j0) {
+        float[] z = new float[LANES];
+        for (int l = 0; l < LANES && j0 + l < zps.length; l++) {
+            z[l] = zps[j0 + l];
+        }
+        return FloatVector.fromArray(SPECIES, z, 0);
+    }
+
+    /**
+     * Packs rows {@code [row0, row0+rows)}, columns {@code [p0, p0+kc)} of u8 X into {@code MR}-row float panels,
+     * centred: {@code dst[q*kc*MR + p*MR + r] = X[row0+q*MR+r][p0+p] - zx}, padding rows 0.
+     */
+    static void packActivations(byte[] a, int aOff, int lda, int zx, int row0, int rows, int p0, int kc,
+                                float[] dst) {
+        for (int r0 = 0, base = 0; r0 < rows; r0 += MR, base += kc * MR) {
+            int count = Math.min(MR, rows - r0);
+            for (int r = 0; r < MR; r++) {
+                int d = base + r;
+                if (r < count) {
+                    int s = aOff + (row0 + r0 + r) * lda + p0;
+                    for (int p = 0; p < kc; p++) {
+                        dst[d + p * MR] = (a[s + p] & 0xFF) - zx;
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        dst[d + p * MR] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code acc[accBase + r*ldAcc + j] (+)= (int) tile[r*NR + j]} for the top-left {@code rows x cols} of an
+     * exact float tile (sets on the first K block, adds afterwards).
+     */
+    static void tileToAcc(float[] tile, int rows, int cols, int[] acc, int accBase, int ldAcc, boolean add) {
+        if (cols == NR) {
+            for (int r = 0; r < rows; r++) {
+                rowToAcc(tile, r * NR, acc, accBase + r * ldAcc, add);
+            }
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                int v = (int) tile[r * NR + j];
+                int idx = accBase + r * ldAcc + j;
+                acc[idx] = add ? acc[idx] + v : v;
+            }
+        }
+    }
+
+    private static void rowToAcc(float[] tile, int t, int[] acc, int ai, boolean add) {
+        IntVector v0 = (IntVector) FloatVector.fromArray(SPECIES, tile, t).convert(VectorOperators.F2I, 0);
+        IntVector v1 = (IntVector) FloatVector.fromArray(SPECIES, tile, t + LANES).convert(VectorOperators.F2I, 0);
+        if (add) {
+            v0 = v0.add(IntVector.fromArray(INTS, acc, ai));
+            v1 = v1.add(IntVector.fromArray(INTS, acc, ai + LANES));
+        }
+        v0.intoArray(acc, ai);
+        v1.intoArray(acc, ai + LANES);
+    }
+
+    /**
+     * GEMV block, one row: {@code tile[j] = sum_{p in [p0, p0+kc)} x[xOff+p] * W[q*NR+j][p]} for one weight panel,
+     * with raw s8 weights widened in the loop (read once, so there is nothing to reuse a widened copy for).
+     * Exact for {@code kc <= EXACT_K} since {@code |x| <= 255}, {@code |w| <= 128}.
+     */
+    static void gemvPanel1(byte[] panels, int panelBase, int p0, int kc, float[] x, int xOff, float[] tile) {
+        // Four independent accumulator pairs: one pair would wait on the FMA latency (4 cycles) every step. The
+        // order of summation does not matter: every partial sum is an exact integer.
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0, t0 = s0, t1 = s0, u0 = s0, u1 = s0, v0 = s0, v1 = s0;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4) {
+            int b = panelBase + (p0 + p) * NR;
+            int xi = xOff + p0 + p;
+            FloatVector xv = FloatVector.broadcast(SPECIES, x[xi]);
+            s0 = xv.fma(widen(panels, b), s0);
+            s1 = xv.fma(widen(panels, b + LANES), s1);
+            xv = FloatVector.broadcast(SPECIES, x[xi + 1]);
+            t0 = xv.fma(widen(panels, b + NR), t0);
+            t1 = xv.fma(widen(panels, b + NR + LANES), t1);
+            xv = FloatVector.broadcast(SPECIES, x[xi + 2]);
+            u0 = xv.fma(widen(panels, b + 2 * NR), u0);
+            u1 = xv.fma(widen(panels, b + 2 * NR + LANES), u1);
+            xv = FloatVector.broadcast(SPECIES, x[xi + 3]);
+            v0 = xv.fma(widen(panels, b + 3 * NR), v0);
+            v1 = xv.fma(widen(panels, b + 3 * NR + LANES), v1);
+        }
+        for (; p < kc; p++) {
+            int b = panelBase + (p0 + p) * NR;
+            FloatVector xv = FloatVector.broadcast(SPECIES, x[xOff + p0 + p]);
+            s0 = xv.fma(widen(panels, b), s0);
+            s1 = xv.fma(widen(panels, b + LANES), s1);
+        }
+        s0.add(t0).add(u0.add(v0)).intoArray(tile, 0);
+        s1.add(t1).add(u1.add(v1)).intoArray(tile, LANES);
+    }
+
+    /** {@link #gemvPanel1} for four rows of x ({@code xStride} apart): each widened weight vector is used 4 times. */
+    static void gemvPanel4(byte[] panels, int panelBase, int p0, int kc, float[] x, int xOff, int xStride,
+                           float[] tile) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector a0 = z, a1 = z, b0 = z, b1 = z, c0 = z, c1 = z, d0 = z, d1 = z;
+        for (int p = 0; p < kc; p++) {
+            int b = panelBase + (p0 + p) * NR;
+            FloatVector w0 = widen(panels, b);
+            FloatVector w1 = widen(panels, b + LANES);
+            int xi = xOff + p0 + p;
+            FloatVector xv = FloatVector.broadcast(SPECIES, x[xi]);
+            a0 = xv.fma(w0, a0);
+            a1 = xv.fma(w1, a1);
+            xv = FloatVector.broadcast(SPECIES, x[xi + xStride]);
+            b0 = xv.fma(w0, b0);
+            b1 = xv.fma(w1, b1);
+            xv = FloatVector.broadcast(SPECIES, x[xi + 2 * xStride]);
+            c0 = xv.fma(w0, c0);
+            c1 = xv.fma(w1, c1);
+            xv = FloatVector.broadcast(SPECIES, x[xi + 3 * xStride]);
+            d0 = xv.fma(w0, d0);
+            d1 = xv.fma(w1, d1);
+        }
+        a0.intoArray(tile, 0);
+        a1.intoArray(tile, LANES);
+        b0.intoArray(tile, NR);
+        b1.intoArray(tile, NR + LANES);
+        c0.intoArray(tile, 2 * NR);
+        c1.intoArray(tile, 2 * NR + LANES);
+        d0.intoArray(tile, 3 * NR);
+        d1.intoArray(tile, 3 * NR + LANES);
+    }
+}

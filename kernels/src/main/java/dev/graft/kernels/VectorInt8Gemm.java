@@ -1,0 +1,243 @@
+package dev.graft.kernels;
+
+import static dev.graft.kernels.VectorInt8Blocks.EXACT_K;
+import static dev.graft.kernels.VectorMicroKernel.MR;
+import static dev.graft.kernels.VectorMicroKernel.NR;
+
+import java.util.Objects;
+
+/**
+ * {@link Int8Gemm} on the Vector API.
+ *
+ * <p>The JDK 25 Vector API has no operation that compiles to VNNI ({@code vpdpbusd}) or {@code vpmaddwd}, and the
+ * integer paths it does have (widen to int32 and {@code vpmulld}, or int16 products widened in pairs) reach a third to
+ * a half of the FP32 FMA rate on this hardware. So the arithmetic runs on the FP32 FMA units, exactly:
+ * <ul>
+ *   <li>activations are converted to centred floats once, while packing A;</li>
+ *   <li>a {@code KC x NC} block of weights is widened from s8 to centred floats once per call and block and then
+ *       reused by every row of A (the widening costs {@code 1/MC} of the multiply-adds), in the layout of the FP32
+ *       micro-kernel, which then runs unchanged ({@link VectorMicroKernel}, 8x2 vectors);</li>
+ *   <li>K blocks are at most 256 long, so every float partial sum is an exact integer (see
+ *       {@link VectorInt8Blocks}), converted to int32 and added across blocks in an int32 buffer;</li>
+ *   <li>the output stage ({@link VectorInt8Output}) runs on each finished row block while it is in L1.</li>
+ * </ul>
+ * What INT8 buys here is memory: weights are a quarter of FP32's in RAM, in caches and on the memory bus. For a few
+ * rows ({@code m <= 4}, batch-1 inference) that is the whole story: the GEMV path streams the s8 panels once, widening
+ * in registers, and is bound by bandwidth, where INT8 is 4x ahead.
+ *
+ * <p>Threads: columns (or, for narrow outputs, rows) are split among the {@link Parallel} pool's threads. The integer
+ * results are exact, so they are identical for any thread count; the output stage is per element.
+ */
+public final class VectorInt8Gemm implements Int8Gemm {
+
+    private static final int DEFAULT_MC = 128;
+    private static final int DEFAULT_NC = 1024;
+    private static final int GEMV_ROWS = 4;
+
+    private final int kc;
+    private final int mc;
+    private final int nc;
+    private final Parallel pool;
+    /** Reused buffers: a fresh 1.6 MiB set per call would cost its zeroing (see {@link PackingScratch}). */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Scratch> idle =
+            new java.util.concurrent.atomic.AtomicReferenceArray<>(4);
+
+    /** One task's buffers; a task owns it from {@link #acquire} to {@link #release}. */
+    private static final class Scratch {
+        final float[] aPacked;
+        final float[] bWide;
+        final float[] tile = new float[MR * NR];
+        final int[] acc;
+
+        Scratch(int mc, int nc, int kc) {
+            aPacked = new float[mc * kc];
+            bWide = new float[nc * kc];
+            acc = new int[mc * nc];
+        }
+    }
+
+    private Scratch acquire() {
+        for (int i = 0; i < idle.length(); i++) {
+            Scratch s = idle.getAndSet(i, null);
+            if (s != null) {
+                return s;
+            }
+        }
+        return new Scratch(mc, nc, kc);
+    }
+
+    private void release(Scratch s) {
+        for (int i = 0; i < idle.length(); i++) {
+            if (idle.compareAndSet(i, null, s)) {
+                return;
+            }
+        }
+    }
+
+    /** The GEMM with default blocks on the shared pool. */
+    public VectorInt8Gemm() {
+        this(Parallel.shared());
+    }
+
+    /** The GEMM with default blocks on {@code pool}. */
+    public VectorInt8Gemm(Parallel pool) {
+        this(EXACT_K, DEFAULT_MC, DEFAULT_NC, pool);
+    }
+
+    /** Explicit blocks, so tests reach every blocking edge on small matrices; {@code kc <= 256}. */
+    VectorInt8Gemm(int kc, int mc, int nc, Parallel pool) {
+        if (kc < 1 || kc > EXACT_K || mc < 1 || nc < 1) {
+            throw new IllegalArgumentException("VectorInt8Gemm: bad blocks kc=" + kc + " (max " + EXACT_K
+                    + "), mc=" + mc + ", nc=" + nc);
+        }
+        this.kc = kc;
+        this.mc = FloatPacking.ceilDiv(mc, MR) * MR;
+        this.nc = FloatPacking.ceilDiv(nc, NR) * NR;
+        this.pool = Objects.requireNonNull(pool, "pool");
+    }
+
+    /** Panel width the weights must be packed with for this kernel. */
+    static int panelWidth() {
+        return NR;
+    }
+
+    @Override
+    public void gemm(int m, byte[] a, int aOff, int lda, int aZeroPoint, PackedInt8Weights w, Int8Output output) {
+        PreparedOutput out = PreparedOutput.checkGemm("VectorInt8Gemm", m, a, aOff, lda, aZeroPoint, w, output);
+        if (w.panelWidth() != NR) {
+            throw new IllegalArgumentException("VectorInt8Gemm: weights packed with panel width " + w.panelWidth()
+                    + ", this kernel needs " + NR + "; pack with PackedInt8Weights.pack");
+        }
+        if (m == 0) {
+            return;
+        }
+        int panels = FloatPacking.ceilDiv(w.n(), NR);
+        int threads = pool.threads();
+        if (m <= GEMV_ROWS) {
+            int tasks = Math.min(threads, panels);
+            pool.forEach(tasks, t -> gemv(m, a, aOff, lda, aZeroPoint, w, out,
+                    panels * t / tasks, panels * (t + 1) / tasks));
+        } else if (panels >= 2 * threads || m < 2 * MR * threads) {
+            int tasks = Math.min(threads, panels);
+            pool.forEach(tasks, t -> blocked(0, m, panels * t / tasks * NR,
+                    Math.min(w.n(), panels * (t + 1) / tasks * NR), a, aOff, lda, aZeroPoint, w, out));
+        } else {
+            int rowPanels = FloatPacking.ceilDiv(m, MR);
+            pool.forEach(threads, t -> blocked(Math.min(m, rowPanels * t / threads * MR),
+                    Math.min(m, rowPanels * (t + 1) / threads * MR), 0, w.n(), a, aOff, lda, aZeroPoint, w, out));
+        }
+    }
+
+    /** Rows {@code [i0, i1)}, columns {@code [j0, j1)} ({@code j0} a multiple of NR) of the packed path. */
+    private void blocked(int i0, int i1, int j0, int j1, byte[] a, int aOff, int lda, int zx,
+                         PackedInt8Weights w, PreparedOutput out) {
+        if (i0 >= i1 || j0 >= j1) {
+            return;
+        }
+        Scratch s = acquire();
+        try {
+            blocked(i0, i1, j0, j1, a, aOff, lda, zx, w, out, s);
+        } finally {
+            release(s);
+        }
+    }
+
+    private void blocked(int i0, int i1, int j0, int j1, byte[] a, int aOff, int lda, int zx,
+                         PackedInt8Weights w, PreparedOutput out, Scratch s) {
+        int k = w.k();
+        float[] aPacked = s.aPacked;
+        float[] bWide = s.bWide;
+        float[] tile = s.tile;
+        int[] acc = s.acc;
+        Object staging = VectorInt8Output.stagingFor(out, nc);
+        for (int jc = j0; jc < j1; jc += nc) {
+            int ncCur = Math.min(nc, j1 - jc);
+            int q0 = jc / NR;
+            int q1 = FloatPacking.ceilDiv(jc + ncCur, NR);
+            for (int ic = i0; ic < i1; ic += mc) {
+                int mcCur = Math.min(mc, i1 - ic);
+                for (int pc = 0; pc < k; pc += kc) {
+                    int kcCur = Math.min(kc, k - pc);
+                    VectorInt8Blocks.widenPanels(w, q0, q1, pc, kcCur, bWide);
+                    VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, pc, kcCur, aPacked);
+                    multiplyBlock(mcCur, ncCur, kcCur, aPacked, bWide, tile, acc, pc > 0);
+                }
+                for (int r = 0; r < mcCur; r++) {
+                    VectorInt8Output.apply(out, ic + r, jc, ncCur, acc, r * nc, staging);
+                }
+            }
+        }
+    }
+
+    private void multiplyBlock(int mcCur, int ncCur, int kcCur, float[] aPacked, float[] bWide, float[] tile,
+                               int[] acc, boolean add) {
+        for (int j = 0; j < ncCur; j += NR) {
+            int cols = Math.min(NR, ncCur - j);
+            for (int i = 0; i < mcCur; i += MR) {
+                int rows = Math.min(MR, mcCur - i);
+                VectorMicroKernel.multiplyPanels(kcCur, aPacked, i * kcCur, bWide, j * kcCur, tile);
+                VectorInt8Blocks.tileToAcc(tile, rows, cols, acc, i * nc + j, nc, add);
+            }
+        }
+    }
+
+    /**
+     * Weight panels {@code [q0, q1)} for {@code m <= 4} rows: each panel streamed once from the packed s8 weights.
+     * Uses {@code sum (x-zx)(w-zw) = sum (x-zx) w - zw * sum (x-zx)}, so the loop multiplies raw weights.
+     */
+    private static void gemv(int m, byte[] a, int aOff, int lda, int zx, PackedInt8Weights w, PreparedOutput out,
+                             int q0, int q1) {
+        if (q0 >= q1) {
+            return;
+        }
+        int k = w.k();
+        float[] x = new float[GEMV_ROWS * k];
+        int[] xSum = new int[GEMV_ROWS];
+        for (int r = 0; r < m; r++) {
+            for (int p = 0; p < k; p++) {
+                int v = (a[aOff + r * lda + p] & 0xFF) - zx;
+                x[r * k + p] = v;
+                xSum[r] += v;
+            }
+        }
+        float[] tile = new float[GEMV_ROWS * NR];
+        int[] acc = new int[GEMV_ROWS * NR];
+        Object staging = VectorInt8Output.stagingFor(out, NR);
+        byte[] panels = w.panels();
+        for (int q = q0; q < q1; q++) {
+            int base = q * k * NR;
+            int cols = Math.min(NR, w.n() - q * NR);
+            for (int p0 = 0; p0 < k; p0 += EXACT_K) {
+                int len = Math.min(EXACT_K, k - p0);
+                if (m == GEMV_ROWS) {
+                    VectorInt8Blocks.gemvPanel4(panels, base, p0, len, x, 0, k, tile);
+                    VectorInt8Blocks.tileToAcc(tile, GEMV_ROWS, NR, acc, 0, NR, p0 > 0);
+                } else {
+                    for (int r = 0; r < m; r++) {
+                        VectorInt8Blocks.gemvPanel1(panels, base, p0, len, x, r * k, tile);
+                        VectorInt8Blocks.tileToAcc(tile, 1, NR, acc, r * NR, NR, p0 > 0);
+                    }
+                }
+            }
+            for (int r = 0; r < m; r++) {
+                if (!w.symmetric()) {
+                    for (int c = 0; c < cols; c++) {
+                        acc[r * NR + c] -= w.zeroPoint(q * NR + c) * xSum[r];
+                    }
+                }
+                VectorInt8Output.apply(out, r, q * NR, cols, acc, r * NR, staging);
+            }
+        }
+    }
+
+    @Override
+    public String name() {
+        return "vector";
+    }
+
+    @Override
+    public String toString() {
+        return "vector (s8 weights widened to FP32 per block, exact, " + MR + "x" + NR + " tile, "
+                + pool.threads() + " threads)";
+    }
+}
