@@ -7,5 +7,8 @@ module dev.graft.formats {
     exports dev.graft.formats.tfjs;
     exports dev.graft.formats.image;
     exports dev.graft.formats.safetensors;
+    exports dev.graft.formats.onnx;
     exports dev.graft.formats.data;
+    exports dev.graft.formats.text;
+    exports dev.graft.formats.models;
 }

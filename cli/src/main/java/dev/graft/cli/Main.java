@@ -17,6 +17,7 @@ public final class Main {
         add(new DemoCommand());
         add(new KernelsCommand());
         add(new DetectCommand());
+        add(new EmbedCommand());
     }
 
     private void add(Command c) {
