@@ -18,6 +18,7 @@ public final class Main {
         add(new KernelsCommand());
         add(new DetectCommand());
         add(new EmbedCommand());
+        add(new PartitionCommand());
     }
 
     private void add(Command c) {

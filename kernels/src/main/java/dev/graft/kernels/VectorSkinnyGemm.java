@@ -7,7 +7,6 @@ import java.util.Arrays;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Unpacked Vector API loops for GEMMs with very few rows of A (a batch-1 linear layer is {@code m = 1}).
@@ -99,10 +98,10 @@ final class VectorSkinnyGemm {
             s2 = ap.fma(FloatVector.fromArray(SPECIES, b, bi + 2 * bStep + p), s2);
             s3 = ap.fma(FloatVector.fromArray(SPECIES, b, bi + 3 * bStep + p), s3);
         }
-        float d0 = s0.reduceLanes(VectorOperators.ADD);
-        float d1 = s1.reduceLanes(VectorOperators.ADD);
-        float d2 = s2.reduceLanes(VectorOperators.ADD);
-        float d3 = s3.reduceLanes(VectorOperators.ADD);
+        float d0 = FloatLanes.sum(s0);
+        float d1 = FloatLanes.sum(s1);
+        float d2 = FloatLanes.sum(s2);
+        float d3 = FloatLanes.sum(s3);
         for (; p < k; p++) { // fewer than LANES terms left
             float ap = a[ai + p];
             d0 = Math.fma(ap, b[bi + p], d0);
@@ -122,7 +121,7 @@ final class VectorSkinnyGemm {
         for (int bound = SPECIES.loopBound(k); p < bound; p += LANES) {
             s = FloatVector.fromArray(SPECIES, a, ai + p).fma(FloatVector.fromArray(SPECIES, b, bi + p), s);
         }
-        float d = s.reduceLanes(VectorOperators.ADD);
+        float d = FloatLanes.sum(s);
         for (; p < k; p++) {
             d = Math.fma(a[ai + p], b[bi + p], d);
         }
