@@ -8,4 +8,5 @@ module dev.graft.engine {
     exports dev.graft.models.bert;
     exports dev.graft.engine.graph;
     exports dev.graft.engine.trace;
+    exports dev.graft.engine.quant;
 }

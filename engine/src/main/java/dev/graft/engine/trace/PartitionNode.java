@@ -29,6 +29,8 @@ public record PartitionNode(String path, String moduleClass, Status status, Stri
         EAGER_LEAF("eager leaf"),
         /** Configured never to be traced: stays eager with everything below it. */
         NON_TRACEABLE("non-traceable (configured)"),
+        /** Never called itself but holds children that were (a ModuleList): only its children are claimed. */
+        CONTAINER("container"),
         /** Never called while the example inputs ran: stays eager (nothing to trace it with). */
         NOT_REACHED("not reached");
 

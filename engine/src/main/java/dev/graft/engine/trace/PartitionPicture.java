@@ -23,14 +23,17 @@ public final class PartitionPicture {
     }
 
     public static String svg(String title, Partition partition) {
-        Box root = layout(partition.tree(), PAD, PAD + 2 * LINE, WIDTH - 2 * PAD);
+        List<String> titleLines = wrap(title, WIDTH - 20);
+        Box root = layout(partition.tree(), PAD, PAD + (titleLines.size() + 1) * LINE, WIDTH - 2 * PAD);
         int height = root.y + root.h + PAD;
         StringBuilder sb = new StringBuilder();
         sb.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(WIDTH).append("\" height=\"")
                 .append(height).append("\" viewBox=\"0 0 ").append(WIDTH).append(' ').append(height)
                 .append("\" font-family=\"monospace\" font-size=\"12\">\n");
         sb.append("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
-        sb.append(text(PAD, PAD + LINE, escape(title), "font-size=\"15\" font-weight=\"bold\""));
+        for (int i = 0; i < titleLines.size(); i++) {
+            sb.append(text(PAD, PAD + (i + 1) * LINE, escape(titleLines.get(i)), "font-weight=\"bold\""));
+        }
         draw(sb, root);
         sb.append("</svg>\n");
         return sb.toString();
@@ -42,7 +45,8 @@ public final class PartitionPicture {
                 + " .k{display:inline-block;width:14px;height:14px;margin:0 4px 0 14px;vertical-align:middle}"
                 + "</style></head><body>\n<h2>" + escape(title) + "</h2>\n<p>"
                 + legend(PartitionNode.Status.TRACED) + legend(PartitionNode.Status.EAGER_CONTROL_FLOW)
-                + legend(PartitionNode.Status.NOT_REACHED) + legend(PartitionNode.Status.NON_TRACEABLE)
+                + legend(PartitionNode.Status.CONTAINER) + legend(PartitionNode.Status.NOT_REACHED)
+                + legend(PartitionNode.Status.NON_TRACEABLE)
                 + "</p>\n" + svg(title, partition) + "<h3>Partition tree</h3>\n<pre>"
                 + escape(partition.describe()) + "</pre>\n</body></html>\n";
     }
@@ -120,7 +124,7 @@ public final class PartitionPicture {
         return switch (s) {
             case TRACED -> "#cdebd0";
             case EAGER_CONTROL_FLOW, EAGER_UNTRACEABLE, EAGER_LEAF -> "#fff7f5";
-            case NOT_REACHED -> "#eeeeee";
+            case NOT_REACHED, CONTAINER -> "#eeeeee";
             case NON_TRACEABLE -> "#fde8c8";
         };
     }
@@ -129,7 +133,7 @@ public final class PartitionPicture {
         return switch (s) {
             case TRACED -> "#2e7d32";
             case EAGER_CONTROL_FLOW, EAGER_UNTRACEABLE, EAGER_LEAF -> "#c62828";
-            case NOT_REACHED -> "#9e9e9e";
+            case NOT_REACHED, CONTAINER -> "#9e9e9e";
             case NON_TRACEABLE -> "#ef6c00";
         };
     }

@@ -75,8 +75,12 @@ public final class Partitioner {
                 return new PartitionNode(path, cls, PartitionNode.Status.NOT_REACHED,
                         "never called with the example inputs", "", Map.of(), List.of());
             }
-            return new PartitionNode(path, cls, PartitionNode.Status.NOT_REACHED,
-                    "not called itself (a container, or not reached)", "", Map.of(), claimChildren(module, path));
+            List<PartitionNode> children = claimChildren(module, path);
+            boolean anyReached = children.stream().anyMatch(c -> c.status() != PartitionNode.Status.NOT_REACHED);
+            return anyReached
+                    ? new PartitionNode(path, cls, PartitionNode.Status.CONTAINER, "", "", Map.of(), children)
+                    : new PartitionNode(path, cls, PartitionNode.Status.NOT_REACHED,
+                            "never called with the example inputs", "", Map.of(), children);
         }
         try {
             GraphModule block = Tracer.trace(module, path, inputs, config);
@@ -86,7 +90,9 @@ public final class Partitioner {
             PartitionNode.Status status = module.children().isEmpty() ? PartitionNode.Status.EAGER_LEAF
                     : e instanceof ControlFlowException ? PartitionNode.Status.EAGER_CONTROL_FLOW
                     : PartitionNode.Status.EAGER_UNTRACEABLE;
-            return new PartitionNode(path, cls, status, e.problem(), e.sourceLine(), Map.of(),
+            // Name the module whose code stopped the trace when it is a descendant (the root of BERT fails in 'bert').
+            String where = e.modulePath().equals(path) ? "" : " in '" + e.modulePath() + "'";
+            return new PartitionNode(path, cls, status, e.problem() + where, e.sourceLine(), Map.of(),
                     claimChildren(module, path));
         }
     }
