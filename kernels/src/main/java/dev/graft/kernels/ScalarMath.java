@@ -42,6 +42,24 @@ public final class ScalarMath {
         return Math.copySign(1.0 - erfc, x);
     }
 
+    /**
+     * The complementary error function {@code 1 - erf(x)}, with full relative accuracy in the tail (where
+     * {@code 1 - erf(x)} would cancel): the continued fraction for x >= 2.5, {@code 1 - erf(x)} below (at most
+     * ~3.4 of double's digits lost to the cancellation at 2.5), {@code 2 - erfc(-x)} for negative x.
+     */
+    public static double erfc(double x) {
+        if (Double.isNaN(x)) {
+            return x;
+        }
+        if (x < 0) {
+            return 2.0 - erfc(-x);
+        }
+        if (x < 2.5) {
+            return 1.0 - erf(x);
+        }
+        return x > 27.0 ? 0.0 : erfcContinuedFraction(x);
+    }
+
     /** erfc(x) for x >= 2.5: exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))), evaluated by Lentz. */
     private static double erfcContinuedFraction(double x) {
         final double tiny = 1e-300;

@@ -1,6 +1,6 @@
 package dev.graft.ops;
 
-import dev.graft.kernels.ScalarMath;
+import dev.graft.kernels.Elementwise;
 
 import java.util.Arrays;
 
@@ -23,6 +23,15 @@ public final class MathOps {
 
         abstract float apply(float x);
 
+        /**
+         * Computes a whole contiguous float32 range with an array kernel, or returns false to use {@link #apply}
+         * per element. Ops with a vectorized kernel override it; the kernel must agree with {@link #apply}'s
+         * strided path to within the kernel's documented error bound.
+         */
+        boolean applyContiguous(float[] in, int off, float[] out, int n) {
+            return false;
+        }
+
         @Override
         protected Object compute(Object[] args) {
             Tensor x = tensorArg(args, 0);
@@ -32,6 +41,9 @@ public final class MathOps {
             if (x.dtype == DType.FLOAT32 && x.isContiguous()) {
                 float[] a = x.storage.floats;
                 int off = x.offset;
+                if (applyContiguous(a, off, o, o.length)) {
+                    return out;
+                }
                 for (int i = 0; i < o.length; i++) {
                     o[i] = apply(a[off + i]);
                 }
@@ -87,10 +99,17 @@ public final class MathOps {
         }
     };
 
+    /** erf: the float kernel {@link dev.graft.kernels.FastFloatMath#erf} (within 1.5 ulp) on every layout. */
     public static final Op ERF = new Unary("erf") {
         @Override
         float apply(float x) {
-            return ScalarMath.erf(x);
+            return dev.graft.kernels.FastFloatMath.erf(x);
+        }
+
+        @Override
+        boolean applyContiguous(float[] in, int off, float[] out, int n) {
+            Elementwise.erf(in, off, out, 0, n);
+            return true;
         }
     };
 
@@ -123,11 +142,21 @@ public final class MathOps {
         }
     };
 
-    /** GELU, exact form: {@code x/2 * (1 + erf(x / sqrt 2))} (BERT's activation). */
+    /**
+     * GELU, exact form: {@code x/2 * (1 + erf(x / sqrt 2))} (BERT's activation), by the float kernel
+     * {@link dev.graft.kernels.FastFloatMath#gelu} (a few ulps, see its accuracy test) on every layout, so strided
+     * and contiguous inputs give identical results.
+     */
     public static final Op GELU = new Unary("gelu") {
         @Override
         float apply(float x) {
-            return (float) (0.5 * x * (1.0 + ScalarMath.erf(x * 0.7071067811865476)));
+            return dev.graft.kernels.FastFloatMath.gelu(x);
+        }
+
+        @Override
+        boolean applyContiguous(float[] in, int off, float[] out, int n) {
+            Elementwise.gelu(in, off, out, 0, n);
+            return true;
         }
     };
 

@@ -1,5 +1,7 @@
 package dev.graft.ops;
 
+import dev.graft.kernels.Normalization;
+
 import java.util.Arrays;
 
 /**
@@ -47,6 +49,12 @@ public final class NNOps {
         int base = dense.offset;
         Tensor out = Tensor.empty(DType.FLOAT32, x.shape);
         float[] o = out.storage.floats;
+        if (!log && inner == 1) {
+            // Softmax over the last dim (attention rows): the vectorized row kernel, float exps within a few ulps
+            // and a float sum, well inside the documented few-ulp error of softmax's results.
+            Normalization.softmaxRows(in, base, outer, size, o, 0);
+            return out;
+        }
         for (int outerIndex = 0; outerIndex < outer; outerIndex++) {
             for (int innerIndex = 0; innerIndex < inner; innerIndex++) {
                 int start = outerIndex * size * inner + innerIndex;
@@ -118,30 +126,8 @@ public final class NNOps {
             float[] in = dense.storage.floats;
             Tensor out = Tensor.empty(DType.FLOAT32, x.shape);
             float[] o = out.storage.floats;
-            for (int r = 0; r < rows; r++) {
-                int start = dense.offset + r * n;
-                double sum = 0;
-                for (int j = 0; j < n; j++) {
-                    sum += in[start + j];
-                }
-                double mean = sum / n;
-                double squares = 0;
-                for (int j = 0; j < n; j++) {
-                    double d = in[start + j] - mean;
-                    squares += d * d;
-                }
-                double rstd = 1.0 / Math.sqrt(squares / n + eps);
-                for (int j = 0; j < n; j++) {
-                    double y = (in[start + j] - mean) * rstd;
-                    if (w != null) {
-                        y *= w[j];
-                    }
-                    if (b != null) {
-                        y += b[j];
-                    }
-                    o[r * n + j] = (float) y;
-                }
-            }
+            // Mean, variance and the normalized values in double, rounded once (vectorized over double lanes).
+            Normalization.layerNormRows(in, dense.offset, rows, n, w, b, eps, o, 0);
             return out;
         }
     };
