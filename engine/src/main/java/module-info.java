@@ -9,4 +9,6 @@ module dev.graft.engine {
     exports dev.graft.engine.graph;
     exports dev.graft.engine.trace;
     exports dev.graft.engine.quant;
+    exports dev.graft.engine.quant.nn;
+    exports dev.graft.engine.quant.convert;
 }

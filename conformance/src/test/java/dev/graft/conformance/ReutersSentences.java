@@ -11,14 +11,14 @@ import java.util.Optional;
 import java.util.Set;
 
 /** Real sentences for the text-model tests: the first sentence of each Reuters Grain test document. */
-final class ReutersSentences {
+public final class ReutersSentences {
     static final String TEST_FILE = "data/reuters/ReutersGrain-test.arff.gz";
 
     private ReutersSentences() {
     }
 
     /** Up to {@code count} distinct first sentences; empty when the shared data is absent. */
-    static List<String> firstSentences(int count) {
+    public static List<String> firstSentences(int count) {
         Optional<Path> file = SharedData.file(TEST_FILE);
         if (file.isEmpty()) {
             return List.of();

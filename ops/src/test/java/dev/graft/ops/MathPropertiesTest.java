@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * cancels for large negative x: there the double rounding of erf (absolute error below 1e-14 for the series the
  * kernel uses, about 20 * 2^-53 from its largest term) is multiplied by |x|/2, hence an extra 1e-13 * |x|. erf and
  * GELU run float kernels (FastFloatMath) instead of rounding a double expression: their dense-scan error bounds,
- * 1.5 ulp for erf and 5.6 ulp for GELU (the worst in GELU's far negative tail, |gelu| < 1e-18), set their
+ * 1.78 ulp for erf (exhaustive) and 5.6 ulp for GELU (the worst in GELU's far negative tail, |gelu| < 1e-18), set their
  * tolerances.
  */
 class MathPropertiesTest {
@@ -62,9 +62,9 @@ class MathPropertiesTest {
         m.put("log", new Unary(MathOps.LOG, Math::log, ONE_ULP));
         m.put("sqrt", new Unary(MathOps.SQRT, Math::sqrt, ONE_ULP));
         m.put("rsqrt", new Unary(MathOps.RSQRT, x -> 1 / Math.sqrt(x), ONE_ULP));
-        // erf runs the float kernel FastFloatMath.erf, measured within 1.5 ulp by a dense scan (kernels'
+        // erf runs the float kernel FastFloatMath.erf, measured within 1.78 ulp by an exhaustive scan of every float with 1e-4 <= |x| <= 8 (kernels'
         // FastFloatMathAccuracyTest), not a double expression rounded once.
-        m.put("erf", new Unary(MathOps.ERF, Ref::erf, Ref.ulps(1.5)));
+        m.put("erf", new Unary(MathOps.ERF, Ref::erf, Ref.ulps(2)));
         m.put("sigmoid", new Unary(MathOps.SIGMOID, MathPropertiesTest::sigmoid, ONE_ULP));
         m.put("tanh", new Unary(MathOps.TANH, Math::tanh, ONE_ULP));
         m.put("silu", new Unary(MathOps.SILU, x -> x * sigmoid(x), ONE_ULP));
@@ -96,7 +96,7 @@ class MathPropertiesTest {
         Ref.assertClose(p.r().map(Math::exp), p.t().exp(), ONE_ULP);
         Ref.assertExact(p.r().map(x -> -x), p.t().neg());
         Ref.assertExact(p.r().map(Math::abs), p.t().abs());
-        Ref.assertClose(p.r().map(Ref::erf), p.t().erf(), Ref.ulps(1.5));
+        Ref.assertClose(p.r().map(Ref::erf), p.t().erf(), Ref.ulps(2));
     }
 
     @Property(tries = 50)

@@ -73,9 +73,19 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
         }
     }
 
+    /**
+     * A rewrite of one specialization's graph in place (fusion, observer insertion, convert). Passes added with
+     * {@link #applyPass} run on every specialization, and on each one traced later, in the order they were added.
+     */
+    @FunctionalInterface
+    public interface GraphPass {
+        void apply(GraphModule owner, Specialization specialization);
+    }
+
     private final String sourceName;
     private final Specializer specializer;
     private final List<Specialization> specializations = Collections.synchronizedList(new ArrayList<>());
+    private final List<GraphPass> passes = new ArrayList<>();
 
     public GraphModule(Module source, Specialization first, Specializer specializer) {
         adoptStateOf(source);
@@ -99,6 +109,22 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
         synchronized (specializations) {
             return List.copyOf(specializations);
         }
+    }
+
+    /** Applies {@code pass} to every specialization now and remembers it for specializations traced later. */
+    public void applyPass(GraphPass pass) {
+        synchronized (specializations) {
+            for (Specialization s : specializations) {
+                pass.apply(this, s);
+            }
+            passes.add(pass);
+        }
+        recompile();
+    }
+
+    /** Registers a module the graph will call (an observer, a quantized layer) under a new name. */
+    public void addSubmodule(String name, Module module) {
+        registerModule(name, module);
     }
 
     /** Rebuilds the execution plans after a pass changed the graphs in place. */
@@ -136,6 +162,9 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
                 specializations.remove(1);
             }
             Specialization s = specializer.specialize(inputs);
+            for (GraphPass pass : passes) {
+                pass.apply(this, s);
+            }
             if (!s.accepts(inputs)) {
                 throw new GraphException(sourceName + " (traced): a re-trace does not accept its own inputs");
             }

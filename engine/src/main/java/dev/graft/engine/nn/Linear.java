@@ -29,6 +29,23 @@ public class Linear extends Module {
         this.bias = bias ? registerParameter("bias", Init.biasUniform(rng, inFeatures, outFeatures)) : null;
     }
 
+    private Linear(Tensor weight, Tensor bias) {
+        if (weight.dim() != 2 || (bias != null && (bias.dim() != 1 || bias.size(0) != weight.size(0)))) {
+            throw new IllegalArgumentException("Linear.wrap: weight must be [out, in] and bias [out], got "
+                    + java.util.Arrays.toString(weight.shape()) + " and "
+                    + (bias == null ? "none" : java.util.Arrays.toString(bias.shape())));
+        }
+        this.inFeatures = weight.size(1);
+        this.outFeatures = weight.size(0);
+        this.weight = registerParameter("weight", weight);
+        this.bias = bias == null ? null : registerParameter("bias", bias);
+    }
+
+    /** A Linear over existing tensors (not copied): weight [out, in], bias [out] or null. */
+    public static Linear wrap(Tensor weight, Tensor bias) {
+        return new Linear(weight, bias);
+    }
+
     @Override
     protected Tensor forward(Tensor... inputs) {
         return F.linear(single(inputs), weight, bias);

@@ -1,5 +1,6 @@
 package dev.graft.engine.quant;
 
+import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.ops.Tensor;
 
@@ -18,7 +19,7 @@ import java.util.Objects;
  *
  * <p>Backward is {@link #backward(Tensor, Tensor)}, the straight-through estimator (autograd wiring comes later).
  */
-public class FakeQuantize extends Module implements QParamsSource {
+public class FakeQuantize extends Module implements QParamsSource, LeafModule {
 
     private final Observer observer;
     private boolean observerEnabled = true;

@@ -1,5 +1,6 @@
 package dev.graft.engine.quant;
 
+import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.ops.Tensor;
 
@@ -23,7 +24,7 @@ import java.util.Objects;
  * </ul>
  * Empty tensors are ignored, as in PyTorch.
  */
-public abstract class Observer extends Module implements QParamsSource {
+public abstract class Observer extends Module implements QParamsSource, LeafModule {
 
     private final QuantSpec spec;
     private long observedCount;

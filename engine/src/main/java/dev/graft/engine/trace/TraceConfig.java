@@ -1,5 +1,6 @@
 package dev.graft.engine.trace;
 
+import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.nn.AdaptiveAvgPool2d;
@@ -27,7 +28,8 @@ import java.util.Set;
 /**
  * What the tracer treats as a leaf (one {@code call_module} node, not traced through) and what it must never trace,
  * by module class or by dotted path, as PyTorch's prepare_custom_config. The defaults make the standard layers
- * leaves (quantization swaps them whole) and treat already traced blocks as leaves.
+ * leaves (quantization swaps them whole) and treat already traced blocks as leaves; a module implementing
+ * {@link LeafModule} (quantized layers, observers) is always one.
  */
 public final class TraceConfig {
     private final Set<Class<? extends Module>> leafClasses = new LinkedHashSet<>();
@@ -69,7 +71,8 @@ public final class TraceConfig {
     }
 
     public boolean isLeaf(Module m, String path) {
-        return leafNames.contains(path) || matches(leafClasses, m) || isNonTraceable(m, path);
+        return m instanceof LeafModule || leafNames.contains(path) || matches(leafClasses, m)
+                || isNonTraceable(m, path);
     }
 
     public boolean isNonTraceable(Module m, String path) {

@@ -1,0 +1,175 @@
+package dev.graft.engine.quant.convert;
+
+import dev.graft.engine.Module;
+import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.graph.Node;
+import dev.graft.engine.graph.Target;
+import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
+import dev.graft.engine.quant.nn.QuantizedConv2d;
+import dev.graft.engine.quant.nn.QuantizedEmbedding;
+import dev.graft.engine.quant.nn.QuantizedLinear;
+import dev.graft.ops.Tensor;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What a quantization did, per traced block and in total: operators running INT8 vs FP32 (as Intel Neural
+ * Compressor's op table), and the bytes of weights before and after, with the compression ratio.
+ *
+ * @param blocks         one row per traced block
+ * @param fp32ModelBytes every parameter and buffer of the model before quantization
+ * @param modelBytes     the same after: int8 weights (1 byte, plus a float scale and an int zero point per channel)
+ *                       and everything still float
+ * @param fp32QuantizedWeightBytes the float bytes of the weights that were quantized
+ * @param int8QuantizedWeightBytes those weights now, scales and zero points included
+ * @param originals      the FP32 modules that quantized ones replaced, by path (for {@link LayerErrorReport})
+ */
+public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long modelBytes,
+                                 long fp32QuantizedWeightBytes, long int8QuantizedWeightBytes,
+                                 Map<String, Module> originals) {
+
+    /** One traced block: operator counts by precision. */
+    public record Block(String path, Map<String, Integer> int8Ops, Map<String, Integer> fp32Ops) {
+        public int int8Count() {
+            return int8Ops.values().stream().mapToInt(Integer::intValue).sum();
+        }
+
+        public int fp32Count() {
+            return fp32Ops.values().stream().mapToInt(Integer::intValue).sum();
+        }
+    }
+
+    public QuantizationReport {
+        blocks = List.copyOf(blocks);
+        originals = Collections.unmodifiableMap(new LinkedHashMap<>(originals));
+    }
+
+    /** Compression of the quantized weights alone (FP32 bytes / INT8 bytes with their qparams). */
+    public double weightCompression() {
+        return int8QuantizedWeightBytes == 0 ? 1.0 : (double) fp32QuantizedWeightBytes / int8QuantizedWeightBytes;
+    }
+
+    /** Compression of the whole model's weights. */
+    public double modelCompression() {
+        return modelBytes == 0 ? 1.0 : (double) fp32ModelBytes / modelBytes;
+    }
+
+    /** Builds the report for a quantized model, given its size before. */
+    static QuantizationReport of(Module model, Map<String, GraphModule> blocks, long fp32ModelBytes,
+                                 long fp32QuantizedWeightBytes, Map<String, Module> originals) {
+        List<Block> rows = new ArrayList<>();
+        for (Map.Entry<String, GraphModule> e : blocks.entrySet()) {
+            Map<String, Integer> int8 = new LinkedHashMap<>();
+            Map<String, Integer> fp32 = new LinkedHashMap<>();
+            GraphModule gm = e.getValue();
+            for (Node n : gm.graph()) {
+                switch (n.target()) {
+                    case Target.ModuleCall mc -> {
+                        Module m = gm.module(mc.path());
+                        String name = m.getClass().getSimpleName();
+                        (isQuantized(m) ? int8 : fp32).merge(name, 1, Integer::sum);
+                    }
+                    case Target.Function f -> {
+                        if (!f.op().name().equals("getitem")) {
+                            (f.op().kind() == dev.graft.ops.Op.Kind.QUANTIZED ? int8 : fp32)
+                                    .merge(f.op().name(), 1, Integer::sum);
+                        }
+                    }
+                    default -> {
+                    }
+                }
+            }
+            rows.add(new Block(e.getKey(), int8, fp32));
+        }
+        long int8Weights = 0;
+        for (Module m : distinctModules(model)) {
+            if (isQuantized(m)) {
+                int8Weights += int8WeightBytes(m);
+            }
+        }
+        return new QuantizationReport(rows, fp32ModelBytes, modelBytes(model), fp32QuantizedWeightBytes, int8Weights,
+                originals);
+    }
+
+    static boolean isQuantized(Module m) {
+        return m instanceof DynamicQuantizedLinear || m instanceof QuantizedLinear || m instanceof QuantizedConv2d
+                || m instanceof QuantizedEmbedding;
+    }
+
+    /** The int8 weight: one byte per element, plus a float scale and an int zero point per channel. */
+    static long int8WeightBytes(Module m) {
+        Tensor w = switch (m) {
+            case DynamicQuantizedLinear d -> d.weight();
+            case QuantizedLinear q -> q.weight();
+            case QuantizedConv2d q -> q.weight();
+            case QuantizedEmbedding q -> q.weight();
+            default -> throw new IllegalArgumentException(m.getClass().getSimpleName());
+        };
+        int channels = w.size(0);
+        return w.numel() + 8L * channels;
+    }
+
+    /** Bytes of every parameter and buffer, plus the int8 weights and float biases of quantized modules. */
+    public static long modelBytes(Module model) {
+        long bytes = 0;
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : model.stateDict().values()) {
+            if (seen.add(t)) {
+                bytes += (long) t.numel() * t.dtype().byteSize();
+            }
+        }
+        for (Module m : distinctModules(model)) {
+            if (isQuantized(m)) {
+                bytes += int8WeightBytes(m);
+                Tensor bias = switch (m) {
+                    case DynamicQuantizedLinear d -> d.bias();
+                    case QuantizedLinear q -> q.bias();
+                    case QuantizedConv2d q -> q.bias();
+                    default -> null;
+                };
+                if (bias != null) {
+                    bytes += 4L * bias.numel();
+                }
+            }
+        }
+        return bytes;
+    }
+
+    static List<Module> distinctModules(Module model) {
+        Set<Module> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Module> out = new ArrayList<>();
+        for (Module m : model.namedModules().values()) {
+            if (seen.add(m)) {
+                out.add(m);
+            }
+        }
+        return out;
+    }
+
+    /** The table: one line per block (INT8 ops, FP32 ops), then sizes. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        int w = Math.max(5, blocks.stream().mapToInt(b -> b.path().length()).max().orElse(5));
+        sb.append(String.format("%-" + w + "s  %5s  %5s  %s%n", "block", "INT8", "FP32", "FP32 operators"));
+        int totalInt8 = 0;
+        int totalFp32 = 0;
+        for (Block b : blocks) {
+            sb.append(String.format("%-" + w + "s  %5d  %5d  %s%n", b.path().isEmpty() ? "<model>" : b.path(),
+                    b.int8Count(), b.fp32Count(), b.fp32Ops().isEmpty() ? "-" : b.fp32Ops().toString()));
+            totalInt8 += b.int8Count();
+            totalFp32 += b.fp32Count();
+        }
+        sb.append(String.format("%-" + w + "s  %5d  %5d%n", "total", totalInt8, totalFp32));
+        sb.append(String.format("quantized weights: %.2f MB FP32 -> %.2f MB INT8 (%.2fx)%n",
+                fp32QuantizedWeightBytes / 1e6, int8QuantizedWeightBytes / 1e6, weightCompression()));
+        sb.append(String.format("whole model:       %.2f MB FP32 -> %.2f MB (%.2fx)%n", fp32ModelBytes / 1e6,
+                modelBytes / 1e6, modelCompression()));
+        return sb.toString();
+    }
+}
