@@ -19,6 +19,7 @@ public final class Main {
         add(new DetectCommand());
         add(new EmbedCommand());
         add(new PartitionCommand());
+        add(new QuantizeCommand());
     }
 
     private void add(Command c) {

@@ -4,11 +4,13 @@ import dev.graft.engine.Module;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
+import dev.graft.engine.nn.Embedding;
 import dev.graft.engine.nn.Linear;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
+import dev.graft.engine.quant.nn.QuantizedEmbedding;
 import dev.graft.engine.trace.Partition;
 import dev.graft.ops.LinalgOps;
 import dev.graft.ops.Tensor;
@@ -20,7 +22,8 @@ import java.util.Map;
 /**
  * Post-training dynamic quantization of the traced blocks: every Linear the qconfig covers gets int8 per-channel
  * weights (packed once, here) and quantizes its input per call with qparams from the input's own min and max, as
- * PyTorch's {@code quantize_dynamic}. No calibration data is needed.
+ * PyTorch's {@code quantize_dynamic}; every Embedding gets weight-only int8 rows (one scale per row, as PyTorch's
+ * weight-only embedding qconfig), which is where most of a BERT's bytes are. No calibration data is needed.
  *
  * <p>Two forms of Linear occur in traced graphs: a {@code call_module} of a Linear leaf (swapped in place for a
  * {@link DynamicQuantizedLinear}: the graph is unchanged and calls the new module), and a {@code call_function}
@@ -56,6 +59,18 @@ public final class DynamicQuantizer {
             GraphModule block = e.getValue();
             for (Map.Entry<String, Module> m : block.namedModules().entrySet()) {
                 String path = join(blockPath, m.getKey());
+                if (m.getValue() instanceof Embedding emb && !m.getKey().isEmpty() && !swapped.containsKey(emb)) {
+                    QConfig qc = mapping.qconfigFor(path, emb);
+                    if (qc != null) {
+                        // Weight-only: each row int8 with its own scale; lookups return float rows.
+                        QuantizationParams w = WeightQParams.of(qc, emb.weight(), path);
+                        QuantizedEmbedding q = QuantizedEmbedding.fromFloat(emb, w.scales(), w.zeroPoints());
+                        fp32WeightBytes[0] += 4L * emb.weight().numel();
+                        swapped.put(emb, q);
+                        originals.put(path, emb);
+                        block.replaceModule(m.getKey(), q);
+                    }
+                }
                 if (m.getValue() instanceof Linear linear && !m.getKey().isEmpty() && !swapped.containsKey(linear)) {
                     QConfig qc = mapping.qconfigFor(path, linear);
                     if (qc != null) {
@@ -91,6 +106,8 @@ public final class DynamicQuantizer {
             model.replaceModule(path, original);
             if (original instanceof Linear l) {
                 fp32WeightBytes -= 4L * l.weight().numel();
+            } else if (original instanceof Embedding e) {
+                fp32WeightBytes -= 4L * e.weight().numel();
             }
         }
         for (GraphModule block : partition.blocks().values()) {
