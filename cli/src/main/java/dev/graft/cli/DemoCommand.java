@@ -17,6 +17,7 @@ import dev.graft.ops.F;
 import dev.graft.ops.Tensor;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,23 +37,52 @@ final class DemoCommand implements Command {
 
     @Override
     public String summary() {
-        return "build a small CNN from the standard layers and run it on drawn digits";
+        return "a tour: tensor runtime, fine-grained tracing, INT8 MiniLM, NanoDet detections";
     }
 
     @Override
     public String usage() {
-        return "usage: ./graft demo\n\nBuilds a conv-bn-relu CNN (seeded random weights), runs it on four digits drawn"
-                + "\nin code, and prints layer shapes, probabilities and a kernel check.";
+        return """
+                usage: ./graft demo [--out DIR]
+
+                A tour in four parts, on models and data the project brings with it (no ../shared needed):
+                  1. a small CNN from the standard layers on digits drawn in code (layer shapes, a kernel check),
+                  2. fine-grained tracing of MiniLM, the MNIST CNN and NanoDet: which blocks trace, why the rest
+                     stays eager, and a check that the reassembled models compute the same bits (pictures in DIR),
+                  3. MiniLM sentence embeddings in FP32 and dynamic INT8: sizes, cosine to FP32, speed,
+                  4. NanoDet detections on a photo, drawn into DIR/dog-boxes.png.
+                DIR defaults to ./demo-out.""";
     }
 
     @Override
-    public int run(List<String> args, PrintStream out, PrintStream err) {
-        if (!args.isEmpty()) {
-            throw new UsageException("takes no arguments, got " + args);
+    public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+        Path outDir = Path.of("demo-out");
+        for (int i = 0; i < args.size(); i++) {
+            if (args.get(i).equals("--out") && i + 1 < args.size()) {
+                outDir = Path.of(args.get(++i));
+            } else {
+                throw new UsageException("unexpected argument '" + args.get(i) + "'");
+            }
         }
-        out.println("Graft demo: a small CNN built from the standard layers");
+        long t0 = System.nanoTime();
+        out.println("=== 1. The tensor runtime: a small CNN built from the standard layers ===");
         out.println();
+        basics(out);
+        out.println();
+        out.println("=== 2. Fine-grained tracing of the three reference models ===");
+        DemoModels.partitions(out, outDir);
+        out.println();
+        out.println("=== 3. MiniLM (BERT family): sentence embeddings, FP32 and dynamic INT8 ===");
+        DemoModels.minilm(out);
+        out.println();
+        out.println("=== 4. NanoDet (YOLO-style detector) on a photo ===");
+        DemoModels.nanodet(out, outDir);
+        out.printf("%ndemo finished in %.0f s; pictures in %s%n", (System.nanoTime() - t0) / 1e9,
+                outDir.toAbsolutePath());
+        return 0;
+    }
 
+    private static void basics(PrintStream out) {
         Init.manualSeed(42);
         Module model = new Sequential(
                 new Conv2d(1, 8, 3, 1, 1), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2),
@@ -94,7 +124,6 @@ final class DemoCommand implements Command {
         out.println();
         checkGemm(model, images, out);
         timeForward(model, images, out);
-        return 0;
     }
 
     /** Runs the last Linear's input through the selected GEMM and through the scalar reference. */

@@ -78,6 +78,20 @@ final class ReferenceModels {
                 + " digits", model, new Object[] {DrawnDigits.batch(new char[] {'1', '7', '0', '4'})});
     }
 
+    /** dog.jpg from ../shared when present, else the copy bundled in the jar. */
+    static BufferedImage photo() throws IOException {
+        Path shared = DetectCommand.sharedDetectDir();
+        if (shared != null && Files.isRegularFile(shared.resolve("dog.jpg"))) {
+            return Images.read(shared.resolve("dog.jpg"));
+        }
+        try (InputStream in = DetectCommand.class.getResourceAsStream("assets/dog.jpg")) {
+            if (in == null) {
+                throw new IOException("bundled dog.jpg missing from the jar");
+            }
+            return Images.read(in, "dog.jpg");
+        }
+    }
+
     /** NanoDet-g on dog.jpg, letterboxed to 416x416. */
     static Example nanodet() throws IOException {
         NanoDetDetector.Options options = NanoDetDetector.Options.defaults();
@@ -85,17 +99,7 @@ final class ReferenceModels {
         NanoDetDetector detector = shared != null
                 ? NanoDetFiles.load(shared.resolve("nanodet.json"), shared.resolve("coco.names"), options)
                 : DetectCommand.loadBundled(options);
-        BufferedImage photo;
-        if (shared != null && Files.isRegularFile(shared.resolve("dog.jpg"))) {
-            photo = Images.read(shared.resolve("dog.jpg"));
-        } else {
-            try (InputStream in = DetectCommand.class.getResourceAsStream("assets/dog.jpg")) {
-                if (in == null) {
-                    throw new IOException("bundled dog.jpg missing from the jar");
-                }
-                photo = Images.read(in, "dog.jpg");
-            }
-        }
+        BufferedImage photo = photo();
         Images.Fitted fitted = Images.letterbox(photo, options.inputSize());
         return new Example("nanodet", "NanoDet-g (COCO-80, 416x416) on dog.jpg", detector,
                 new Object[] {fitted.tensor(), photo.getWidth(), photo.getHeight()});
