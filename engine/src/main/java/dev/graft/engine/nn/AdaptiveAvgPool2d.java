@@ -23,6 +23,11 @@ public class AdaptiveAvgPool2d extends Module {
         return F.adaptiveAvgPool2d(single(inputs), outputSize);
     }
 
+    /** The operator arguments after the input, in the op's order (graph rewrites build quantized calls from them). */
+    public Object[] operatorArgs() {
+        return new Object[] {outputSize.clone()};
+    }
+
     @Override
     protected String extraRepr() {
         return "output_size=" + Arrays.toString(outputSize);

@@ -36,6 +36,11 @@ public class AvgPool2d extends Module {
         return F.avgPool2d(single(inputs), kernel, stride, padding, ceilMode, countIncludePad);
     }
 
+    /** The operator arguments after the input, in the op's order (graph rewrites build quantized calls from them). */
+    public Object[] operatorArgs() {
+        return new Object[] {kernel.clone(), stride.clone(), padding.clone(), ceilMode, countIncludePad};
+    }
+
     @Override
     protected String extraRepr() {
         return "kernel=" + Arrays.toString(kernel) + ", stride=" + Arrays.toString(stride) + ", padding="

@@ -37,6 +37,11 @@ public class MaxPool2d extends Module {
         return F.maxPool2d(single(inputs), kernel, stride, padding, dilation, ceilMode);
     }
 
+    /** The operator arguments after the input, in the op's order (graph rewrites build quantized calls from them). */
+    public Object[] operatorArgs() {
+        return new Object[] {kernel.clone(), stride.clone(), padding.clone(), dilation.clone(), ceilMode};
+    }
+
     @Override
     protected String extraRepr() {
         return "kernel=" + Arrays.toString(kernel) + ", stride=" + Arrays.toString(stride) + ", padding="
