@@ -2,4 +2,5 @@
 open module dev.graft.jmh {
     requires dev.graft.formats;
     requires jmh.core;
+    requires com.microsoft.onnxruntime;
 }
