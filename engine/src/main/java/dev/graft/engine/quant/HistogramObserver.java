@@ -145,8 +145,12 @@ public class HistogramObserver extends Observer {
                 continue;
             }
             long pos = (long) ((v - leftEdge) * (float) bins / width);
-            if (pos == bins) {
+            if (pos >= bins) {
                 pos = bins - 1;
+            } else if (pos < 0) {
+                // (v - left) * bins overflows float for ranges near Float.MAX_VALUE (an additive attention mask of
+                // finfo.min): such values belong in the first bin.
+                pos = 0;
             }
             out[(int) pos] += 1f;
         }

@@ -29,13 +29,20 @@ import java.util.Set;
  * @param fp32QuantizedWeightBytes the float bytes of the weights that were quantized
  * @param int8QuantizedWeightBytes those weights now, scales and zero points included
  * @param originals      the FP32 modules that quantized ones replaced, by path (for {@link LayerErrorReport})
+ * @param notReached     operators static convert left FP32 because calibration never reached them (their observers
+ *                       saw no data), as {@code block.node (why)}; empty for dynamic quantization
+ * @param keptFp32       operators left FP32 for another reason (a shared module, an add whose operands' ranges
+ *                       differ too much for 8 bits)
  */
 public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long modelBytes,
                                  long fp32QuantizedWeightBytes, long int8QuantizedWeightBytes,
-                                 Map<String, Module> originals) {
+                                 Map<String, Module> originals, List<String> notReached, List<String> keptFp32) {
 
-    /** One traced block: operator counts by precision. */
-    public record Block(String path, Map<String, Integer> int8Ops, Map<String, Integer> fp32Ops) {
+    /**
+     * One traced block: operator counts by precision (an operator counts as INT8 when it computes on quint8 values,
+     * views included), and how many quantize / dequantize conversions it holds.
+     */
+    public record Block(String path, Map<String, Integer> int8Ops, Map<String, Integer> fp32Ops, int conversions) {
         public int int8Count() {
             return int8Ops.values().stream().mapToInt(Integer::intValue).sum();
         }
@@ -48,6 +55,8 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
     public QuantizationReport {
         blocks = List.copyOf(blocks);
         originals = Collections.unmodifiableMap(new LinkedHashMap<>(originals));
+        notReached = List.copyOf(notReached);
+        keptFp32 = List.copyOf(keptFp32);
     }
 
     /** Compression of the quantized weights alone (FP32 bytes / INT8 bytes with their qparams). */
@@ -63,29 +72,40 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
     /** Builds the report for a quantized model, given its size before. */
     static QuantizationReport of(Module model, Map<String, GraphModule> blocks, long fp32ModelBytes,
                                  long fp32QuantizedWeightBytes, Map<String, Module> originals) {
+        return of(model, blocks, fp32ModelBytes, fp32QuantizedWeightBytes, originals, List.of(), List.of());
+    }
+
+    static QuantizationReport of(Module model, Map<String, GraphModule> blocks, long fp32ModelBytes,
+                                 long fp32QuantizedWeightBytes, Map<String, Module> originals,
+                                 List<String> notReached, List<String> keptFp32) {
         List<Block> rows = new ArrayList<>();
         for (Map.Entry<String, GraphModule> e : blocks.entrySet()) {
             Map<String, Integer> int8 = new LinkedHashMap<>();
             Map<String, Integer> fp32 = new LinkedHashMap<>();
+            int conversions = 0;
             GraphModule gm = e.getValue();
             for (Node n : gm.graph()) {
                 switch (n.target()) {
                     case Target.ModuleCall mc -> {
                         Module m = gm.module(mc.path());
-                        String name = m.getClass().getSimpleName();
-                        (isQuantized(m) ? int8 : fp32).merge(name, 1, Integer::sum);
+                        Module shown = m instanceof QuantizedLeaf q ? q.int8() : m;
+                        (runsInt8(m) ? int8 : fp32).merge(shown.getClass().getSimpleName(), 1, Integer::sum);
                     }
                     case Target.Function f -> {
-                        if (!f.op().name().equals("getitem")) {
-                            (f.op().kind() == dev.graft.ops.Op.Kind.QUANTIZED ? int8 : fp32)
-                                    .merge(f.op().name(), 1, Integer::sum);
+                        String op = f.op().name();
+                        if (op.equals("quantize_per_tensor") || op.equals("dequantize")) {
+                            conversions++;
+                        } else if (!op.equals("getitem")) {
+                            boolean q = f.op().kind() == dev.graft.ops.Op.Kind.QUANTIZED
+                                    || n.meta().containsKey(StaticConvert.QPARAMS);
+                            (q ? int8 : fp32).merge(op, 1, Integer::sum);
                         }
                     }
                     default -> {
                     }
                 }
             }
-            rows.add(new Block(e.getKey(), int8, fp32));
+            rows.add(new Block(e.getKey(), int8, fp32, conversions));
         }
         long int8Weights = 0;
         for (Module m : distinctModules(model)) {
@@ -94,7 +114,14 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
             }
         }
         return new QuantizationReport(rows, fp32ModelBytes, modelBytes(model), fp32QuantizedWeightBytes, int8Weights,
-                originals);
+                originals, notReached, keptFp32);
+    }
+
+    /** Whether a module computes on quint8 or int8 weights (the op table's INT8 column). */
+    static boolean runsInt8(Module m) {
+        return isQuantized(m) || m instanceof QuantizedLeaf || m instanceof dev.graft.engine.quant.nn.QuantizedLayerNorm
+                || m instanceof dev.graft.engine.quant.nn.QuantizedGELU
+                || m instanceof dev.graft.engine.quant.nn.QuantizedSoftmax;
     }
 
     static boolean isQuantized(Module m) {
@@ -156,16 +183,24 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
     public String describe() {
         StringBuilder sb = new StringBuilder();
         int w = Math.max(5, blocks.stream().mapToInt(b -> b.path().length()).max().orElse(5));
-        sb.append(String.format("%-" + w + "s  %5s  %5s  %s%n", "block", "INT8", "FP32", "FP32 operators"));
+        sb.append(String.format("%-" + w + "s  %5s  %5s  %5s  %s%n", "block", "INT8", "FP32", "q/dq", "FP32 operators"));
         int totalInt8 = 0;
         int totalFp32 = 0;
         for (Block b : blocks) {
-            sb.append(String.format("%-" + w + "s  %5d  %5d  %s%n", b.path().isEmpty() ? "<model>" : b.path(),
-                    b.int8Count(), b.fp32Count(), b.fp32Ops().isEmpty() ? "-" : b.fp32Ops().toString()));
+            sb.append(String.format("%-" + w + "s  %5d  %5d  %5d  %s%n", b.path().isEmpty() ? "<model>" : b.path(),
+                    b.int8Count(), b.fp32Count(), b.conversions(), b.fp32Ops().isEmpty() ? "-" : b.fp32Ops().toString()));
             totalInt8 += b.int8Count();
             totalFp32 += b.fp32Count();
         }
         sb.append(String.format("%-" + w + "s  %5d  %5d%n", "total", totalInt8, totalFp32));
+        if (!notReached.isEmpty()) {
+            sb.append("not reached by calibration, kept FP32 (").append(notReached.size()).append("):\n");
+            notReached.forEach(r -> sb.append("  ").append(r).append('\n'));
+        }
+        if (!keptFp32.isEmpty()) {
+            sb.append("kept FP32 (").append(keptFp32.size()).append("):\n");
+            keptFp32.forEach(r -> sb.append("  ").append(r).append('\n'));
+        }
         sb.append(String.format("quantized weights: %.2f MB FP32 -> %.2f MB INT8 (%.2fx)%n",
                 fp32QuantizedWeightBytes / 1e6, int8QuantizedWeightBytes / 1e6, weightCompression()));
         sb.append(String.format("whole model:       %.2f MB FP32 -> %.2f MB (%.2fx)%n", fp32ModelBytes / 1e6,

@@ -1,0 +1,126 @@
+package dev.graft.conformance.ptq;
+
+import dev.graft.conformance.ReutersSentences;
+import dev.graft.engine.quant.MinMaxObserver;
+import dev.graft.engine.quant.PerChannelMinMaxObserver;
+import dev.graft.engine.nn.Linear;
+import dev.graft.engine.quant.QConfig;
+import dev.graft.engine.quant.QConfigMapping;
+import dev.graft.engine.quant.QDType;
+import dev.graft.engine.quant.QScheme;
+import dev.graft.engine.quant.QuantSpec;
+import dev.graft.engine.quant.convert.LayerErrorReport;
+import dev.graft.engine.quant.convert.QuantizationReport;
+import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.trace.Partition;
+import dev.graft.engine.trace.Partitioner;
+import dev.graft.formats.models.MiniLm;
+import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.SentencePooling;
+import dev.graft.ops.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * MiniLM static INT8 through the partitioner: calibrated on 32 Reuters sentences, evaluated on 64 others (disjoint);
+ * prints the op table, the worst layers by SQNR and the INT8 vs FP32 forward time on one batch.
+ *
+ * <p>The issue's bar (mean cosine >= 0.98) is not met yet. Measured on 16 evaluation sentences with min/max
+ * observers (2026-11-26), cosine falls as more of BERT's residual stream goes INT8: Linear layers only 0.946;
+ * plus LayerNorm 0.857; plus GELU and embeddings 0.860; plus the functional ops (residual add, attention matmul,
+ * softmax) 0.401. Post-LayerNorm BERT carries a few huge outlier channels in its residual stream that one per-tensor
+ * 8-bit scale cannot serve (the known transformer-quantization problem); per-channel smoothing of LayerNorm-fed
+ * Linear inputs (SmoothQuant-style) or keeping the residual stream FP32 is the next step. Until then this test holds
+ * the configuration that works, Linear layers static INT8, to its measured level.
+ */
+class MiniLmStaticQuantizationTest {
+    private static final int EVAL = 64;
+    private static final int CALIBRATION = 32;
+    private static final int BATCH = 16;
+
+    @Test
+    void staticInt8LinearLayersStayCloseToFp32() {
+        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        List<String> all = ReutersSentences.firstSentences(EVAL + CALIBRATION);
+        assumeTrue(all.size() == EVAL + CALIBRATION, "Reuters data not found");
+        List<String> sentences = all.subList(0, EVAL);
+        List<String> calibration = all.subList(EVAL, EVAL + CALIBRATION); // disjoint from the evaluation
+        BertTokenizer tokenizer = MiniLm.tokenizer();
+        BertModel fp32 = MiniLm.load();
+        BertModel int8 = MiniLm.load();
+
+        BertTokenizer.Batch example = tokenizer.encodeBatch(calibration.subList(0, 2));
+        Partition p = Partitioner.partition(int8, example.inputIds(), example.attentionMask(), example.tokenTypeIds());
+        StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, mapping());
+        List<Object[]> batches = new ArrayList<>();
+        for (int start = 0; start < CALIBRATION; start += BATCH) {
+            BertTokenizer.Batch b = tokenizer.encodeBatch(calibration.subList(start, start + BATCH));
+            batches.add(new Object[] {b.inputIds(), b.attentionMask(), b.tokenTypeIds()});
+        }
+        StaticQuantizer.calibrate(prepared, batches, (done, total, msg) -> System.out.println(msg + " / " + total));
+        QuantizationReport report = StaticQuantizer.convert(prepared);
+        System.out.print(report.describe());
+
+        BertTokenizer.Batch probe = tokenizer.encodeBatch(calibration.subList(0, BATCH));
+        LayerErrorReport errors = LayerErrorReport.measure(int8, report.originals(),
+                () -> int8.lastHiddenState(probe.inputIds(), probe.attentionMask(), probe.tokenTypeIds()));
+        System.out.print("worst layers:\n" + errors.describe(8));
+
+        float[][] want = new float[EVAL][];
+        float[][] got = new float[EVAL][];
+        for (int start = 0; start < EVAL; start += BATCH) {
+            BertTokenizer.Batch b = tokenizer.encodeBatch(sentences.subList(start, start + BATCH));
+            embed(fp32, b, want, start);
+            embed(int8, b, got, start);
+        }
+        double[] cos = MiniLmDynamicQuantizationTest.cosines(want, got);
+        double mean = MiniLmDynamicQuantizationTest.mean(cos);
+        System.out.printf("MiniLM static INT8 cosine vs FP32 over %d Reuters sentences: mean %.5f worst %.5f%n", EVAL,
+                mean, MiniLmDynamicQuantizationTest.min(cos));
+
+        BertTokenizer.Batch timed = tokenizer.encodeBatch(sentences.subList(0, BATCH));
+        double tFp32 = time(fp32, timed);
+        double tInt8 = time(int8, timed);
+        System.out.printf("forward of %d sentences (%s tokens): FP32 %.1f ms, static INT8 %.1f ms (%.2fx)%n", BATCH,
+                java.util.Arrays.toString(timed.inputIds().shape()), tFp32, tInt8, tFp32 / tInt8);
+        assertTrue(report.notReached().isEmpty(), report.describe());
+        assertTrue(mean >= 0.93, "mean cosine " + mean + " (measured 0.946 on 16 sentences when written)");
+    }
+
+    /**
+     * Linear layers INT8 with min/max activation ranges (a histogram observer clips BERT's outlier channels, which
+     * measured worse); everything else FP32. See the class comment for the measured cost of quantizing more.
+     */
+    static QConfigMapping mapping() {
+        QConfig minMax = new QConfig(
+                () -> new MinMaxObserver(QuantSpec.of(QDType.QUINT8, QScheme.PER_TENSOR_AFFINE, false)),
+                () -> new PerChannelMinMaxObserver(QuantSpec.of(QDType.QINT8, QScheme.PER_CHANNEL_SYMMETRIC, false)));
+        return new QConfigMapping().byModuleClass(Linear.class, minMax);
+    }
+
+    private static double time(BertModel model, BertTokenizer.Batch b) {
+        model.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            long t0 = System.nanoTime();
+            model.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
+            best = Math.min(best, System.nanoTime() - t0);
+        }
+        return best / 1e6;
+    }
+
+    private static void embed(BertModel model, BertTokenizer.Batch b, float[][] out, int start) {
+        Tensor hidden = model.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
+        Tensor mask = b.attentionMask().narrow(1, 0, hidden.size(1));
+        Tensor e = SentencePooling.embeddings(hidden, mask);
+        for (int i = 0; i < e.size(0); i++) {
+            out[start + i] = e.select(0, i).toFloatArray();
+        }
+    }
+}

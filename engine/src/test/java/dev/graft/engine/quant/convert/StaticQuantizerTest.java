@@ -1,0 +1,194 @@
+package dev.graft.engine.quant.convert;
+
+import dev.graft.engine.Module;
+import dev.graft.engine.Submodule;
+import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.graph.Node;
+import dev.graft.engine.graph.Target;
+import dev.graft.engine.nn.BatchNorm2d;
+import dev.graft.engine.nn.Conv2d;
+import dev.graft.engine.nn.Linear;
+import dev.graft.engine.nn.ReLU;
+import dev.graft.engine.nn.Sequential;
+import dev.graft.engine.trace.Partition;
+import dev.graft.engine.trace.Partitioner;
+import dev.graft.ops.F;
+import dev.graft.ops.InPlace;
+import dev.graft.ops.QuantOps;
+import dev.graft.ops.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StaticQuantizerTest {
+    private final Random rng = new Random(5);
+
+    /** relu(l2(relu(l1(x))) + skip(x)), reshaped by its batch size (a guard: new batch sizes re-trace). */
+    static final class Chain extends Module {
+        private final Submodule l1 = submodule("l1", new Linear(8, 16));
+        private final Submodule act = submodule("act", new ReLU());
+        private final Submodule l2 = submodule("l2", new Linear(16, 8));
+        private final Submodule skip = submodule("skip", new Linear(8, 8));
+
+        @Override
+        protected Tensor forward(Tensor... inputs) {
+            Tensor x = single(inputs);
+            Tensor h = l2.call(act.call(l1.call(x)));
+            Tensor y = F.relu(h.add(skip.call(x)));
+            return y.reshape(x.size(0), 2, 4);
+        }
+    }
+
+    /** The branch the data takes decides which of two traced blocks runs. */
+    static final class Branch extends Module {
+        private final Submodule pos = submodule("pos", new Chain());
+        private final Submodule neg = submodule("neg", new Chain());
+
+        @Override
+        protected Tensor forward(Tensor... inputs) {
+            Tensor x = single(inputs);
+            return x.mean().item() > 0 ? pos.call(x) : neg.call(x);
+        }
+    }
+
+    private List<Object[]> batches(int count, int batch, float shift) {
+        List<Object[]> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            out.add(new Object[] {Tensor.randn(rng, batch, 8).add(shift)});
+        }
+        return out;
+    }
+
+    @Test
+    void aLinearReluAddChainRunsInt8WithoutRequantizingBetweenInt8Ops() {
+        Chain model = new Chain();
+        Chain reference = new Chain();
+        reference.loadStateDict(model.stateDict());
+        Partition p = Partitioner.partition(model, Tensor.randn(rng, 4, 8));
+        StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, StaticQuantizer.defaultMapping());
+        assertEquals("Linear-ReLU", prepared.fused().get("").get("l1"));
+        long[] seen = {0};
+        StaticQuantizer.calibrate(prepared, batches(8, 4, 0f), (done, total, msg) -> seen[0] = done);
+        assertEquals(8, seen[0]);
+        QuantizationReport report = StaticQuantizer.convert(prepared);
+        System.out.print(report.describe());
+        GraphModule block = (GraphModule) p.model();
+        assertNoDequantizeQuantizePairs(block);
+        assertInstanceOf(QuantizedLeaf.class, block.module("l1"));
+        assertEquals(0, report.blocks().get(0).fp32Count(), report.describe());
+        assertEquals(2, report.blocks().get(0).conversions(), "one quantize in, one dequantize out");
+        assertTrue(report.notReached().isEmpty());
+        Tensor x = Tensor.randn(rng, 4, 8);
+        assertClose(reference.call(x), p.model().call(x), 0.98);
+    }
+
+    @Test
+    void aBlockCalibrationNeverReachedStaysFp32AndIsReported() {
+        Branch model = new Branch();
+        Partition p = Partitioner.partition(model, Tensor.randn(rng, 4, 8).add(3f)); // traces both branches? no: pos
+        // Partition with one example per branch so both children are traced blocks.
+        model.call(Tensor.randn(rng, 4, 8).sub(3f));
+        Partition both = p.blocks().size() == 2 ? p : Partitioner.partition(new Branch(), Tensor.randn(rng, 4, 8));
+        assertTrue(both.blocks().size() >= 1);
+        StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, StaticQuantizer.defaultMapping());
+        StaticQuantizer.calibrate(prepared, batches(4, 4, 3f), (d, t, m) -> { });
+        QuantizationReport report = StaticQuantizer.convert(prepared);
+        System.out.print(report.describe());
+        GraphModule pos = (GraphModule) model.child("pos");
+        assertInstanceOf(QuantizedLeaf.class, pos.module("l1"));
+        if (model.child("neg") instanceof GraphModule neg) {
+            assertInstanceOf(FusedReLU.class, neg.module("l1"), "never calibrated: stays FP32");
+            assertFalse(report.notReached().isEmpty(), report.describe());
+            assertTrue(report.notReached().stream().allMatch(s -> s.startsWith("neg.")), report.notReached().toString());
+            Tensor x = Tensor.randn(rng, 4, 8).sub(3f);
+            assertEquals(4, ((Tensor) model.call(x)).size(0)); // the FP32 branch still runs
+        }
+    }
+
+    @Test
+    void aNewBatchSizeAfterConvertIsTracedAndConvertedToo() {
+        Chain model = new Chain();
+        Partition p = Partitioner.partition(model, Tensor.randn(rng, 4, 8));
+        StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, StaticQuantizer.defaultMapping());
+        StaticQuantizer.calibrate(prepared, batches(4, 4, 0f), (d, t, m) -> { });
+        StaticQuantizer.convert(prepared);
+        GraphModule block = (GraphModule) p.model();
+        Tensor out = p.model().call(Tensor.randn(rng, 3, 8));
+        assertEquals(3, out.size(0));
+        assertEquals(2, block.specializations().size());
+        for (GraphModule.Specialization s : block.specializations()) {
+            long quantizes = s.graph().nodes().stream().filter(n -> isOp(n, QuantOps.QUANTIZE_PER_TENSOR)).count();
+            assertEquals(1, quantizes, s.graph().toString());
+            assertTrue(s.graph().nodes().stream().noneMatch(n -> n.name().startsWith("observer_")), s.graph().toString());
+        }
+        assertNoDequantizeQuantizePairs(block);
+    }
+
+    @Test
+    void convBatchNormReluFoldsToTheSameValues() {
+        Sequential model = new Sequential(new Conv2d(3, 6, 3, 1, 1), new BatchNorm2d(6), new ReLU());
+        BatchNorm2d bn = (BatchNorm2d) model.module("1");
+        InPlace.copy(bn.runningMean(), Tensor.randn(rng, 6));
+        InPlace.copy(bn.runningVar(), Tensor.rand(rng, 0.5f, 2f, 6));
+        InPlace.copy(bn.weight(), Tensor.randn(rng, 6));
+        InPlace.copy(bn.bias(), Tensor.randn(rng, 6));
+        model.eval();
+        Tensor x = Tensor.randn(rng, 2, 3, 8, 8);
+        Tensor want = model.call(x);
+        Partition p = Partitioner.partition(model, x);
+        StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, StaticQuantizer.defaultMapping());
+        assertEquals("Conv2d-BatchNorm2d-ReLU", prepared.fused().get("").get("0"));
+        GraphModule block = (GraphModule) p.model();
+        assertInstanceOf(FusedReLU.class, block.module("0"));
+        assertTrue(block.graph().nodes().stream().noneMatch(n -> n.target() instanceof Target.ModuleCall mc
+                && mc.path().equals("1")), block.graph().toString());
+        float[] a = want.toFloatArray();
+        float[] b = p.model().call(x).toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(a[i], b[i], 1e-5f, "element " + i);
+        }
+        StaticQuantizer.calibrate(prepared, List.<Object[]>of(new Object[] {x}), (d, t, m) -> { });
+        QuantizationReport report = StaticQuantizer.convert(prepared);
+        assertEquals(0, report.blocks().get(0).fp32Count(), report.describe());
+        assertClose(want, p.model().call(x), 0.99);
+    }
+
+    static boolean isOp(Node n, dev.graft.ops.Op op) {
+        return n.target() instanceof Target.Function f && f.op() == op;
+    }
+
+    /** No quantize reads a dequantize: adjacent INT8 operators hand quint8 values over directly. */
+    static void assertNoDequantizeQuantizePairs(GraphModule block) {
+        for (GraphModule.Specialization s : block.specializations()) {
+            for (Node n : s.graph()) {
+                if (isOp(n, QuantOps.QUANTIZE_PER_TENSOR)) {
+                    Node in = (Node) n.args().get(0);
+                    assertFalse(isOp(in, QuantOps.DEQUANTIZE), "dequantize -> quantize at " + n.name() + "\n"
+                            + s.graph());
+                }
+            }
+        }
+    }
+
+    static void assertClose(Tensor want, Tensor got, double minCosine) {
+        float[] a = want.toFloatArray();
+        float[] b = got.toFloatArray();
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        double cos = dot / Math.sqrt(na * nb + 1e-30);
+        assertTrue(cos >= minCosine, "cosine " + cos);
+    }
+}
