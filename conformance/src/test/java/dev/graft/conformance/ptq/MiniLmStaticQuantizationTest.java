@@ -28,16 +28,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * MiniLM static INT8 through the partitioner: calibrated on 32 Reuters sentences, evaluated on 64 others (disjoint);
- * prints the op table, the worst layers by SQNR and the INT8 vs FP32 forward time on one batch.
+ * MiniLM static INT8 through the partitioner: calibrated (min/max) on 32 Reuters sentences, evaluated on 64 others
+ * (disjoint); the PTQ issue's bar is mean-pooled embedding cosine vs FP32 >= 0.98. Prints the op table, the worst
+ * layers by SQNR and the INT8 vs FP32 forward time on one batch.
  *
- * <p>The issue's bar (mean cosine >= 0.98) is not met yet. Measured on 16 evaluation sentences with min/max
- * observers (2026-11-26), cosine falls as more of BERT's residual stream goes INT8: Linear layers only 0.946;
- * plus LayerNorm 0.857; plus GELU and embeddings 0.860; plus the functional ops (residual add, attention matmul,
- * softmax) 0.401. Post-LayerNorm BERT carries a few huge outlier channels in its residual stream that one per-tensor
- * 8-bit scale cannot serve (the known transformer-quantization problem); per-channel smoothing of LayerNorm-fed
- * Linear inputs (SmoothQuant-style) or keeping the residual stream FP32 is the next step. Until then this test holds
- * the configuration that works, Linear layers static INT8, to its measured level.
+ * <p>What goes INT8 is chosen from measurements (16 evaluation sentences, 2026-11-26): every Linear layer except the
+ * six FFN output projections ({@code output.dense}, whose input is GELU's long-tailed output, the lowest SQNR by far)
+ * gives 0.996; all 36 Linear layers 0.946; Linear layers but {@code output.dense} plus LayerNorm 0.926 (LayerNorm
+ * outputs are BERT's residual stream, with a few huge outlier channels one per-tensor scale cannot serve); adding
+ * the functional ops (residual adds, attention matmuls, softmax) 0.41 — low enough that the INT8 path of those ops
+ * is under suspicion, not only the outliers. Per-channel smoothing of the FFN output inputs (SmoothQuant-style)
+ * would let {@code output.dense} go INT8 too.
  */
 class MiniLmStaticQuantizationTest {
     private static final int EVAL = 64;
@@ -45,7 +46,7 @@ class MiniLmStaticQuantizationTest {
     private static final int BATCH = 16;
 
     @Test
-    void staticInt8LinearLayersStayCloseToFp32() {
+    void staticInt8EmbeddingsStayCloseToFp32() {
         assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
         List<String> all = ReutersSentences.firstSentences(EVAL + CALIBRATION);
         assumeTrue(all.size() == EVAL + CALIBRATION, "Reuters data not found");
@@ -90,18 +91,22 @@ class MiniLmStaticQuantizationTest {
         System.out.printf("forward of %d sentences (%s tokens): FP32 %.1f ms, static INT8 %.1f ms (%.2fx)%n", BATCH,
                 java.util.Arrays.toString(timed.inputIds().shape()), tFp32, tInt8, tFp32 / tInt8);
         assertTrue(report.notReached().isEmpty(), report.describe());
-        assertTrue(mean >= 0.93, "mean cosine " + mean + " (measured 0.946 on 16 sentences when written)");
+        assertTrue(mean >= 0.98, "mean cosine " + mean);
     }
 
     /**
      * Linear layers INT8 with min/max activation ranges (a histogram observer clips BERT's outlier channels, which
-     * measured worse); everything else FP32. See the class comment for the measured cost of quantizing more.
+     * measured worse), except the FFN output projections; everything else FP32. See the class comment.
      */
     static QConfigMapping mapping() {
         QConfig minMax = new QConfig(
                 () -> new MinMaxObserver(QuantSpec.of(QDType.QUINT8, QScheme.PER_TENSOR_AFFINE, false)),
                 () -> new PerChannelMinMaxObserver(QuantSpec.of(QDType.QINT8, QScheme.PER_CHANNEL_SYMMETRIC, false)));
-        return new QConfigMapping().byModuleClass(Linear.class, minMax);
+        QConfigMapping m = new QConfigMapping().byModuleClass(Linear.class, minMax);
+        for (int layer = 0; layer < 6; layer++) {
+            m.byModuleName("encoder.layer." + layer + ".output.dense", null);
+        }
+        return m;
     }
 
     private static double time(BertModel model, BertTokenizer.Batch b) {
