@@ -159,6 +159,13 @@ final class StaticConvert implements GraphModule.GraphPass {
             return false;
         }
         List<Node> inputs = QuantPatterns.activationInputs(n);
+        if (computesInFloat(n) && inputs.stream().allMatch(in -> w.rep.get(in) == null)) {
+            // Its INT8 form is quantize(f(dequantize(x))): with an FP32 input, quantizing first only adds rounding
+            // (and can destroy it: softmax's input carries BERT's -FLT_MAX padding mask, a range no 8-bit scale can
+            // hold). Run it FP32; INT8 readers quantize its output, whose range is sane.
+            results.keptFp32.add(where + ": computes in float and its input is FP32 (nothing to gain)");
+            return false;
+        }
         List<QParams.PerTensor> inQ = new ArrayList<>();
         for (Node in : inputs) {
             QParams.PerTensor q = w.rep.get(in);
@@ -194,6 +201,17 @@ final class StaticConvert implements GraphModule.GraphPass {
             w.g.erase(outValue);
         }
         return true;
+    }
+
+    /**
+     * Operators whose INT8 form dequantizes, computes in float and quantizes (softmax in its FP32 mode, layer norm)
+     * or looks up a table built the same way (GELU): exact for quint8 inputs, no gain for FP32 ones.
+     */
+    private boolean computesInFloat(Node n) {
+        Module m = plan.patterns.moduleOf(n);
+        return m instanceof Softmax || m instanceof LayerNorm || m instanceof GELU
+                || Fusion.isFunction(n, dev.graft.ops.NNOps.SOFTMAX) || Fusion.isFunction(n, dev.graft.ops.NNOps.LAYER_NORM)
+                || Fusion.isFunction(n, MathOps.GELU);
     }
 
     /** The calibrated qparams of value {@code v}, or null (and a report line) when its observer saw nothing. */
