@@ -11,4 +11,6 @@ module dev.graft.engine {
     exports dev.graft.engine.quant;
     exports dev.graft.engine.quant.nn;
     exports dev.graft.engine.quant.convert;
+    exports dev.graft.engine.autograd;
+    exports dev.graft.engine.train;
 }

@@ -20,6 +20,7 @@ public final class Main {
         add(new EmbedCommand());
         add(new PartitionCommand());
         add(new QuantizeCommand());
+        add(new TrainCommand());
     }
 
     private void add(Command c) {

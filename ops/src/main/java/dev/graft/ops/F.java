@@ -95,6 +95,28 @@ public final class F {
         return Dispatch.apply(NNOps.BATCH_NORM, x, runningMean, runningVar, weight, bias, eps);
     }
 
+    /** Batch normalization with the batch's own statistics (training mode); weight/bias may be null. */
+    public static Tensor batchNormTraining(Tensor x, Tensor weight, Tensor bias, float eps) {
+        return Dispatch.apply(TrainingOps.BATCH_NORM_TRAINING, x, weight, bias, eps);
+    }
+
+    /** Each channel's (dim 1) batch mean and biased variance as a [2, C] tensor. */
+    public static Tensor batchStatistics(Tensor x) {
+        return Dispatch.apply(TrainingOps.BATCH_STATISTICS, x);
+    }
+
+    // ---------------------------------------------------------------- losses
+
+    /** Mean cross-entropy of logits [N, C] against int32/int64 class labels [N] (log_softmax + nll), 0-d. */
+    public static Tensor crossEntropy(Tensor logits, Tensor labels) {
+        return Dispatch.apply(TrainingOps.CROSS_ENTROPY, logits, labels);
+    }
+
+    /** Mean squared error between two tensors of the same shape, 0-d. */
+    public static Tensor mseLoss(Tensor input, Tensor target) {
+        return Dispatch.apply(TrainingOps.MSE_LOSS, input, target);
+    }
+
     /** Rows of {@code weight} [V, D] picked by int32/int64 {@code ids}: shape {@code ids.shape + [D]}. */
     public static Tensor embedding(Tensor ids, Tensor weight) {
         return Dispatch.apply(NNOps.EMBEDDING, ids, weight);

@@ -43,6 +43,11 @@ public final class LinalgOps {
             }
             return out;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.matmul((Tensor) args[0], (Tensor) args[1], gradOutput, needsGrad);
+        }
     };
 
     private static Tensor batchedMatmul(Tensor a, Tensor b) {
@@ -133,6 +138,11 @@ public final class LinalgOps {
             }
             return out;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.linear((Tensor) args[0], (Tensor) args[1], optionalTensorArg(args, 2), gradOutput, needsGrad);
+        }
     };
 
     /**
@@ -187,10 +197,24 @@ public final class LinalgOps {
             if (out.numelRef() == 0) {
                 return out; // an empty batch (or no output channels): the kernel wants sizes >= 1
             }
+            if (n >= 4 && !(groups == c && c == oc)) {
+                // A batch: one image per task on the pool (training batches), same per-image arithmetic.
+                ConvGradients.forward(new ConvGradients.Geometry(n, c, x.shape[2], x.shape[3], oc, kh, kw,
+                        stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups, oh, ow),
+                        denseFloats(x), denseFloats(w), bias == null ? null : denseFloats(bias), out.storage.floats);
+                return out;
+            }
             Conv2dKernels.conv2d(denseFloats(x), n, c, x.shape[2], x.shape[3], denseFloats(w),
                     bias == null ? null : denseFloats(bias), oc, kh, kw, stride[0], stride[1], padding[0],
                     padding[1], dilation[0], dilation[1], groups, out.storage.floats, gemm());
             return out;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return ConvGradients.backward((Tensor) args[0], (Tensor) args[1], optionalTensorArg(args, 2),
+                    pair(name(), "stride", intsArg(args, 3)), pair(name(), "padding", intsArg(args, 4)),
+                    pair(name(), "dilation", intsArg(args, 5)), intArg(args, 6), gradOutput, needsGrad);
         }
     };
 

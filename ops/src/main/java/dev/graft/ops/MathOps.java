@@ -32,6 +32,16 @@ public final class MathOps {
             return false;
         }
 
+        /** d apply/dx at input {@code x} whose output was {@code y}; ops without a rule keep this refusal. */
+        float derivative(float x, float y) {
+            throw new TensorException(name() + ": no backward rule, so gradients cannot flow through it");
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.unary(this, (Tensor) args[0], (Tensor) result, gradOutput)};
+        }
+
         @Override
         protected Object compute(Object[] args) {
             Tensor x = tensorArg(args, 0);
@@ -62,12 +72,22 @@ public final class MathOps {
         float apply(float x) {
             return -x;
         }
+
+        @Override
+        float derivative(float x, float y) {
+            return -1f;
+        }
     };
 
     public static final Op ABS = new Unary("abs") {
         @Override
         float apply(float x) {
             return Math.abs(x);
+        }
+
+        @Override
+        float derivative(float x, float y) {
+            return x > 0f ? 1f : (x < 0f ? -1f : 0f);
         }
     };
 
@@ -76,12 +96,22 @@ public final class MathOps {
         float apply(float x) {
             return (float) Math.exp(x);
         }
+
+        @Override
+        float derivative(float x, float y) {
+            return y;
+        }
     };
 
     public static final Op LOG = new Unary("log") {
         @Override
         float apply(float x) {
             return (float) Math.log(x);
+        }
+
+        @Override
+        float derivative(float x, float y) {
+            return 1f / x;
         }
     };
 
@@ -90,12 +120,22 @@ public final class MathOps {
         float apply(float x) {
             return (float) Math.sqrt(x);
         }
+
+        @Override
+        float derivative(float x, float y) {
+            return 0.5f / y;
+        }
     };
 
     public static final Op RSQRT = new Unary("rsqrt") {
         @Override
         float apply(float x) {
             return (float) (1.0 / Math.sqrt(x));
+        }
+
+        @Override
+        float derivative(float x, float y) {
+            return -0.5f * y * y * y;
         }
     };
 
@@ -111,6 +151,11 @@ public final class MathOps {
             Elementwise.erf(in, off, out, 0, n);
             return true;
         }
+
+        @Override
+        float derivative(float x, float y) {
+            return (float) (1.1283791670955126 * Math.exp(-(double) x * x));
+        }
     };
 
     public static final Op RELU = new Unary("relu") {
@@ -119,12 +164,22 @@ public final class MathOps {
             // NaN propagates, as in PyTorch (x > 0 is false for NaN, so test the other way round).
             return x < 0f ? 0f : x;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.relu((Tensor) result, gradOutput)};
+        }
     };
 
     public static final Op SIGMOID = new Unary("sigmoid") {
         @Override
         float apply(float x) {
             return (float) (1.0 / (1.0 + Math.exp(-x)));
+        }
+
+        @Override
+        float derivative(float x, float y) {
+            return y * (1f - y);
         }
     };
 
@@ -133,12 +188,23 @@ public final class MathOps {
         float apply(float x) {
             return (float) Math.tanh(x);
         }
+
+        @Override
+        float derivative(float x, float y) {
+            return 1f - y * y;
+        }
     };
 
     public static final Op SILU = new Unary("silu") {
         @Override
         float apply(float x) {
             return (float) (x / (1.0 + Math.exp(-x)));
+        }
+
+        @Override
+        float derivative(float x, float y) {
+            double s = 1.0 / (1.0 + Math.exp(-x));
+            return (float) (s * (1.0 + x * (1.0 - s)));
         }
     };
 
@@ -158,6 +224,13 @@ public final class MathOps {
             Elementwise.gelu(in, off, out, 0, n);
             return true;
         }
+
+        @Override
+        float derivative(float x, float y) {
+            // Phi(x) + x * phi(x)
+            double cdf = 0.5 * (1.0 + dev.graft.kernels.FastFloatMath.erf((float) (x * 0.7071067811865476)));
+            return (float) (cdf + x * 0.3989422804014327 * Math.exp(-0.5 * x * x));
+        }
     };
 
     /** GELU, tanh approximation: {@code x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))}. */
@@ -166,6 +239,13 @@ public final class MathOps {
         float apply(float x) {
             double inner = 0.7978845608028654 * (x + 0.044715 * x * x * x);
             return (float) (0.5 * x * (1.0 + Math.tanh(inner)));
+        }
+
+        @Override
+        float derivative(float x, float y) {
+            double u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+            double t = Math.tanh(u);
+            return (float) (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 3 * 0.044715 * x * x));
         }
     };
 
@@ -176,6 +256,16 @@ public final class MathOps {
         }
 
         abstract float apply(float x, float p, float q);
+
+        /** d apply/dx at {@code x}. */
+        abstract float derivative(float x, float p, float q);
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            float p = floatArg(args, 1);
+            float q = args.length > 2 ? floatArg(args, 2) : 0f;
+            return new Object[] {Gradients.parameterizedUnary(this, (Tensor) args[0], p, q, gradOutput), null, null};
+        }
 
         @Override
         protected Object compute(Object[] args) {
@@ -199,6 +289,11 @@ public final class MathOps {
         float apply(float x, float slope, float unused) {
             return x < 0f ? x * slope : x;
         }
+
+        @Override
+        float derivative(float x, float slope, float unused) {
+            return x < 0f ? slope : 1f;
+        }
     };
 
     /** {@code clamp(x, min, max)} as PyTorch's {@code min(max(x, min), max)}: all max when min > max; NaN stays NaN. */
@@ -207,6 +302,11 @@ public final class MathOps {
         float apply(float x, float min, float max) {
             float y = x < min ? min : x;
             return y > max ? max : y;
+        }
+
+        @Override
+        float derivative(float x, float min, float max) {
+            return x >= min && x <= max ? 1f : 0f;
         }
     };
 
@@ -289,6 +389,11 @@ public final class MathOps {
         long applyLong(long a, long b) {
             return a + b;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.binary("add", args, (Tensor) result, gradOutput, needsGrad);
+        }
     };
 
     public static final Op SUB = new Binary("sub") {
@@ -301,6 +406,11 @@ public final class MathOps {
         long applyLong(long a, long b) {
             return a - b;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.binary("sub", args, (Tensor) result, gradOutput, needsGrad);
+        }
     };
 
     public static final Op MUL = new Binary("mul") {
@@ -312,6 +422,11 @@ public final class MathOps {
         @Override
         long applyLong(long a, long b) {
             return a * b;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.binary("mul", args, (Tensor) result, gradOutput, needsGrad);
         }
     };
 
@@ -343,6 +458,11 @@ public final class MathOps {
         long applyLong(long a, long b) {
             throw new AssertionError("div computes in float");
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.binary("div", args, (Tensor) result, gradOutput, needsGrad);
+        }
     };
 
     public static final Op POW = new Binary("pow") {
@@ -369,6 +489,14 @@ public final class MathOps {
                 base *= base;
             }
             return r;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            if (!(args[1] instanceof Number p)) {
+                return super.backward(args, result, gradOutput, needsGrad); // tensor exponents: no rule yet
+            }
+            return new Object[] {Gradients.powScalar((Tensor) args[0], p.floatValue(), gradOutput), null};
         }
     };
 
@@ -503,6 +631,11 @@ public final class MathOps {
             }
             return out;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.where((Tensor) args[0], args[1], args[2], gradOutput, needsGrad);
+        }
     };
 
     /** {@code masked_fill(x, mask, value)}: value where mask is true; mask broadcasts to x's shape. */
@@ -528,6 +661,12 @@ public final class MathOps {
                 }
             }
             return out;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            // The filled positions no longer depend on x.
+            return new Object[] {Gradients.call(MASKED_FILL, gradOutput, args[1], 0f), null, null};
         }
     };
 

@@ -24,6 +24,12 @@ public final class MovementOps {
             Tensor c = copyContiguous(x);
             return c.view(target, Shapes.contiguousStrides(target), 0, c.qparams);
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+                    null, null};
+        }
     };
 
     /** {@code view(x, int[] shape)}: like reshape but never copies; refuses when the strides do not allow a view. */
@@ -40,6 +46,12 @@ public final class MovementOps {
                         + "; call contiguous() first or use reshape");
             }
             return x.view(target, strides, x.offset, x.qparams);
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+                    null, null};
         }
     };
 
@@ -69,6 +81,11 @@ public final class MovementOps {
             }
             return x.view(shape, strides, x.offset, permuteQParams(x.qparams, dims));
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.inversePermute(gradOutput, (int[]) args[1]), null};
+        }
     };
 
     /** {@code transpose(x, dim0, dim1)}: swaps two dimensions. */
@@ -83,6 +100,12 @@ public final class MovementOps {
             dims[a] = b;
             dims[b] = a;
             return PERMUTE.compute(new Object[] {x, dims});
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {MovementOps.copyContiguous(Gradients.call(TRANSPOSE, gradOutput, args[1], args[2])),
+                    null, null};
         }
     };
 
@@ -116,6 +139,11 @@ public final class MovementOps {
             }
             return x.view(shape, strides, x.offset + start * x.strides[dim], q);
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.scatterView((Tensor) args[0], SLICE, args, gradOutput), null, null, null, null};
+        }
     };
 
     /** {@code select(x, dim, index)}: one index along a dimension, which disappears. */
@@ -141,6 +169,11 @@ public final class MovementOps {
             }
             return x.view(remove(x.shape, dim), remove(x.strides, dim), x.offset + i * x.strides[dim], q);
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.scatterView((Tensor) args[0], SELECT, args, gradOutput), null, null};
+        }
     };
 
     /** {@code unsqueeze(x, dim)}: inserts a size-1 dimension at {@code dim} (0..rank). */
@@ -153,6 +186,12 @@ public final class MovementOps {
             refusePerChannel(name(), x);
             int stride = dim < rank ? x.strides[dim] * x.shape[dim] : 1;
             return x.view(insert(x.shape, dim, 1), insert(x.strides, dim, stride), x.offset, x.qparams);
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+                    null, null};
         }
     };
 
@@ -168,6 +207,12 @@ public final class MovementOps {
             }
             refusePerChannel(name(), x);
             return x.view(remove(x.shape, dim), remove(x.strides, dim), x.offset, x.qparams);
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+                    null, null};
         }
     };
 
@@ -205,6 +250,11 @@ public final class MovementOps {
             Shapes.checkDims("expand", target);
             return x.view(target, strides, x.offset, x.qparams);
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.sumTo(gradOutput, ((Tensor) args[0]).shape), null};
+        }
     };
 
     /** {@code flatten(x, startDim, endDim)}. */
@@ -232,6 +282,12 @@ public final class MovementOps {
             }
             return RESHAPE.compute(new Object[] {x, shape});
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+                    null, null};
+        }
     };
 
     /** {@code contiguous(x)}: x itself when already contiguous, else a row-major copy. */
@@ -240,6 +296,11 @@ public final class MovementOps {
         protected Object compute(Object[] args) {
             Tensor x = tensorArg(args, 0);
             return x.isContiguous() ? x : copyContiguous(x);
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {gradOutput};
         }
     };
 
@@ -258,6 +319,12 @@ public final class MovementOps {
             Tensor out = Tensor.empty(target, x.shape);
             copyInto(x, out);
             return out;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            // Only float-to-float conversions carry a gradient (integer results never require one).
+            return new Object[] {((Tensor) args[0]).dtype == DType.FLOAT32 ? gradOutput : null, null};
         }
     };
 
@@ -304,6 +371,11 @@ public final class MovementOps {
                 at += x.shape[dim];
             }
             return out;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.cat((Tensor[]) args[0], (Integer) args[1], gradOutput, needsGrad), null};
         }
     };
 

@@ -24,6 +24,11 @@ public final class NNOps {
         protected Object compute(Object[] args) {
             return softmax(this, args, false);
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.softmax((Tensor) args[0], intArg(args, 1), (Tensor) result, gradOutput, false), null};
+        }
     };
 
     /** {@code log_softmax(x, dim)}: {@code x - max - log(sum(exp(x - max)))} along {@code dim}. */
@@ -31,6 +36,11 @@ public final class NNOps {
         @Override
         protected Object compute(Object[] args) {
             return softmax(this, args, true);
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.softmax((Tensor) args[0], intArg(args, 1), (Tensor) result, gradOutput, true), null};
         }
     };
 
@@ -130,6 +140,12 @@ public final class NNOps {
             Normalization.layerNormRows(in, dense.offset, rows, n, w, b, eps, o, 0);
             return out;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.layerNorm((Tensor) args[0], intsArg(args, 1), optionalTensorArg(args, 2), optionalTensorArg(args, 3),
+                    floatArg(args, 4), gradOutput, needsGrad);
+        }
     };
 
     /**
@@ -182,6 +198,12 @@ public final class NNOps {
             }
             return out;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return Gradients.batchNorm((Tensor) args[0], (Tensor) args[1], (Tensor) args[2], optionalTensorArg(args, 3),
+                    optionalTensorArg(args, 4), floatArg(args, 5), gradOutput, needsGrad);
+        }
     };
 
     /**
@@ -233,6 +255,11 @@ public final class NNOps {
             }
             return out;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {null, needsGrad[1] ? Gradients.embedding((Tensor) args[0], (Tensor) args[1], gradOutput) : null};
+        }
     };
 
     // ---------------------------------------------------------------- pooling and upsampling (NCHW)
@@ -257,6 +284,10 @@ public final class NNOps {
             Tensor out = p.output(oh, ow);
             float[] o = out.storage.floats;
             float[] in = p.x.storage.floats;
+            if (isPlain2x2(kernel, stride, pad, dilation, p, oh, ow)) {
+                maxPool2x2(p, oh, ow, in, o, null, null);
+                return out;
+            }
             int i = 0;
             for (int plane = 0; plane < p.n * p.c; plane++) {
                 int base = p.planeOffset(plane);
@@ -285,6 +316,11 @@ public final class NNOps {
                 }
             }
             return out;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {maxPoolBackward(this, args, gradOutput), null, null, null, null, null};
         }
     };
 
@@ -340,6 +376,11 @@ public final class NNOps {
             }
             return out;
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {avgPoolBackward(this, args, gradOutput), null, null, null, null, null};
+        }
     };
 
     /**
@@ -374,6 +415,11 @@ public final class NNOps {
                 }
             }
             return out;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {adaptiveAvgPoolBackward(this, args, gradOutput), null};
         }
     };
 
@@ -559,6 +605,174 @@ public final class NNOps {
             l.lambda0[dst] = 1f - lambda1;
         }
         return l;
+    }
+
+    // ---------------------------------------------------------------- pooling backward rules
+
+    /** Each output's gradient goes to the first maximum of its window (the element the forward picked). */
+    private static Tensor maxPoolBackward(Op op, Object[] args, Tensor gradOutput) {
+        Planes p = planes(op.name(), op.tensorArg(args, 0), true);
+        int[] kernel = pair(op.name(), "kernel_size", op.intsArg(args, 1), 1);
+        int[] stride = stride(op.name(), op.intsArg(args, 2), kernel);
+        int[] pad = pair(op.name(), "padding", op.intsArg(args, 3), 0);
+        int[] dilation = pair(op.name(), "dilation", op.intsArg(args, 4), 1);
+        int oh = gradOutput.shape[gradOutput.shape.length - 2];
+        int ow = gradOutput.shape[gradOutput.shape.length - 1];
+        float[] g = Gradients.dense(gradOutput);
+        float[] in = p.x.storage.floats;
+        float[] gx = new float[p.n * p.c * p.h * p.w];
+        if (isPlain2x2(kernel, stride, pad, dilation, p, oh, ow)) {
+            maxPool2x2(p, oh, ow, in, null, g, gx);
+            return Gradients.fresh(gx, p.x.shape.clone());
+        }
+        int i = 0;
+        for (int plane = 0; plane < p.n * p.c; plane++) {
+            int base = p.planeOffset(plane);
+            int dst = plane * p.h * p.w;
+            for (int y = 0; y < oh; y++) {
+                int y0 = y * stride[0] - pad[0];
+                for (int x = 0; x < ow; x++, i++) {
+                    int x0 = x * stride[1] - pad[1];
+                    float best = Float.NEGATIVE_INFINITY;
+                    int at = -1;
+                    for (int ky = 0; ky < kernel[0]; ky++) {
+                        int iy = y0 + ky * dilation[0];
+                        if (iy < 0 || iy >= p.h) {
+                            continue;
+                        }
+                        for (int kx = 0; kx < kernel[1]; kx++) {
+                            int ix = x0 + kx * dilation[1];
+                            if (ix >= 0 && ix < p.w) {
+                                float v = in[base + iy * p.sh + ix * p.sw];
+                                if (at < 0 || v > best || Float.isNaN(v)) {
+                                    best = v;
+                                    at = iy * p.w + ix;
+                                }
+                            }
+                        }
+                    }
+                    if (at >= 0) {
+                        gx[dst + at] += g[i];
+                    }
+                }
+            }
+        }
+        return Gradients.fresh(gx, p.x.shape.clone());
+    }
+
+    /** The common 2x2, stride 2, unpadded window that tiles the input (floor mode), which has a fast loop. */
+    private static boolean isPlain2x2(int[] kernel, int[] stride, int[] pad, int[] dilation, Planes p, int oh,
+                                      int ow) {
+        return kernel[0] == 2 && kernel[1] == 2 && stride[0] == 2 && stride[1] == 2 && pad[0] == 0 && pad[1] == 0
+                && dilation[0] == 1 && dilation[1] == 1 && oh == p.h / 2 && ow == p.w / 2;
+    }
+
+    /**
+     * 2x2/2 max pooling: with {@code out} the forward (same comparisons, so the same NaN and tie behaviour as the
+     * general loop); with {@code g} the backward, routing each gradient to the element the forward picked.
+     */
+    private static void maxPool2x2(Planes p, int oh, int ow, float[] in, float[] out, float[] g, float[] gx) {
+        int i = 0;
+        for (int plane = 0; plane < p.n * p.c; plane++) {
+            int base = p.planeOffset(plane);
+            int dst = plane * p.h * p.w;
+            for (int y = 0; y < oh; y++) {
+                int r0 = base + 2 * y * p.sh;
+                int r1 = r0 + p.sh;
+                for (int x = 0; x < ow; x++, i++) {
+                    int c0 = 2 * x * p.sw;
+                    float best = in[r0 + c0];
+                    int at = 0;
+                    float v = in[r0 + c0 + p.sw];
+                    if (v > best || v != v) {
+                        best = v;
+                        at = 1;
+                    }
+                    v = in[r1 + c0];
+                    if (v > best || v != v) {
+                        best = v;
+                        at = 2;
+                    }
+                    v = in[r1 + c0 + p.sw];
+                    if (v > best || v != v) {
+                        best = v;
+                        at = 3;
+                    }
+                    if (out != null) {
+                        out[i] = best;
+                    } else {
+                        gx[dst + (2 * y + (at >> 1)) * p.w + 2 * x + (at & 1)] += g[i];
+                    }
+                }
+            }
+        }
+    }
+
+    /** Each output's gradient spread over its (clipped) window, divided as the forward divided. */
+    private static Tensor avgPoolBackward(Op op, Object[] args, Tensor gradOutput) {
+        Planes p = planes(op.name(), op.tensorArg(args, 0), true);
+        int[] kernel = pair(op.name(), "kernel_size", op.intsArg(args, 1), 1);
+        int[] stride = stride(op.name(), op.intsArg(args, 2), kernel);
+        int[] pad = pair(op.name(), "padding", op.intsArg(args, 3), 0);
+        boolean countIncludePad = op.boolArg(args, 5);
+        int oh = gradOutput.shape[gradOutput.shape.length - 2];
+        int ow = gradOutput.shape[gradOutput.shape.length - 1];
+        float[] g = Gradients.dense(gradOutput);
+        float[] gx = new float[p.n * p.c * p.h * p.w];
+        int i = 0;
+        for (int plane = 0; plane < p.n * p.c; plane++) {
+            int dst = plane * p.h * p.w;
+            for (int y = 0; y < oh; y++) {
+                int y0 = y * stride[0] - pad[0];
+                int y1 = Math.min(y0 + kernel[0], p.h + pad[0]);
+                int rows = y1 - y0;
+                y0 = Math.max(y0, 0);
+                y1 = Math.min(y1, p.h);
+                for (int x = 0; x < ow; x++, i++) {
+                    int x0 = x * stride[1] - pad[1];
+                    int x1 = Math.min(x0 + kernel[1], p.w + pad[1]);
+                    int padded = rows * (x1 - x0);
+                    x0 = Math.max(x0, 0);
+                    x1 = Math.min(x1, p.w);
+                    if (y0 >= y1 || x0 >= x1) {
+                        continue;
+                    }
+                    float share = g[i] / (countIncludePad ? padded : (y1 - y0) * (x1 - x0));
+                    for (int iy = y0; iy < y1; iy++) {
+                        for (int ix = x0; ix < x1; ix++) {
+                            gx[dst + iy * p.w + ix] += share;
+                        }
+                    }
+                }
+            }
+        }
+        return Gradients.fresh(gx, p.x.shape.clone());
+    }
+
+    private static Tensor adaptiveAvgPoolBackward(Op op, Object[] args, Tensor gradOutput) {
+        Planes p = planes(op.name(), op.tensorArg(args, 0), true);
+        int[] size = pair(op.name(), "output_size", op.intsArg(args, 1), 1);
+        float[] g = Gradients.dense(gradOutput);
+        float[] gx = new float[p.n * p.c * p.h * p.w];
+        int i = 0;
+        for (int plane = 0; plane < p.n * p.c; plane++) {
+            int dst = plane * p.h * p.w;
+            for (int y = 0; y < size[0]; y++) {
+                int y0 = adaptiveStart(y, p.h, size[0]);
+                int y1 = adaptiveEnd(y, p.h, size[0]);
+                for (int x = 0; x < size[1]; x++, i++) {
+                    int x0 = adaptiveStart(x, p.w, size[1]);
+                    int x1 = adaptiveEnd(x, p.w, size[1]);
+                    float share = g[i] / ((y1 - y0) * (x1 - x0));
+                    for (int iy = y0; iy < y1; iy++) {
+                        for (int ix = x0; ix < x1; ix++) {
+                            gx[dst + iy * p.w + ix] += share;
+                        }
+                    }
+                }
+            }
+        }
+        return Gradients.fresh(gx, p.x.shape.clone());
     }
 
     // ---------------------------------------------------------------- helpers

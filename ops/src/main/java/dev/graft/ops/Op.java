@@ -53,6 +53,27 @@ public abstract class Op {
      */
     protected abstract Object compute(Object[] args);
 
+    /**
+     * The backward rule: given the gradient of a scalar loss with respect to this op's result, the gradients with
+     * respect to its arguments. The returned array has one entry per argument: a float32 {@link Tensor} of the
+     * argument's shape for a tensor argument (broadcast gradients already summed back), a {@code Tensor[]} for a
+     * {@code Tensor[]} argument (cat), null for constants, integer tensors or when {@code needsGrad[i]} is false (so
+     * a rule can skip work nobody wants). Rules compute with {@link #compute} directly, never through
+     * {@link Dispatch}, so gradient math is never itself recorded.
+     *
+     * <p>Ops without a rule keep this default, which refuses with the op's name: a gradient only fails when it must
+     * actually flow through such an op.
+     *
+     * @param args       the arguments of the forward call, as recorded
+     * @param result     the forward result
+     * @param gradOutput the gradient with respect to {@code result} (same shape)
+     * @param needsGrad  per argument, whether its gradient is wanted
+     */
+    public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+        throw new TensorException(name + ": no backward rule, so gradients cannot flow through it (use it under"
+                + " no-grad, or on inputs that do not require gradients)");
+    }
+
     @Override
     public String toString() {
         return name;

@@ -24,6 +24,8 @@ import java.util.Arrays;
  *   <li>{@link #ADAPTIVE_AVG_POOL2D}: {@code (x, int[] outputSize)}</li>
  *   <li>{@link #CAT}: {@code (Tensor[] xs, int dim, float outScale, int outZeroPoint)}</li>
  *   <li>{@link #MATMUL}: {@code (a, b, float outScale, int outZeroPoint)}</li>
+ *   <li>{@link #PAD}: {@code (x, int[] pads, float value)}</li>
+ *   <li>{@link #UPSAMPLE_BILINEAR2D}: {@code (x, int[] outSize, boolean alignCorners)}</li>
  * </ul>
  * Reshape, permute, flatten, slice and friends need no quantized version: {@link MovementOps} views carry the
  * per-tensor qparams through.
@@ -177,6 +179,34 @@ public final class QuantizedOps {
             QParams.PerTensor qb = requireQuint8(name(), b, "right operand");
             QParams.PerTensor qo = outputQParams(name(), floatArg(args, 2), intArg(args, 3));
             return QuantizedOpsMatmul.matmul(name(), a, qa, b, qb, qo, Kernels.int8Gemm());
+        }
+    };
+
+    /**
+     * {@code pad(x, int[] pads, float value)} on quint8, pads as {@link MovementOps#PAD}; qparams unchanged; the new
+     * elements hold {@code quantize(value)} ({@code 0.0} gives the zero point, {@code -inf} gives 0). See
+     * {@link QuantizedOpsSpatial#pad}.
+     */
+    public static final Op PAD = new Op("quantized_pad", Op.Kind.QUANTIZED) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            QParams.PerTensor q = requireQuint8(name(), x, "input");
+            return QuantizedOpsSpatial.pad(name(), x, q, intsArg(args, 1), floatArg(args, 2));
+        }
+    };
+
+    /**
+     * {@code upsample_bilinear2d(x, int[] outSize, boolean alignCorners)} on quint8 as ATen's quantized kernel:
+     * the blend in float32 on the integers, requantized to the input's qparams. See
+     * {@link QuantizedOpsSpatial#upsampleBilinear}.
+     */
+    public static final Op UPSAMPLE_BILINEAR2D = new Op("quantized_upsample_bilinear2d", Op.Kind.QUANTIZED) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            QParams.PerTensor q = requireQuint8(name(), x, "input");
+            return QuantizedOpsSpatial.upsampleBilinear(name(), x, q, intsArg(args, 1), boolArg(args, 2));
         }
     };
 

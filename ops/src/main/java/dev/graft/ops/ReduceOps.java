@@ -129,6 +129,12 @@ public final class ReduceOps {
                 out.storage.longs[at] = s;
             }
         }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.reduce((Tensor) args[0], (int[]) args[1], (Boolean) args[2], gradOutput, false),
+                    null, null};
+        }
     };
 
     /** {@code mean(x, int[] dims, keepDim)}: float32 only (as PyTorch). */
@@ -153,6 +159,12 @@ public final class ReduceOps {
         @Override
         boolean requiresElements() {
             return true;
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.reduce((Tensor) args[0], (int[]) args[1], (Boolean) args[2], gradOutput, true),
+                    null, null};
         }
     };
 

@@ -24,6 +24,11 @@ public final class Tensor {
 
     private boolean requiresGrad;
     private Tensor grad;
+    /**
+     * The autograd graph node that produced this tensor, or null for a leaf (a parameter, an input, a constant).
+     * Typed Object because the tape lives in the engine module, which ops must not import; ops never read it.
+     */
+    private Object gradFn;
 
     Tensor(Storage storage, int[] shape, int[] strides, int offset, QParams qparams) {
         this(storage, shape, strides, offset, qparams, null, null);
@@ -305,6 +310,16 @@ public final class Tensor {
 
     public void setGrad(Tensor grad) {
         this.grad = grad;
+    }
+
+    /** The autograd node that recorded this tensor (engine's tape sets it), or null for a leaf. */
+    public Object gradFn() {
+        return gradFn;
+    }
+
+    /** Set by the autograd tape when it links this result to its graph node. */
+    public void setGradFn(Object node) {
+        this.gradFn = node;
     }
 
     // ---------------------------------------------------------------- data access (refused on symbolic tensors)

@@ -1,14 +1,7 @@
 package dev.graft.conformance.ptq;
 
 import dev.graft.conformance.ReutersSentences;
-import dev.graft.engine.quant.MinMaxObserver;
-import dev.graft.engine.quant.PerChannelMinMaxObserver;
-import dev.graft.engine.nn.LayerNorm;
-import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.QDType;
-import dev.graft.engine.quant.QScheme;
-import dev.graft.engine.quant.QuantSpec;
 import dev.graft.engine.quant.convert.LayerErrorReport;
 import dev.graft.engine.quant.convert.QuantizationReport;
 import dev.graft.engine.quant.convert.StaticQuantizer;
@@ -18,7 +11,6 @@ import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
 import dev.graft.models.bert.SentencePooling;
-import dev.graft.ops.MathOps;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -96,18 +88,9 @@ class MiniLmStaticQuantizationTest {
         assertTrue(mean >= 0.98, "mean cosine " + mean);
     }
 
-    /** Min/max activation ranges (a histogram observer clips BERT's outlier channels, which measured worse). */
+    /** The measured configuration (see the class comment), shared with {@code ./graft quantize}. */
     static QConfigMapping mapping() {
-        QConfig minMax = new QConfig(
-                () -> new MinMaxObserver(QuantSpec.of(QDType.QUINT8, QScheme.PER_TENSOR_AFFINE, false)),
-                () -> new PerChannelMinMaxObserver(QuantSpec.of(QDType.QINT8, QScheme.PER_CHANNEL_SYMMETRIC, false)));
-        QConfigMapping m = new QConfigMapping().global(minMax)
-                .byOperator(MathOps.ADD, null)              // residual adds (and the attention-mask add)
-                .byModuleClass(LayerNorm.class, null);      // the residual stream
-        for (int layer = 0; layer < 6; layer++) {
-            m.byModuleName("encoder.layer." + layer + ".output.dense", null);  // GELU's long-tailed output
-        }
-        return m;
+        return MiniLm.staticMapping();
     }
 
     private static double time(BertModel model, BertTokenizer.Batch b) {

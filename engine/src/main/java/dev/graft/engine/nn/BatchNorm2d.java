@@ -1,6 +1,7 @@
 package dev.graft.engine.nn;
 
 import dev.graft.engine.Module;
+import dev.graft.engine.autograd.Autograd;
 import dev.graft.ops.DType;
 import dev.graft.ops.F;
 import dev.graft.ops.InPlace;
@@ -9,7 +10,7 @@ import dev.graft.ops.Tensor;
 /**
  * Batch normalization over channel dimension 1 of NCHW input. In eval mode it uses the running statistics; in
  * training mode the batch's statistics, updating the running ones with {@code momentum} (unbiased variance), as
- * PyTorch.
+ * PyTorch. Training mode is one fused operator with its own backward rule.
  */
 public class BatchNorm2d extends Module {
     private final int features;
@@ -45,23 +46,18 @@ public class BatchNorm2d extends Module {
         if (!isTraining()) {
             return F.batchNorm(x, runningMean, runningVar, weight, bias, eps);
         }
-        int[] reduce = x.dim() == 2 ? new int[] {0} : (x.dim() == 3 ? new int[] {0, 2} : new int[] {0, 2, 3});
-        Tensor mean = x.mean(reduce, false);
-        Tensor centered = x.sub(broadcastable(mean, x.dim()));
-        Tensor var = centered.mul(centered).mean(reduce, false);
-        long n = x.numel() / features;
-        Tensor unbiased = var.mul(n > 1 ? (float) n / (n - 1) : 1f);
-        InPlace.copy(runningMean, runningMean.mul(1f - momentum).add(mean.mul(momentum)));
-        InPlace.copy(runningVar, runningVar.mul(1f - momentum).add(unbiased.mul(momentum)));
-        InPlace.copy(batchesTracked, batchesTracked.add(Tensor.ofLongs(new long[] {1})));
-        return F.batchNorm(x, mean, var, weight, bias, eps);
-    }
-
-    private Tensor broadcastable(Tensor perChannel, int rank) {
-        int[] shape = new int[rank];
-        java.util.Arrays.fill(shape, 1);
-        shape[1] = features;
-        return perChannel.reshape(shape);
+        try (var noGrad = Autograd.noGrad()) {
+            // Running averages: bookkeeping, not part of the differentiated computation.
+            Tensor stats = F.batchStatistics(x);
+            Tensor mean = stats.select(0, 0);
+            long n = x.numel() / features;
+            Tensor unbiased = stats.select(0, 1).mul(n > 1 ? (float) n / (n - 1) : 1f);
+            InPlace.copy(runningMean, runningMean.mul(1f - momentum).add(mean.mul(momentum)));
+            InPlace.copy(runningVar, runningVar.mul(1f - momentum).add(unbiased.mul(momentum)));
+            InPlace.copy(batchesTracked, batchesTracked.add(Tensor.ofLongs(new long[] {1})));
+        }
+        // One fused op (batch statistics, normalization, and a one-pass backward rule).
+        return F.batchNormTraining(x, weight, bias, eps);
     }
 
     public int features() {

@@ -32,7 +32,8 @@ import java.util.Map;
  *   <li>add -> relu: the add is marked ({@link #FUSED_RELU} = the relu's name); convert makes it {@code add_relu}
  *       when it runs INT8 and otherwise leaves the relu alone;</li>
  *   <li>conv2d(x, w, null) -> permute NHWC -> add(bias [C]) -> permute NCHW (how TensorFlow.js graphs add a conv's
- *       bias): the bias goes into the conv2d call, so the conv quantizes with its bias in the int32 epilogue.</li>
+ *       bias; the sum may be permuted back once per reader): the bias goes into the conv2d call, so the conv
+ *       quantizes with its bias in the int32 epilogue.</li>
  * </ul>
  * Graft has no BatchNorm1d, so there is no Linear -> BN pattern.
  */
@@ -146,8 +147,9 @@ public final class Fusion implements GraphModule.GraphPass {
                 || !Arrays.equals(bias.shape(), new int[] {w.shape()[0]})) {
             return;
         }
-        Node toNchw = singleUser(add);
-        if (toNchw == null || !isPermute(toNchw, 0, 3, 1, 2)) {
+        // Every reader of the sum must view it back as NCHW (the graph may permute it once per reader).
+        List<Node> toNchw = List.copyOf(add.users());
+        if (toNchw.isEmpty() || !toNchw.stream().allMatch(u -> isPermute(u, 0, 3, 1, 2))) {
             return;
         }
         Node early;
@@ -156,7 +158,9 @@ public final class Fusion implements GraphModule.GraphPass {
         }
         early.meta().putAll(bias.meta());
         conv.setArg(2, early);
-        toNchw.replaceAllUsesWith(conv);
+        for (Node back : toNchw) {
+            back.replaceAllUsesWith(conv);
+        }
     }
 
     private Module moduleOf(Node n) {

@@ -1,6 +1,7 @@
 package dev.graft.engine.quant.convert;
 
 import dev.graft.engine.Module;
+import dev.graft.engine.graph.GraphOps;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.AdaptiveAvgPool2d;
@@ -22,6 +23,8 @@ import dev.graft.ops.MathOps;
 import dev.graft.ops.MovementOps;
 import dev.graft.ops.NNOps;
 import dev.graft.ops.Op;
+import dev.graft.ops.QParams;
+import dev.graft.ops.QuantOps;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -33,10 +36,12 @@ import java.util.Set;
  * fusion), so every specialization of a block is classified the same way.
  * <ul>
  *   <li>{@link Role#INT8}: an operator with its own output qparams (linear, conv, layer_norm, gelu, softmax, add,
- *       mul, matmul, cat): needs observers on its float inputs and on its output;</li>
- *   <li>{@link Role#SAME_QPARAMS}: relu, max/avg pooling, dropout/identity in eval, and views: INT8 when their input
- *       already is, with the input's qparams (PyTorch's "general tensor shape ops" and fixed-range-preserving ops),
- *       so they need no observer of their own;</li>
+ *       mul, matmul, cat, leaky_relu, sigmoid): needs observers on its float inputs and on its output (softmax and
+ *       sigmoid have fixed output qparams);</li>
+ *   <li>{@link Role#SAME_QPARAMS}: relu, max/avg pooling, bilinear upsampling, constant padding, dropout/identity in
+ *       eval, and views (split and its getitems included): INT8 when their input already is, with the input's qparams
+ *       (PyTorch's "general tensor shape ops" and fixed-range-preserving ops), so they need no observer of their
+ *       own;</li>
  *   <li>{@link Role#WEIGHT_ONLY}: embedding (int8 rows, float output);</li>
  *   <li>{@link Role#FP32}: everything else.</li>
  * </ul>
@@ -46,9 +51,9 @@ final class QuantPatterns {
 
     private static final Set<Op> VIEWS = Set.of(MovementOps.VIEW, MovementOps.RESHAPE, MovementOps.PERMUTE,
             MovementOps.TRANSPOSE, MovementOps.FLATTEN, MovementOps.CONTIGUOUS, MovementOps.SELECT, MovementOps.SLICE,
-            MovementOps.UNSQUEEZE, MovementOps.SQUEEZE);
+            MovementOps.UNSQUEEZE, MovementOps.SQUEEZE, MovementOps.SPLIT, GraphOps.GET_ITEM);
     private static final Set<Op> SAME_QPARAMS_OPS = Set.of(MathOps.RELU, NNOps.MAX_POOL2D, NNOps.AVG_POOL2D,
-            NNOps.ADAPTIVE_AVG_POOL2D);
+            NNOps.ADAPTIVE_AVG_POOL2D, NNOps.UPSAMPLE_BILINEAR2D, MovementOps.PAD);
 
     private final Map<String, Module> modules;
 
@@ -99,6 +104,12 @@ final class QuantPatterns {
                 if (op == NNOps.SOFTMAX) {
                     return n.args().size() == 2 && n.args().get(1) instanceof Integer ? Role.INT8 : Role.FP32;
                 }
+                if (op == MathOps.LEAKY_RELU) {
+                    return n.args().size() == 2 && n.args().get(1) instanceof Number ? Role.INT8 : Role.FP32;
+                }
+                if (op == MathOps.SIGMOID) {
+                    return n.args().size() == 1 ? Role.INT8 : Role.FP32;
+                }
                 if (VIEWS.contains(op) || SAME_QPARAMS_OPS.contains(op)) {
                     return Role.SAME_QPARAMS;
                 }
@@ -127,9 +138,42 @@ final class QuantPatterns {
         return out;
     }
 
-    /** Softmax has fixed output qparams (scale 1/256, zero point 0, as PyTorch), so no output observer. */
+    /** Softmax and sigmoid have fixed output qparams (scale 1/256, zero point 0, as PyTorch): no output observer. */
     boolean hasFixedOutput(Node n) {
-        return moduleOf(n) instanceof Softmax || Fusion.isFunction(n, NNOps.SOFTMAX);
+        return moduleOf(n) instanceof Softmax || Fusion.isFunction(n, NNOps.SOFTMAX)
+                || Fusion.isFunction(n, MathOps.SIGMOID);
+    }
+
+    /**
+     * Whether a same-qparams node computes on input qparams {@code q} exactly as in FP32. Only padding can fail: its
+     * value must be representable ({@code 0.0} always is), or be {@code -inf} read only by max pooling (through
+     * views), where the smallest quint8 value pads just as well.
+     */
+    static boolean followsExactly(Node n, QParams.PerTensor q) {
+        if (!Fusion.isFunction(n, MovementOps.PAD)) {
+            return true;
+        }
+        if (!(n.args().size() == 3 && n.args().get(2) instanceof Number v)) {
+            return false;
+        }
+        float value = v.floatValue();
+        if (value == Float.NEGATIVE_INFINITY) {
+            return onlyMaxPoolsRead(n);
+        }
+        int qv = QuantOps.quantize(value, q.scale(), q.zeroPoint(), 0, 255);
+        return QuantOps.dequantize(qv, q.scale(), q.zeroPoint()) == value;
+    }
+
+    private static boolean onlyMaxPoolsRead(Node n) {
+        for (Node u : n.users()) {
+            boolean ok = Fusion.isFunction(u, NNOps.MAX_POOL2D)
+                    || (u.target() instanceof Target.Function f && VIEWS.contains(f.op())
+                    && u.args().get(0) == n && onlyMaxPoolsRead(u));
+            if (!ok) {
+                return false;
+            }
+        }
+        return !n.users().isEmpty();
     }
 
     /** The node whose value is the INT8 node's output: the relu after a fused add, else the node itself. */

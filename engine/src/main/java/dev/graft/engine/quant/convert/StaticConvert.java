@@ -14,9 +14,11 @@ import dev.graft.engine.nn.Embedding;
 import dev.graft.engine.nn.GELU;
 import dev.graft.engine.nn.Identity;
 import dev.graft.engine.nn.LayerNorm;
+import dev.graft.engine.nn.LeakyReLU;
 import dev.graft.engine.nn.Linear;
 import dev.graft.engine.nn.MaxPool2d;
 import dev.graft.engine.nn.ReLU;
+import dev.graft.engine.nn.Sigmoid;
 import dev.graft.engine.nn.Softmax;
 import dev.graft.engine.quant.Observer;
 import dev.graft.engine.quant.QConfig;
@@ -26,12 +28,15 @@ import dev.graft.engine.quant.nn.QuantizedConv2d;
 import dev.graft.engine.quant.nn.QuantizedEmbedding;
 import dev.graft.engine.quant.nn.QuantizedGELU;
 import dev.graft.engine.quant.nn.QuantizedLayerNorm;
+import dev.graft.engine.quant.nn.QuantizedLeakyReLU;
 import dev.graft.engine.quant.nn.QuantizedLinear;
+import dev.graft.engine.quant.nn.QuantizedSigmoid;
 import dev.graft.engine.quant.nn.QuantizedSoftmax;
 import dev.graft.ops.DType;
 import dev.graft.ops.InPlace;
 import dev.graft.ops.LinalgOps;
 import dev.graft.ops.MathOps;
+import dev.graft.ops.MovementOps;
 import dev.graft.ops.NNOps;
 import dev.graft.ops.Op;
 import dev.graft.ops.QParams;
@@ -130,7 +135,8 @@ final class StaticConvert implements GraphModule.GraphPass {
                     }
                 }
                 case SAME_QPARAMS -> {
-                    if (n.args().get(0) instanceof Node in && w.rep.get(in) != null) {
+                    if (n.args().get(0) instanceof Node in && w.rep.get(in) != null
+                            && QuantPatterns.followsExactly(n, w.rep.get(in))) {
                         followInput(w, n, in);
                     } else {
                         readAsFloat(w, n);
@@ -205,13 +211,15 @@ final class StaticConvert implements GraphModule.GraphPass {
 
     /**
      * Operators whose INT8 form dequantizes, computes in float and quantizes (softmax in its FP32 mode, layer norm)
-     * or looks up a table built the same way (GELU): exact for quint8 inputs, no gain for FP32 ones.
+     * or looks up a table built the same way (GELU, leaky_relu, sigmoid): exact for quint8 inputs, no gain for FP32
+     * ones.
      */
     private boolean computesInFloat(Node n) {
         Module m = plan.patterns.moduleOf(n);
         return m instanceof Softmax || m instanceof LayerNorm || m instanceof GELU
                 || Fusion.isFunction(n, dev.graft.ops.NNOps.SOFTMAX) || Fusion.isFunction(n, dev.graft.ops.NNOps.LAYER_NORM)
-                || Fusion.isFunction(n, MathOps.GELU);
+                || Fusion.isFunction(n, MathOps.GELU) || Fusion.isFunction(n, MathOps.LEAKY_RELU)
+                || Fusion.isFunction(n, MathOps.SIGMOID);
     }
 
     /** The calibrated qparams of value {@code v}, or null (and a report line) when its observer saw nothing. */
@@ -252,14 +260,19 @@ final class StaticConvert implements GraphModule.GraphPass {
             return n;
         }
         Op op = n.op();
-        if (op == LinalgOps.LINEAR || op == LinalgOps.CONV2D || op == NNOps.SOFTMAX) {
+        if (op == LinalgOps.LINEAR || op == LinalgOps.CONV2D || op == NNOps.SOFTMAX || op == MathOps.LEAKY_RELU
+                || op == MathOps.SIGMOID) {
             String name = "quantized_" + n.name();
             if (!made.containsKey(name)) {
-                Module fp32 = op == NNOps.SOFTMAX ? new Softmax((Integer) n.args().get(1)) : functionalLayer(w, n);
+                Module fp32 = op == NNOps.SOFTMAX ? new Softmax((Integer) n.args().get(1))
+                        : op == MathOps.LEAKY_RELU ? new LeakyReLU(((Number) n.args().get(1)).floatValue())
+                        : op == MathOps.SIGMOID ? new Sigmoid() : functionalLayer(w, n);
                 Module int8 = new QuantizedLeaf(int8Module(fp32, qc, StaticQuantizer.join(plan.path, n.name()), so,
                         zo), inQ.scale(), inQ.zeroPoint());
                 made.put(name, int8);
                 w.owner.addSubmodule(name, int8);
+                // Functional layers are reported by the path of their INT8 module (for LayerErrorReport).
+                results.originals.put(StaticQuantizer.join(plan.path, name), fp32);
             }
             return replace(w, n, new Target.ModuleCall(name), List.of(qIn.get(0)));
         }
@@ -290,6 +303,8 @@ final class StaticConvert implements GraphModule.GraphPass {
             case LayerNorm ln -> QuantizedLayerNorm.fromFloat(ln, so, zo);
             case GELU ge -> new QuantizedGELU(ge.tanhApproximation(), so, zo);
             case Softmax sm -> new QuantizedSoftmax(sm.dim(), so, zo, QuantizedSoftmax.Mode.FP32);
+            case LeakyReLU lr -> new QuantizedLeakyReLU(lr.negativeSlope(), so, zo);
+            case Sigmoid sg -> new QuantizedSigmoid(so, zo);
             default -> throw new IllegalStateException(where + ": no INT8 form of " + layer.getClass().getSimpleName());
         };
     }
@@ -342,8 +357,12 @@ final class StaticConvert implements GraphModule.GraphPass {
             Op pool = n.op() == NNOps.MAX_POOL2D ? QuantizedOps.MAX_POOL2D : n.op() == NNOps.AVG_POOL2D
                     ? QuantizedOps.AVG_POOL2D : QuantizedOps.ADAPTIVE_AVG_POOL2D;
             result = replace(w, n, new Target.Function(pool), n.args());
+        } else if (Fusion.isFunction(n, MovementOps.PAD)) {
+            result = replace(w, n, new Target.Function(QuantizedOps.PAD), n.args());
+        } else if (Fusion.isFunction(n, NNOps.UPSAMPLE_BILINEAR2D)) {
+            result = replace(w, n, new Target.Function(QuantizedOps.UPSAMPLE_BILINEAR2D), n.args());
         } else {
-            result = n; // views and Flatten carry the per-tensor qparams through
+            result = n; // views, split and Flatten carry the per-tensor qparams through
         }
         result.meta().put(QPARAMS, q);
         w.rep.put(result, q);

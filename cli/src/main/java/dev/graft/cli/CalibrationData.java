@@ -1,0 +1,94 @@
+package dev.graft.cli;
+
+import dev.graft.formats.data.IdxReader;
+import dev.graft.formats.data.ReutersText;
+import dev.graft.formats.image.Images;
+import dev.graft.formats.models.MiniLm;
+import dev.graft.formats.text.BertTokenizer;
+import dev.graft.ops.Tensor;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Calibration batches for static quantization: real data from {@code ../shared/data} when it is there (Reuters
+ * Grain training sentences, MNIST training images, the detector photos), otherwise the models' built-in examples.
+ * Each batch is one {@code callAny} input of the model.
+ */
+final class CalibrationData {
+    private static final int BATCH = 16;
+
+    private CalibrationData() {
+    }
+
+    /** Up to {@code samples} samples in batches, and a line saying where they came from. */
+    record Batches(List<Object[]> batches, String source) {
+    }
+
+    static Batches load(ReferenceModels.Example ex, int samples) throws IOException {
+        Path shared = sharedData();
+        return switch (ex.name()) {
+            case "minilm" -> sentences(ex, shared, samples);
+            case "cnn" -> digits(ex, shared, samples);
+            case "nanodet" -> photos(ex, shared, samples);
+            default -> throw new IllegalArgumentException(ex.name());
+        };
+    }
+
+    private static Batches sentences(ReferenceModels.Example ex, Path shared, int samples) {
+        Path train = shared == null ? null : shared.resolve("reuters/ReutersGrain-train.arff.gz");
+        if (train == null || !Files.isRegularFile(train)) {
+            return new Batches(List.<Object[]>of(ex.inputs()), "the built-in example sentences (no ../shared)");
+        }
+        List<String> sentences = ReutersText.firstSentences(train, samples);
+        BertTokenizer tokenizer = MiniLm.tokenizer();
+        List<Object[]> out = new ArrayList<>();
+        for (int i = 0; i < sentences.size(); i += BATCH) {
+            BertTokenizer.Batch b = tokenizer.encodeBatch(sentences.subList(i, Math.min(i + BATCH, sentences.size())));
+            out.add(new Object[] {b.inputIds(), b.attentionMask(), b.tokenTypeIds()});
+        }
+        return new Batches(out, sentences.size() + " Reuters Grain training sentences");
+    }
+
+    private static Batches digits(ReferenceModels.Example ex, Path shared, int samples) {
+        Path images = shared == null ? null : shared.resolve("mnist/train-images-idx3-ubyte.gz");
+        if (images == null || !Files.isRegularFile(images)) {
+            return new Batches(List.<Object[]>of(ex.inputs()), "the built-in drawn digits (no ../shared)");
+        }
+        Tensor all = IdxReader.readImages(images, samples);
+        List<Object[]> out = new ArrayList<>();
+        for (int i = 0; i < all.size(0); i += BATCH) {
+            out.add(new Object[] {all.narrow(0, i, Math.min(BATCH, all.size(0) - i)).contiguous()});
+        }
+        return new Batches(out, all.size(0) + " MNIST training images");
+    }
+
+    private static Batches photos(ReferenceModels.Example ex, Path shared, int samples) throws IOException {
+        Path dir = shared == null ? null : shared.resolve("detect");
+        if (dir == null || !Files.isDirectory(dir)) {
+            return new Batches(List.<Object[]>of(ex.inputs()), "the bundled dog.jpg (no ../shared)");
+        }
+        List<Path> jpgs = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.jpg")) {
+            ds.forEach(jpgs::add);
+        }
+        jpgs.sort(null);
+        List<Object[]> out = new ArrayList<>();
+        for (Path p : jpgs.subList(0, Math.min(samples, jpgs.size()))) {
+            var photo = Images.read(p);
+            Images.Fitted fitted = Images.letterbox(photo, 416);
+            out.add(new Object[] {fitted.tensor(), photo.getWidth(), photo.getHeight()});
+        }
+        return new Batches(out, out.size() + " photos from " + dir);
+    }
+
+    /** {@code <shared>/data}, or null. */
+    private static Path sharedData() {
+        Path detect = DetectCommand.sharedDetectDir();
+        return detect == null ? null : detect.getParent();
+    }
+}

@@ -1,0 +1,336 @@
+package dev.graft.cli;
+
+import dev.graft.engine.Init;
+import dev.graft.engine.Module;
+import dev.graft.engine.ProgressListener;
+import dev.graft.engine.autograd.Autograd;
+import dev.graft.engine.nn.Linear;
+import dev.graft.engine.train.AdamW;
+import dev.graft.engine.train.Dataset;
+import dev.graft.engine.train.LearningRateSchedule;
+import dev.graft.engine.train.Optimizer;
+import dev.graft.engine.train.Sgd;
+import dev.graft.engine.train.Trainer;
+import dev.graft.formats.data.ArffDataset;
+import dev.graft.formats.data.ArffReader;
+import dev.graft.formats.data.IdxReader;
+import dev.graft.formats.models.MiniLm;
+import dev.graft.formats.safetensors.Safetensors;
+import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.SentencePooling;
+import dev.graft.models.mnist.MnistCnn;
+import dev.graft.ops.F;
+import dev.graft.ops.Tensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code graft train mnist|reuters [--epochs N] [--out FILE]}: trains a reference model in Graft itself and saves its
+ * weights as safetensors (by default into the CLI's bundled assets, so the demo and PTQ use them without retraining).
+ * <ul>
+ *   <li>mnist: {@link MnistCnn} from scratch on the 60,000 training images (SGD, nesterov momentum, warm-up then
+ *       cosine), the exit head trained jointly with its own loss term; reports test accuracy on the 10,000.</li>
+ *   <li>reuters: a linear head (384 -> 2) on frozen MiniLM mean-pooled sentence embeddings for Reuters Grain, AdamW
+ *       with cosine schedule; reports test accuracy on the 604 test documents.</li>
+ * </ul>
+ * {@link #loadMnist()} and {@link #loadReutersHead()} read the bundled weights back.
+ */
+final class TrainCommand implements Command {
+    static final String MNIST_ASSET = "assets/mnist-cnn.safetensors";
+    static final String REUTERS_ASSET = "assets/reuters-grain-head.safetensors";
+    private static final long SEED = 20240601L;
+
+    @Override
+    public String name() {
+        return "train";
+    }
+
+    @Override
+    public String summary() {
+        return "train the MNIST CNN or the Reuters Grain head on MiniLM and save the weights";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: ./graft train mnist|reuters [--epochs N] [--out FILE.safetensors]
+
+                  mnist     the MNIST CNN from scratch on the 60,000 training images, tested on the 10,000
+                  reuters   a linear classifier head on frozen MiniLM embeddings for Reuters Grain (1,554 / 604)
+                  --epochs  passes over the training set (default: mnist 3, reuters 60)
+                  --out     where to save the weights (default: the CLI's bundled assets in the source tree,
+                            cli/src/main/resources/dev/graft/cli/assets/)
+
+                The data are read from ../shared/data (or -Dgraft.shared.dir, or $GRAFT_SHARED_DIR).""";
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+        if (args.isEmpty()) {
+            throw new UsageException("train: which model? mnist or reuters");
+        }
+        String what = args.get(0);
+        int epochs = -1;
+        Path outFile = null;
+        for (int i = 1; i < args.size(); i++) {
+            switch (args.get(i)) {
+                case "--epochs" -> epochs = Integer.parseInt(value(args, ++i, "--epochs"));
+                case "--out" -> outFile = Path.of(value(args, ++i, "--out"));
+                default -> throw new UsageException("train: unknown option " + args.get(i));
+            }
+        }
+        ProgressListener progress = progressLine(err);
+        return switch (what) {
+            case "mnist" -> trainMnist(epochs < 0 ? 3 : epochs, outFile == null ? sourceAsset(MNIST_ASSET) : outFile,
+                    out, progress);
+            case "reuters" -> trainReuters(epochs < 0 ? 60 : epochs,
+                    outFile == null ? sourceAsset(REUTERS_ASSET) : outFile, out, progress);
+            default -> throw new UsageException("train: unknown model " + what + " (mnist or reuters)");
+        };
+    }
+
+    private static String value(List<String> args, int i, String option) {
+        if (i >= args.size()) {
+            throw new UsageException(option + " needs a value");
+        }
+        return args.get(i);
+    }
+
+    // ---------------------------------------------------------------- MNIST
+
+    static int trainMnist(int epochs, Path outFile, PrintStream out, ProgressListener progress) throws IOException {
+        Path dir = sharedData("mnist");
+        Dataset train = new Dataset(IdxReader.readImages(dir.resolve("train-images-idx3-ubyte.gz"), Integer.MAX_VALUE),
+                IdxReader.readLabels(dir.resolve("train-labels-idx1-ubyte.gz"), Integer.MAX_VALUE));
+        Dataset test = new Dataset(IdxReader.readImages(dir.resolve("t10k-images-idx3-ubyte.gz"), Integer.MAX_VALUE),
+                IdxReader.readLabels(dir.resolve("t10k-labels-idx1-ubyte.gz"), Integer.MAX_VALUE));
+        Init.manualSeed(SEED);
+        MnistCnn model = new MnistCnn();
+        int batch = 128;
+        long steps = Trainer.stepsPerEpoch(train.size(), batch) * epochs;
+        double lr = 0.1;
+        Sgd sgd = new Sgd(Optimizer.trainable(model), lr, 0.9, 5e-4, true);
+        LearningRateSchedule schedule = LearningRateSchedule.cosine(lr, Math.max(1, steps - 200), 0)
+                .withWarmup(200);
+        Trainer trainer = new Trainer(model, sgd, schedule, jointExitObjective(model, 0.3f), batch, SEED);
+        out.printf(Locale.ROOT, "training the MNIST CNN (%d parameters) on %d images, %d epochs, batch %d%n",
+                model.parameterCount(), train.size(), epochs, batch);
+        long start = System.nanoTime();
+        for (Trainer.EpochResult r : trainer.fit(train, epochs, progress)) {
+            out.println(r);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double accuracy = Trainer.accuracy(model, test, 500);
+        out.printf(Locale.ROOT, "trained in %.1f s; test accuracy %.2f%% on %d images%n", seconds, 100 * accuracy,
+                test.size());
+        model.eval();
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("model", "dev.graft.models.mnist.MnistCnn");
+        meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", accuracy));
+        meta.put("epochs", Integer.toString(epochs));
+        meta.put("input", "[N,1,28,28] pixels / 255 (ink 1, paper 0)");
+        Files.createDirectories(outFile.toAbsolutePath().getParent());
+        Safetensors.write(outFile, model.stateDict(), meta);
+        out.printf(Locale.ROOT, "saved %s (%d bytes)%n", outFile, Files.size(outFile));
+        return 0;
+    }
+
+    /** Cross-entropy of the final logits plus {@code exitWeight} times that of the exit head's logits. */
+    static Trainer.Objective jointExitObjective(MnistCnn model, float exitWeight) {
+        Tensor[] exitLogits = new Tensor[1];
+        // The hook stays for the model's lifetime: it only remembers the exit head's latest output.
+        model.module("exit_head").addForwardHook((m, in, output) -> {
+            exitLogits[0] = (Tensor) output;
+            return null;
+        });
+        return (m, x, y) -> {
+            Tensor logits = m.call(x);
+            Tensor loss = F.crossEntropy(logits, y);
+            if (exitLogits[0] != null && exitWeight > 0) {
+                loss = loss.add(F.crossEntropy(exitLogits[0], y).mul(exitWeight));
+            }
+            return new Trainer.Output(loss, logits);
+        };
+    }
+
+    /** The MNIST CNN with the bundled trained weights (exit threshold as given), or null when none are bundled. */
+    static MnistCnn loadMnist(float exitThreshold) throws IOException {
+        Map<String, Tensor> state = bundled(MNIST_ASSET);
+        if (state == null) {
+            return null;
+        }
+        MnistCnn model = new MnistCnn(exitThreshold);
+        model.loadStateDict(state);
+        model.eval();
+        return model;
+    }
+
+    // ---------------------------------------------------------------- Reuters Grain on MiniLM
+
+    static int trainReuters(int epochs, Path outFile, PrintStream out, ProgressListener progress)
+            throws IOException {
+        Path dir = sharedData("reuters");
+        if (!MiniLm.available()) {
+            throw new IOException("MiniLM is not on the class path (" + MiniLm.MAVEN_COORDINATE + ")");
+        }
+        BertModel encoder = MiniLm.load();
+        encoder.eval();
+        BertTokenizer tokenizer = MiniLm.tokenizer();
+        long start = System.nanoTime();
+        Dataset train = embed(encoder, tokenizer, ArffReader.read(findArff(dir, "Grain", "train")), progress);
+        Dataset test = embed(encoder, tokenizer, ArffReader.read(findArff(dir, "Grain", "test")), progress);
+        out.printf(Locale.ROOT, "embedded %d + %d documents with MiniLM in %.1f s%n", train.size(), test.size(),
+                (System.nanoTime() - start) / 1e9);
+        Init.manualSeed(SEED);
+        Linear head = new Linear(384, 2);
+        int batch = 32;
+        long steps = Trainer.stepsPerEpoch(train.size(), batch) * epochs;
+        double lr = 3e-3;
+        AdamW adam = new AdamW(Optimizer.trainable(head), lr, 0.9, 0.999, 1e-8, 1e-4);
+        Trainer trainer = new Trainer(head, adam, LearningRateSchedule.cosine(lr, steps, 0).withWarmup(20),
+                Trainer.Objective.crossEntropy(), batch, SEED);
+        List<Trainer.EpochResult> results = trainer.fit(train, epochs, progress);
+        out.println(results.get(results.size() - 1));
+        double accuracy = Trainer.accuracy(head, test, 256);
+        out.printf(Locale.ROOT, "Reuters Grain head: test accuracy %.4f on %d documents (train %.4f)%n", accuracy,
+                test.size(), Trainer.accuracy(head, train, 256));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("model", "dev.graft.engine.nn.Linear(384, 2) on MiniLM-L6-v2 mean-pooled embeddings");
+        meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", accuracy));
+        Files.createDirectories(outFile.toAbsolutePath().getParent());
+        Safetensors.write(outFile, head.stateDict(), meta);
+        out.printf(Locale.ROOT, "saved %s (%d bytes)%n", outFile, Files.size(outFile));
+        return 0;
+    }
+
+    /** Mean-pooled (over the attention mask) MiniLM embeddings of every document, labels from the class. */
+    static Dataset embed(BertModel encoder, BertTokenizer tokenizer, ArffDataset data, ProgressListener progress) {
+        List<String> texts = data.strings("Text");
+        int[] labels = data.nominalIndices(data.classAttribute());
+        float[] features = new float[texts.size() * 384];
+        int batch = 32;
+        try (var g = Autograd.noGrad()) {
+            for (int from = 0; from < texts.size(); from += batch) {
+                List<String> part = new ArrayList<>(texts.subList(from, Math.min(texts.size(), from + batch)));
+                BertTokenizer.Batch b = tokenizer.encodeBatch(part);
+                Tensor hidden = encoder.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
+                float[] pooled = SentencePooling.meanPool(hidden, b.attentionMask()).toFloatArray();
+                System.arraycopy(pooled, 0, features, from * 384, pooled.length);
+                progress.progress(Math.min(texts.size(), from + batch), texts.size(), "embedding documents");
+            }
+        }
+        long[] y = new long[labels.length];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = labels[i];
+        }
+        return new Dataset(Tensor.wrap(features, texts.size(), 384), Tensor.ofLongs(y, y.length));
+    }
+
+    /** The Reuters Grain head's bundled weights (a Linear(384, 2) state dict), or null when none are bundled. */
+    static Linear loadReutersHead() throws IOException {
+        Map<String, Tensor> state = bundled(REUTERS_ASSET);
+        if (state == null) {
+            return null;
+        }
+        Linear head = new Linear(384, 2);
+        head.loadStateDict(state);
+        head.eval();
+        return head;
+    }
+
+    // ---------------------------------------------------------------- files
+
+    private static Map<String, Tensor> bundled(String asset) throws IOException {
+        try (InputStream in = TrainCommand.class.getResourceAsStream(asset)) {
+            if (in == null) {
+                return null;
+            }
+            return Safetensors.parse(in.readAllBytes(), Path.of(asset)).tensors();
+        }
+    }
+
+    private static Path findArff(Path dir, String topic, String split) throws IOException {
+        try (var files = Files.list(dir)) {
+            return files.filter(p -> {
+                String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+                return n.contains(topic.toLowerCase(Locale.ROOT)) && n.contains(split)
+                        && (n.endsWith(".arff") || n.endsWith(".arff.gz"));
+            }).findFirst().orElseThrow(() -> new IOException("no " + topic + " " + split + " ARFF file in " + dir));
+        }
+    }
+
+    /** {@code <shared>/data/<name>}, looked up as the detect command does. */
+    static Path sharedData(String name) throws IOException {
+        List<String> roots = new ArrayList<>();
+        for (String s : new String[] {System.getProperty("graft.shared.dir"), System.getenv("GRAFT_SHARED_DIR"),
+                "../shared", "../../shared"}) {
+            if (s != null && !s.isBlank()) {
+                roots.add(s);
+            }
+        }
+        try {
+            Path code = Path.of(TrainCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path repo = code.getParent() == null ? null : code.getParent().getParent();
+            if (repo != null && repo.getParent() != null && repo.getParent().getParent() != null) {
+                roots.add(repo.getParent().getParent().resolve("shared").toString());
+            }
+        } catch (URISyntaxException | SecurityException | NullPointerException e) {
+            // no code source: the other candidates must do
+        }
+        for (String r : roots) {
+            Path dir = Path.of(r).toAbsolutePath().normalize().resolve("data").resolve(name);
+            if (Files.isDirectory(dir)) {
+                return dir;
+            }
+        }
+        throw new IOException("no shared data folder data/" + name + " (looked under " + roots
+                + "; set -Dgraft.shared.dir)");
+    }
+
+    /** The asset's path in the source tree (cli/src/main/resources/...), found from the working directory. */
+    static Path sourceAsset(String asset) {
+        Path rel = Path.of("src/main/resources/dev/graft/cli").resolve(asset);
+        for (Path base : new Path[] {Path.of("cli"), Path.of("."), Path.of("main/cli")}) {
+            if (Files.isDirectory(base.resolve("src/main/resources/dev/graft/cli"))) {
+                return base.resolve(rel).toAbsolutePath().normalize();
+            }
+        }
+        return Path.of(asset).getFileName().toAbsolutePath();
+    }
+
+    /** A one-line progress display on {@code err} when it is a terminal, else every 10% as plain lines. */
+    static ProgressListener progressLine(PrintStream err) {
+        boolean terminal = System.console() != null;
+        long[] lastTenth = {-1};
+        return (done, total, message) -> {
+            if (terminal) {
+                err.print("\r" + message + "  " + done + "/" + total + "   ");
+                if (done == total) {
+                    err.println();
+                }
+                return;
+            }
+            long tenth = total > 0 ? done * 10 / total : -1;
+            if (tenth != lastTenth[0] || done == total) {
+                lastTenth[0] = tenth;
+                err.println(message + "  " + done + "/" + total);
+            }
+        };
+    }
+
+    /** Runs the command without Main (until it is registered there). */
+    public static void main(String[] args) throws Exception {
+        System.exit(new TrainCommand().run(List.of(args), System.out, System.err));
+    }
+}
