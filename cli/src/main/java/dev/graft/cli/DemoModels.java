@@ -55,6 +55,28 @@ final class DemoModels {
         }
     }
 
+    /** The trained MNIST CNN on the drawn digits, FP32 and static INT8 (calibrated on the digits themselves). */
+    static void digits(PrintStream out) throws IOException {
+        ReferenceModels.Example ex = ReferenceModels.cnn();
+        Tensor images = (Tensor) ex.inputs()[0];
+        Tensor fp32 = dev.graft.ops.F.softmax(ex.model().call(images), 1);
+        Partition p = Partitioner.partition(ex.model(), ex.inputs());
+        var prepared = dev.graft.engine.quant.convert.StaticQuantizer.prepare(p,
+                dev.graft.engine.quant.convert.StaticQuantizer.defaultMapping());
+        dev.graft.engine.quant.convert.StaticQuantizer.calibrate(prepared, List.<Object[]>of(ex.inputs()),
+                (d, t, m) -> { });
+        dev.graft.engine.quant.convert.StaticQuantizer.convert(prepared);
+        Tensor int8 = dev.graft.ops.F.softmax(p.model().call(images), 1);
+        char[] drawn = {'1', '7', '0', '4'};
+        out.println(ex.description());
+        for (int i = 0; i < drawn.length; i++) {
+            int a = (int) fp32.select(0, i).argmax(0, false).itemLong();
+            int b = (int) int8.select(0, i).argmax(0, false).itemLong();
+            out.printf("  drawn '%c': FP32 says %d (p=%.3f), static INT8 says %d (p=%.3f)%n", drawn[i], a,
+                    fp32.getFloat(i, a), b, int8.getFloat(i, b));
+        }
+    }
+
     /** Embeddings of built-in sentences in FP32, then the same model in dynamic INT8. */
     static void minilm(PrintStream out) {
         List<String> sentences = ReferenceModels.SENTENCES;

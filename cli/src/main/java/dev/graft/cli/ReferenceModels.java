@@ -69,13 +69,18 @@ final class ReferenceModels {
                 model, new Object[] {batch.inputIds(), batch.attentionMask(), batch.tokenTypeIds()});
     }
 
-    /** The MNIST CNN (seeded weights until training lands) with its exit head on, on four drawn digits. */
-    static Example cnn() {
-        Init.manualSeed(2);
-        MnistCnn model = new MnistCnn(0.9f);
-        model.eval();
-        return new Example("cnn", "MNIST CNN (conv-bn-relu blocks, residual, exit head at 0.9 confidence); 4 drawn"
-                + " digits", model, new Object[] {DrawnDigits.batch(new char[] {'1', '7', '0', '4'})});
+    /** The MNIST CNN trained by {@code ./graft train mnist} (weights shipped in the jar), exit head at 0.9. */
+    static Example cnn() throws IOException {
+        MnistCnn model = TrainCommand.loadMnist(0.9f);
+        String weights = "trained weights (99.28% on the MNIST test set)";
+        if (model == null) {
+            Init.manualSeed(2);
+            model = new MnistCnn(0.9f);
+            model.eval();
+            weights = "seeded weights (the trained file is missing from this build)";
+        }
+        return new Example("cnn", "MNIST CNN (conv-bn-relu blocks, residual, exit head at 0.9 confidence), " + weights
+                + "; 4 drawn digits", model, new Object[] {DrawnDigits.batch(new char[] {'1', '7', '0', '4'})});
     }
 
     /** dog.jpg from ../shared when present, else the copy bundled in the jar. */
