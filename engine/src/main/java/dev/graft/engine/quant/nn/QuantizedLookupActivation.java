@@ -9,8 +9,8 @@ import dev.graft.ops.QuantizedOps;
 import dev.graft.ops.Tensor;
 
 /**
- * An elementwise activation on quint8 activations as an exact 256-entry lookup table (the scheme of
- * {@link QuantizedGELU}). A quint8 input takes only 256 values, so
+ * An elementwise activation on quint8 activations as an exact 256-entry lookup table (GELU, LeakyReLU,
+ * sigmoid). A quint8 input takes only 256 values, so
  * {@code table[q] = quantize(f(dequantize(q, in)), out)}, computed with the FP32 operator itself, is the FP32 round
  * trip (dequantize, float f, quantize) with nothing lost: {@link #fp32Boundary} bit for bit, at one byte load per
  * element. The table is computed once per input qparams (a converted graph's are fixed) and cached.
