@@ -21,6 +21,7 @@ public final class Main {
         add(new PartitionCommand());
         add(new QuantizeCommand());
         add(new TrainCommand());
+        add(new AccuracyCommand());
     }
 
     private void add(Command c) {

@@ -260,7 +260,7 @@ final class TrainCommand implements Command {
         }
     }
 
-    private static Path findArff(Path dir, String topic, String split) throws IOException {
+    static Path findArff(Path dir, String topic, String split) throws IOException {
         try (var files = Files.list(dir)) {
             return files.filter(p -> {
                 String n = p.getFileName().toString().toLowerCase(Locale.ROOT);

@@ -97,6 +97,41 @@ class GoldenQuantizeTest {
         assertEquals(3, checked);
     }
 
+    /**
+     * fq_15 through the differentiable op: the forward of {@link FakeQuantize#fakeQuantize} is recorded by autograd,
+     * and {@code backward(sum(fq(x)))} leaves PyTorch's STE gradient in {@code x.grad}; the module's forward
+     * (observer off, the golden parameters) gives the same values.
+     */
+    @Test
+    void fakeQuantizeThroughAutogradMatchesPytorch() throws IOException {
+        dev.graft.engine.autograd.Autograd.install();
+        JsonNode g = QuantGolden.load("fq_15_fake_quantize");
+        int checked = 0;
+        for (JsonNode c : g.get("cases")) {
+            String op = c.get("op").asText();
+            int qmin = c.get("quant_min").asInt();
+            int qmax = c.get("quant_max").asInt();
+            QDType dtype = qmin < 0 ? QDType.QINT8 : QDType.QUINT8;
+            QuantizationParams p = c.has("scales")
+                    ? new QuantizationParams(floats(c.get("scales")), ints(c.get("zero_points")), qmin, qmax, dtype,
+                            QScheme.PER_CHANNEL_AFFINE, c.get("axis").asInt())
+                    : new QuantizationParams(new float[] {(float) c.get("scale").asDouble()},
+                            new int[] {c.get("zero_point").asInt()}, qmin, qmax, dtype, QScheme.PER_TENSOR_AFFINE, -1);
+            Tensor x = QuantGolden.tensor(c.get("input")).contiguous();
+            x.setRequiresGrad(true);
+            Tensor y = FakeQuantize.fakeQuantize(x, p);
+            assertFloatsExact(floats(c.has("expected") ? c.get("expected") : c.get("expected_forward")),
+                    y.toFloatArray(), op + " forward");
+            if (c.has("expected_grad_of_sum")) {
+                dev.graft.engine.autograd.Autograd.backward(y.sum());
+                assertFloatsExact(floats(c.get("expected_grad_of_sum")), x.grad().toFloatArray(),
+                        op + " STE gradient through autograd");
+                checked++;
+            }
+        }
+        assertEquals(true, checked >= 1, "cases with a gradient: " + checked);
+    }
+
     private static int[] toInts(long[] values) {
         int[] out = new int[values.length];
         for (int i = 0; i < out.length; i++) {

@@ -17,7 +17,8 @@ import java.util.Objects;
  * observer computes the scale for the reduced [0, 127], and the converted model then uses yet another combination;
  * here training and the converted model take the same record, so they quantize identically.
  *
- * <p>Backward is {@link #backward(Tensor, Tensor)}, the straight-through estimator (autograd wiring comes later).
+ * <p>The forward runs {@link dev.graft.ops.FakeQuantOps#FAKE_QUANTIZE} through Dispatch, so autograd records it and
+ * backpropagates the straight-through estimator (also available directly as {@link #backward(Tensor, Tensor)}).
  */
 public class FakeQuantize extends Module implements QParamsSource, LeafModule {
 

@@ -1,5 +1,7 @@
 package dev.graft.engine.quant;
 
+import dev.graft.ops.Dispatch;
+import dev.graft.ops.FakeQuantOps;
 import dev.graft.ops.QParams;
 import dev.graft.ops.QuantOps;
 import dev.graft.ops.Tensor;
@@ -108,19 +110,13 @@ public record QuantizationParams(float[] scales, int[] zeroPoints, int qmin, int
 
     /**
      * Fake quantization, {@code (clamp(zp + rint(x * (1f / s)), qmin, qmax) - zp) * s} elementwise in float32,
-     * exactly as PyTorch's {@code fake_quantize_per_tensor_affine} / {@code _per_channel_affine} CPU kernels.
+     * exactly as PyTorch's {@code fake_quantize_per_tensor_affine} / {@code _per_channel_affine} CPU kernels. It
+     * runs the differentiable {@link FakeQuantOps#FAKE_QUANTIZE} through {@link Dispatch}, so autograd records it
+     * (straight-through gradient) and a tracer records a node.
      */
     public Tensor fakeQuantize(Tensor x) {
-        float[] v = x.toFloatArray();
-        int[] shape = x.shape();
-        float[] out = new float[v.length];
-        ChannelIndex ch = channelIndex(shape);
-        for (int i = 0; i < v.length; i++) {
-            int c = ch.of(i);
-            out[i] = QuantOps.dequantize(QuantOps.quantize(v[i], scales[c], zeroPoints[c], qmin, qmax), scales[c],
-                    zeroPoints[c]);
-        }
-        return Tensor.wrap(out, shape);
+        int a = isPerChannel() ? resolveAxis(x.shape().length) : -1;
+        return Dispatch.apply(FakeQuantOps.FAKE_QUANTIZE, x, scales, zeroPoints, a, qmin, qmax);
     }
 
     /**
@@ -139,16 +135,9 @@ public record QuantizationParams(float[] scales, int[] zeroPoints, int qmin, int
         ChannelIndex ch = channelIndex(shape);
         for (int i = 0; i < v.length; i++) {
             int c = ch.of(i);
-            out[i] = insideRange(v[i], scales[c], zeroPoints[c]) ? g[i] : 0f;
+            out[i] = FakeQuantOps.insideRange(v[i], scales[c], zeroPoints[c], qmin, qmax) ? g[i] : 0f;
         }
         return Tensor.wrap(out, shape);
-    }
-
-    private boolean insideRange(float x, float scale, int zeroPoint) {
-        float inverse = 1.0f / scale;
-        // zp + nearbyint(x * inv) is a float in the C++ kernel before the int64 cast; NaN falls outside.
-        float q = zeroPoint + (float) Math.rint(x * inverse);
-        return q >= qmin && q <= qmax;
     }
 
     private ChannelIndex channelIndex(int[] shape) {

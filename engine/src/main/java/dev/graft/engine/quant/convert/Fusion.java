@@ -80,8 +80,10 @@ public final class Fusion implements GraphModule.GraphPass {
         String path = ((Target.ModuleCall) layerNode.target()).path();
         Node next = singleUser(layerNode);
         Node bnNode = null;
-        if (layer instanceof Conv2d && next != null && moduleOf(next) instanceof BatchNorm2d bn && !bn.isTraining()
-                && next.args().size() == 1) {
+        // Once folded, a path stays folded: a later re-trace (new shapes) while QAT trains the model in train mode
+        // must rewrite its graph as the first one was, not call the stale BN module.
+        if (layer instanceof Conv2d && next != null && moduleOf(next) instanceof BatchNorm2d bn
+                && (!bn.isTraining() || fused.containsKey(path)) && next.args().size() == 1) {
             bnNode = next;
             next = singleUser(next);
         }

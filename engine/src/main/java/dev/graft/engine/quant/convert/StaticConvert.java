@@ -23,6 +23,7 @@ import dev.graft.engine.nn.Softmax;
 import dev.graft.engine.quant.Observer;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
+import dev.graft.engine.quant.QatLayer;
 import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.nn.QuantizedConv2d;
 import dev.graft.engine.quant.nn.QuantizedEmbedding;
@@ -250,8 +251,10 @@ final class StaticConvert implements GraphModule.GraphPass {
             String path = mc.path();
             if (!made.containsKey(path)) {
                 Module original = plan.patterns.moduleOf(n);
+                // A QAT layer's weights convert with the qparams its fake-quant trained with.
+                QatLayer qat = plan.qatLayers.get(path);
                 Module int8 = new QuantizedLeaf(int8Module(original, qc, StaticQuantizer.join(plan.path, path), so,
-                        zo), inQ.scale(), inQ.zeroPoint());
+                        zo, qat == null ? null : qat.weightQParams()), inQ.scale(), inQ.zeroPoint());
                 made.put(path, int8);
                 w.owner.replaceModule(path, int8);
                 results.originals.put(StaticQuantizer.join(plan.path, path), original);
@@ -268,7 +271,7 @@ final class StaticConvert implements GraphModule.GraphPass {
                         : op == MathOps.LEAKY_RELU ? new LeakyReLU(((Number) n.args().get(1)).floatValue())
                         : op == MathOps.SIGMOID ? new Sigmoid() : functionalLayer(w, n);
                 Module int8 = new QuantizedLeaf(int8Module(fp32, qc, StaticQuantizer.join(plan.path, n.name()), so,
-                        zo), inQ.scale(), inQ.zeroPoint());
+                        zo, null), inQ.scale(), inQ.zeroPoint());
                 made.put(name, int8);
                 w.owner.addSubmodule(name, int8);
                 // Functional layers are reported by the path of their INT8 module (for LayerErrorReport).
@@ -286,17 +289,18 @@ final class StaticConvert implements GraphModule.GraphPass {
                 n.args().get(1), so, zo));
     }
 
-    private Module int8Module(Module fp32, QConfig qc, String where, float so, int zo) {
+    /** The INT8 form of {@code fp32}; {@code weightQ} (QAT) or else a fresh weight observer sets weight qparams. */
+    private Module int8Module(Module fp32, QConfig qc, String where, float so, int zo, QuantizationParams weightQ) {
         boolean relu = fp32 instanceof FusedReLU;
         Module layer = fp32 instanceof FusedReLU f ? f.layer() : fp32;
         return switch (layer) {
             case Linear l -> {
-                QuantizationParams wq = WeightQParams.of(qc, l.weight(), where);
+                QuantizationParams wq = weightQ != null ? weightQ : WeightQParams.of(qc, l.weight(), where);
                 results.fp32WeightBytes += 4L * l.weight().numel();
                 yield QuantizedLinear.fromFloat(l, wq.scales(), wq.zeroPoints(), so, zo, relu);
             }
             case Conv2d c -> {
-                QuantizationParams wq = WeightQParams.of(qc, c.weight(), where);
+                QuantizationParams wq = weightQ != null ? weightQ : WeightQParams.of(qc, c.weight(), where);
                 results.fp32WeightBytes += 4L * c.weight().numel();
                 yield QuantizedConv2d.fromFloat(c, wq.scales(), wq.zeroPoints(), so, zo, relu);
             }

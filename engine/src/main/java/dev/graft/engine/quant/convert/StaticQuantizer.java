@@ -9,8 +9,11 @@ import dev.graft.engine.graph.NodeKind;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.quant.FakeQuantize;
 import dev.graft.engine.quant.HistogramObserver;
+import dev.graft.engine.quant.MovingAverageMinMaxObserver;
+import dev.graft.engine.quant.MovingAveragePerChannelMinMaxObserver;
 import dev.graft.engine.quant.Observer;
 import dev.graft.engine.quant.PerChannelMinMaxObserver;
+import dev.graft.engine.quant.QatLayer;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.QDType;
@@ -52,11 +55,13 @@ public final class StaticQuantizer {
         private final QConfigMapping mapping;
         private final long fp32ModelBytes;
         private final Map<String, BlockPlan> blocks = new LinkedHashMap<>();
+        private final boolean qat;
         private boolean converted;
 
-        private Prepared(Partition partition, QConfigMapping mapping) {
+        private Prepared(Partition partition, QConfigMapping mapping, boolean qat) {
             this.partition = partition;
             this.mapping = mapping;
+            this.qat = qat;
             this.fp32ModelBytes = QuantizationReport.modelBytes(partition.model());
         }
 
@@ -69,6 +74,36 @@ public final class StaticQuantizer {
             Map<String, Map<String, Observer>> out = new LinkedHashMap<>();
             blocks.forEach((path, plan) -> out.put(path, Collections.unmodifiableMap(plan.observers)));
             return out;
+        }
+
+        /** Whether this was made by {@link #prepareQat} (fake-quant modules in the graphs, QAT layers). */
+        public boolean isQat() {
+            return qat;
+        }
+
+        /**
+         * Every fake-quant module of a QAT preparation, activations and weights, by block path and then by name
+         * ({@code observer_<node>} for activations, {@code <layer path>.weight_fake_quant} for weights); empty
+         * maps after {@link #prepare}.
+         */
+        public Map<String, Map<String, FakeQuantize>> fakeQuantizes() {
+            Map<String, Map<String, FakeQuantize>> out = new LinkedHashMap<>();
+            blocks.forEach((path, plan) -> {
+                Map<String, FakeQuantize> all = new LinkedHashMap<>(plan.fakeQuants);
+                plan.qatLayers.forEach((layer, q) -> all.put(layer + ".weight_fake_quant", q.weightFakeQuant()));
+                out.put(path, Collections.unmodifiableMap(all));
+            });
+            return out;
+        }
+
+        /** Switches every fake-quant's observer on or off (off freezes the qparams, as PyTorch's disable_observer). */
+        public void enableObservers(boolean on) {
+            fakeQuantizes().values().forEach(m -> m.values().forEach(fq -> fq.enableObserver(on)));
+        }
+
+        /** Switches every fake-quant's quantize-dequantize on or off (off: the float model, observers still on). */
+        public void enableFakeQuant(boolean on) {
+            fakeQuantizes().values().forEach(m -> m.values().forEach(fq -> fq.enableFakeQuant(on)));
         }
 
         /** What fusion did, by block path: layer path -> pattern. */
@@ -86,6 +121,10 @@ public final class StaticQuantizer {
         final Fusion fusion;
         QuantPatterns patterns;
         final Map<String, Observer> observers = new LinkedHashMap<>();
+        /** QAT only: the activation fake-quant modules, by the same names as {@link #observers}. */
+        final Map<String, FakeQuantize> fakeQuants = new LinkedHashMap<>();
+        /** QAT only: the weight-fake-quantizing layers by module path (their weights convert with their qparams). */
+        final Map<String, QatLayer> qatLayers = new LinkedHashMap<>();
 
         BlockPlan(String path, GraphModule block) {
             this.path = path;
@@ -116,16 +155,57 @@ public final class StaticQuantizer {
                 () -> new PerChannelMinMaxObserver(QuantSpec.of(QDType.QINT8, QScheme.PER_CHANNEL_SYMMETRIC, false))));
     }
 
+    /**
+     * The QAT mapping matching {@link #defaultMapping()}'s ranges: activations by {@link FakeQuantize} over a
+     * {@link MovingAverageMinMaxObserver} (quint8 affine, full [0, 255], averaging constant 0.01), weights by
+     * FakeQuantize over a {@link MovingAveragePerChannelMinMaxObserver} (qint8 per-channel symmetric, axis 0). The
+     * fake-quant, the observers' scales and the converted model's INT8 kernels all use [0, 255] / [-128, 127]:
+     * PyTorch's x86 QAT default computes the scale for [0, 127] (reduce_range) yet fake-quantizes to [0, 255], so
+     * its training forward and its converted model differ on every value above the reduced range.
+     */
+    public static QConfigMapping qatMapping() {
+        return new QConfigMapping().global(new QConfig(
+                () -> new FakeQuantize(new MovingAverageMinMaxObserver(
+                        QuantSpec.of(QDType.QUINT8, QScheme.PER_TENSOR_AFFINE, false))),
+                () -> new FakeQuantize(new MovingAveragePerChannelMinMaxObserver(
+                        QuantSpec.of(QDType.QINT8, QScheme.PER_CHANNEL_SYMMETRIC, false)))));
+    }
+
     /** Fuses every traced block and inserts observers where {@code mapping} asks for INT8. */
     public static Prepared prepare(Partition partition, QConfigMapping mapping) {
-        Prepared p = new Prepared(partition, mapping);
+        return prepare(partition, mapping, false);
+    }
+
+    /**
+     * Quantization-aware training's prepare (PyTorch's {@code prepare_qat_fx}): the same fusion and the same places
+     * as {@link #prepare}, but each activation observer sits inside a {@link FakeQuantize} node (the observer is
+     * what {@link Prepared#observers()} lists and what {@link #convert} reads), and every INT8 Linear / Conv2d
+     * (ReLU-fused or not) becomes a {@link QatLayer} that fake-quantizes its weight per channel. Train the
+     * partition's model as usual (autograd runs through the fake-quant op's straight-through gradient), then
+     * {@link #convert} produces the same kind of INT8 model as static PTQ, with the weights quantized by the QAT
+     * layers' own qparams.
+     *
+     * <p>Batch norm: conv-bn is folded from the running statistics at prepare time (call this on a model in eval
+     * mode), so the statistics are frozen from step 0 and the folded conv is fine-tuned; see {@link Fusion}.
+     * {@code mapping}'s factories should make {@link FakeQuantize} modules ({@link QConfig#qatDefault()}); a plain
+     * observer is wrapped in one.
+     */
+    public static Prepared prepareQat(Partition partition, QConfigMapping mapping) {
+        return prepare(partition, mapping, true);
+    }
+
+    private static Prepared prepare(Partition partition, QConfigMapping mapping, boolean qat) {
+        Prepared p = new Prepared(partition, mapping, qat);
         for (Map.Entry<String, GraphModule> e : partition.blocks().entrySet()) {
             BlockPlan plan = new BlockPlan(e.getKey(), e.getValue());
             p.blocks.put(e.getKey(), plan);
             plan.block.applyPass(plan.fusion);
             // Classify against the modules after fusion, before convert swaps any.
             plan.patterns = new QuantPatterns(new LinkedHashMap<>(plan.block.namedModules()));
-            plan.block.applyPass((owner, spec) -> insertObservers(plan, mapping, spec.graph()));
+            plan.block.applyPass((owner, spec) -> insertObservers(plan, mapping, spec.graph(), qat));
+            if (qat) {
+                QatSwap.swapLayers(plan, mapping);
+            }
         }
         return p;
     }
@@ -163,7 +243,7 @@ public final class StaticQuantizer {
     }
 
     /** Observer nodes after every value an INT8-capable node reads or produces. */
-    private static void insertObservers(BlockPlan plan, QConfigMapping mapping, Graph g) {
+    private static void insertObservers(BlockPlan plan, QConfigMapping mapping, Graph g, boolean qat) {
         Map<Node, QConfig> observe = new LinkedHashMap<>();
         for (Node n : g.nodes()) {
             if (plan.patterns.role(n) != QuantPatterns.Role.INT8) {
@@ -195,10 +275,18 @@ public final class StaticQuantizer {
             }
             Observer observer = plan.observers.get(name);
             if (observer == null) {
-                observer = activationObserver(e.getValue());
+                Module made = e.getValue().createActivation();
+                observer = activationObserver(made);
                 observer.setLabel(join(plan.path, v.name()));
                 plan.observers.put(name, observer);
-                plan.block.addSubmodule(name, observer);
+                if (qat) {
+                    requireFullRange(observer, join(plan.path, v.name()));
+                    FakeQuantize fq = made instanceof FakeQuantize f ? f : new FakeQuantize(observer);
+                    plan.fakeQuants.put(name, fq);
+                    plan.block.addSubmodule(name, fq);
+                } else {
+                    plan.block.addSubmodule(name, observer);
+                }
             }
             Node obs;
             // Placeholders come first in a graph, so a placeholder's observer goes after the last of them.
@@ -211,12 +299,26 @@ public final class StaticQuantizer {
         }
     }
 
+    /**
+     * Convert's INT8 operators quantize activations to the dtype's full range, so a QAT forward clamping to a
+     * reduced one would train for another model than the one it converts to (PyTorch's reduce_range mismatch).
+     */
+    private static void requireFullRange(Observer o, String where) {
+        QuantSpec s = o.spec();
+        if (s.quantMin() != s.dtype().min() || s.quantMax() != s.dtype().max()) {
+            throw new IllegalArgumentException("prepareQat: the activation fake-quant of " + where + " uses ["
+                    + s.quantMin() + ", " + s.quantMax() + "] but the converted INT8 operators use the full "
+                    + s.dtype() + " range [" + s.dtype().min() + ", " + s.dtype().max() + "]; QAT would train for"
+                    + " another model than convert makes (use StaticQuantizer.qatMapping(), reduce_range off)");
+        }
+    }
+
     static String observerName(Node v) {
         return "observer_" + v.name();
     }
 
-    private static Observer activationObserver(QConfig qc) {
-        return switch (qc.createActivation()) {
+    private static Observer activationObserver(Module made) {
+        return switch (made) {
             case Observer o -> o;
             case FakeQuantize fq -> fq.observer();
             default -> throw new IllegalStateException("activation factory made neither an observer nor a fake-quant");
