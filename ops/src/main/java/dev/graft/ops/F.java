@@ -127,7 +127,7 @@ public final class F {
     /** 2-d max pooling of [N,C,H,W] or [C,H,W]; each int[] holds 1 or 2 values (an empty stride = kernel). */
     public static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, int[] dilation,
                                    boolean ceilMode) {
-        return Dispatch.apply(NNOps.MAX_POOL2D, x, kernel.clone(), stride.clone(), padding.clone(), dilation.clone(),
+        return Dispatch.apply(NNPoolOps.MAX_POOL2D, x, kernel.clone(), stride.clone(), padding.clone(), dilation.clone(),
                 ceilMode);
     }
 
@@ -139,7 +139,7 @@ public final class F {
     /** 2-d average pooling of [N,C,H,W] or [C,H,W]; each int[] holds 1 or 2 values (an empty stride = kernel). */
     public static Tensor avgPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, boolean ceilMode,
                                    boolean countIncludePad) {
-        return Dispatch.apply(NNOps.AVG_POOL2D, x, kernel.clone(), stride.clone(), padding.clone(), ceilMode,
+        return Dispatch.apply(NNPoolOps.AVG_POOL2D, x, kernel.clone(), stride.clone(), padding.clone(), ceilMode,
                 countIncludePad);
     }
 
@@ -150,17 +150,17 @@ public final class F {
 
     /** Adaptive average pooling of [N,C,H,W] or [C,H,W] to {@code outputSize} (1 or 2 values). */
     public static Tensor adaptiveAvgPool2d(Tensor x, int... outputSize) {
-        return Dispatch.apply(NNOps.ADAPTIVE_AVG_POOL2D, x, outputSize.clone());
+        return Dispatch.apply(NNPoolOps.ADAPTIVE_AVG_POOL2D, x, outputSize.clone());
     }
 
     /** Nearest-neighbour resize of [N,C,H,W] to {@code outSize} (PyTorch's legacy 'nearest'). */
     public static Tensor upsampleNearest(Tensor x, int[] outSize) {
-        return Dispatch.apply(NNOps.UPSAMPLE_NEAREST2D, x, outSize.clone());
+        return Dispatch.apply(NNPoolOps.UPSAMPLE_NEAREST2D, x, outSize.clone());
     }
 
     /** Bilinear resize of [N,C,H,W] to {@code outSize}, with or without aligned corners. */
     public static Tensor upsampleBilinear(Tensor x, int[] outSize, boolean alignCorners) {
-        return Dispatch.apply(NNOps.UPSAMPLE_BILINEAR2D, x, outSize.clone(), alignCorners);
+        return Dispatch.apply(NNPoolOps.UPSAMPLE_BILINEAR2D, x, outSize.clone(), alignCorners);
     }
 
     // ---------------------------------------------------------------- movement and selection

@@ -96,7 +96,7 @@ public final class QuantizedOps {
             // Integers 0..255 are exact in float32, so the float pooling loop picks exactly the integer maximum.
             Object[] floatArgs = args.clone();
             floatArgs[0] = integersAsFloats(x);
-            Tensor pooled = (Tensor) NNOps.MAX_POOL2D.compute(floatArgs);
+            Tensor pooled = (Tensor) NNPoolOps.MAX_POOL2D.compute(floatArgs);
             float[] v = pooled.storage.floats;
             byte[] out = new byte[v.length];
             for (int i = 0; i < v.length; i++) {

@@ -183,13 +183,13 @@ class GradientPropertiesTest {
                 seed);
         int c = 1 + random.nextInt(3);
         Tensor x = GradCheck.distinct(random, 2, c, 4 + random.nextInt(3), 5);
-        GradCheck.check(NNOps.MAX_POOL2D, new Object[] {x, new int[] {2}, new int[] {2}, new int[] {0},
+        GradCheck.check(NNPoolOps.MAX_POOL2D, new Object[] {x, new int[] {2}, new int[] {2}, new int[] {0},
                 new int[] {1}, false}, seed);
-        GradCheck.check(NNOps.MAX_POOL2D, new Object[] {x, new int[] {3}, new int[] {1, 2}, new int[] {1},
+        GradCheck.check(NNPoolOps.MAX_POOL2D, new Object[] {x, new int[] {3}, new int[] {1, 2}, new int[] {1},
                 new int[] {1}, true}, seed);
-        GradCheck.check(NNOps.AVG_POOL2D, new Object[] {x, new int[] {3}, new int[] {2}, new int[] {1}, true, false},
+        GradCheck.check(NNPoolOps.AVG_POOL2D, new Object[] {x, new int[] {3}, new int[] {2}, new int[] {1}, true, false},
                 seed);
-        GradCheck.check(NNOps.ADAPTIVE_AVG_POOL2D, new Object[] {x, new int[] {3, 2}}, seed);
+        GradCheck.check(NNPoolOps.ADAPTIVE_AVG_POOL2D, new Object[] {x, new int[] {3, 2}}, seed);
         int n = 1 + random.nextInt(5);
         int classes = 2 + random.nextInt(4);
         long[] labels = new long[n];

@@ -75,7 +75,7 @@ class QuantizedOpsTest {
         Tensor pooled = Dispatch.apply(QuantizedOps.MAX_POOL2D, x, new int[] {k}, new int[] {stride},
                 new int[] {pad}, new int[] {1}, ceil);
         // Dequantizing is increasing: the pooled integers dequantize to the float max pool of the dequantized input.
-        Tensor reference = Dispatch.apply(NNOps.MAX_POOL2D, x.dequantize(), new int[] {k}, new int[] {stride},
+        Tensor reference = Dispatch.apply(NNPoolOps.MAX_POOL2D, x.dequantize(), new int[] {k}, new int[] {stride},
                 new int[] {pad}, new int[] {1}, ceil);
         assertEquals(x.qparams(), pooled.qparams());
         assertArrayEquals(reference.toFloatArray(), pooled.dequantize().toFloatArray(), 0f);
@@ -96,7 +96,7 @@ class QuantizedOpsTest {
         Tensor pooled = Dispatch.apply(QuantizedOps.AVG_POOL2D, x, new int[] {k}, new int[] {stride}, new int[] {pad},
                 ceil, countIncludePad);
         // The windows (hence the output shape) are the float op's.
-        assertArrayEquals(Dispatch.apply(NNOps.AVG_POOL2D, x.dequantize(), new int[] {k}, new int[] {stride},
+        assertArrayEquals(Dispatch.apply(NNPoolOps.AVG_POOL2D, x.dequantize(), new int[] {k}, new int[] {stride},
                 new int[] {pad}, ceil, countIncludePad).shape(), pooled.shape());
         int[] got = ints(pooled);
         int[] xi = ints(x);

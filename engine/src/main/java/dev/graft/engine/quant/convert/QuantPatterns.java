@@ -17,6 +17,7 @@ import dev.graft.engine.nn.Linear;
 import dev.graft.engine.nn.MaxPool2d;
 import dev.graft.engine.nn.ReLU;
 import dev.graft.engine.nn.Softmax;
+import dev.graft.ops.NNPoolOps;
 import dev.graft.ops.DType;
 import dev.graft.ops.LinalgOps;
 import dev.graft.ops.MathOps;
@@ -52,8 +53,8 @@ final class QuantPatterns {
     private static final Set<Op> VIEWS = Set.of(MovementOps.VIEW, MovementOps.RESHAPE, MovementOps.PERMUTE,
             MovementOps.TRANSPOSE, MovementOps.FLATTEN, MovementOps.CONTIGUOUS, MovementOps.SELECT, MovementOps.SLICE,
             MovementOps.UNSQUEEZE, MovementOps.SQUEEZE, MovementOps.SPLIT, GraphOps.GET_ITEM);
-    private static final Set<Op> SAME_QPARAMS_OPS = Set.of(MathOps.RELU, NNOps.MAX_POOL2D, NNOps.AVG_POOL2D,
-            NNOps.ADAPTIVE_AVG_POOL2D, NNOps.UPSAMPLE_BILINEAR2D, MovementOps.PAD);
+    private static final Set<Op> SAME_QPARAMS_OPS = Set.of(MathOps.RELU, NNPoolOps.MAX_POOL2D, NNPoolOps.AVG_POOL2D,
+            NNPoolOps.ADAPTIVE_AVG_POOL2D, NNPoolOps.UPSAMPLE_BILINEAR2D, MovementOps.PAD);
 
     private final Map<String, Module> modules;
 
@@ -166,7 +167,7 @@ final class QuantPatterns {
 
     private static boolean onlyMaxPoolsRead(Node n) {
         for (Node u : n.users()) {
-            boolean ok = Fusion.isFunction(u, NNOps.MAX_POOL2D)
+            boolean ok = Fusion.isFunction(u, NNPoolOps.MAX_POOL2D)
                     || (u.target() instanceof Target.Function f && VIEWS.contains(f.op())
                     && u.args().get(0) == n && onlyMaxPoolsRead(u));
             if (!ok) {

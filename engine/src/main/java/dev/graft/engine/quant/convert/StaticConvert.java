@@ -33,6 +33,7 @@ import dev.graft.engine.quant.nn.QuantizedLeakyReLU;
 import dev.graft.engine.quant.nn.QuantizedLinear;
 import dev.graft.engine.quant.nn.QuantizedSigmoid;
 import dev.graft.engine.quant.nn.QuantizedSoftmax;
+import dev.graft.ops.NNPoolOps;
 import dev.graft.ops.DType;
 import dev.graft.ops.InPlace;
 import dev.graft.ops.LinalgOps;
@@ -356,14 +357,14 @@ final class StaticConvert implements GraphModule.GraphPass {
         } else if (m instanceof AdaptiveAvgPool2d p) {
             result = replace(w, n, new Target.Function(QuantizedOps.ADAPTIVE_AVG_POOL2D),
                     withArgs(in, p.operatorArgs()));
-        } else if (Fusion.isFunction(n, NNOps.MAX_POOL2D) || Fusion.isFunction(n, NNOps.AVG_POOL2D)
-                || Fusion.isFunction(n, NNOps.ADAPTIVE_AVG_POOL2D)) {
-            Op pool = n.op() == NNOps.MAX_POOL2D ? QuantizedOps.MAX_POOL2D : n.op() == NNOps.AVG_POOL2D
+        } else if (Fusion.isFunction(n, NNPoolOps.MAX_POOL2D) || Fusion.isFunction(n, NNPoolOps.AVG_POOL2D)
+                || Fusion.isFunction(n, NNPoolOps.ADAPTIVE_AVG_POOL2D)) {
+            Op pool = n.op() == NNPoolOps.MAX_POOL2D ? QuantizedOps.MAX_POOL2D : n.op() == NNPoolOps.AVG_POOL2D
                     ? QuantizedOps.AVG_POOL2D : QuantizedOps.ADAPTIVE_AVG_POOL2D;
             result = replace(w, n, new Target.Function(pool), n.args());
         } else if (Fusion.isFunction(n, MovementOps.PAD)) {
             result = replace(w, n, new Target.Function(QuantizedOps.PAD), n.args());
-        } else if (Fusion.isFunction(n, NNOps.UPSAMPLE_BILINEAR2D)) {
+        } else if (Fusion.isFunction(n, NNPoolOps.UPSAMPLE_BILINEAR2D)) {
             result = replace(w, n, new Target.Function(QuantizedOps.UPSAMPLE_BILINEAR2D), n.args());
         } else {
             result = n; // views, split and Flatten carry the per-tensor qparams through
