@@ -4,14 +4,13 @@ import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.PartitionPicture;
 import dev.graft.engine.trace.Partitioner;
+import dev.graft.formats.AtomicFiles;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -119,15 +118,7 @@ final class PartitionCommand implements Command {
     }
 
     /** Writes via a temporary file in the same folder and an atomic rename: never a partial file. */
-    static void writeAtomically(Path target, String content) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".graft-", ".tmp");
-        try {
-            Files.writeString(tmp, content, StandardCharsets.UTF_8);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+    static void writeAtomically(Path target, String content) {
+        AtomicFiles.write(target, content.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -1,8 +1,7 @@
 package dev.graft.formats.onnx;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import dev.graft.formats.AtomicFiles;
+
 import java.nio.file.Path;
 import java.util.List;
 
@@ -39,12 +38,9 @@ public final class OnnxWriter {
         return w.toByteArray();
     }
 
+    /** Writes the model to {@code file} atomically (never a partial file); failures are FormatExceptions. */
     public static void write(OnnxModel model, Path file) {
-        try {
-            Files.write(file, write(model));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write ONNX file " + file, e);
-        }
+        AtomicFiles.write(file, write(model));
     }
 
     /**
