@@ -22,6 +22,7 @@ public final class Main {
         add(new QuantizeCommand());
         add(new TrainCommand());
         add(new AccuracyCommand());
+        add(new BenchCommand());
     }
 
     private void add(Command c) {

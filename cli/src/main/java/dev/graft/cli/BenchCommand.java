@@ -1,0 +1,221 @@
+package dev.graft.cli;
+
+import dev.graft.engine.quant.QConfig;
+import dev.graft.engine.quant.QConfigMapping;
+import dev.graft.engine.quant.convert.DynamicQuantizer;
+import dev.graft.engine.quant.convert.QuantizationReport;
+import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.trace.Partition;
+import dev.graft.engine.trace.Partitioner;
+import dev.graft.formats.models.MiniLm;
+import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.BertForSequenceClassification;
+import dev.graft.models.mnist.MnistCnn;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code graft bench minilm|cnn|nanodet [--approach dynamic|static] [--runs N]}: whole-model latency, FP32 beside
+ * INT8 in one run. Both copies are built from the same weights, warmed up together, then timed alternately (one
+ * FP32 call, one INT8 call) so that JIT compilation, GC and frequency changes hit both alike.
+ *
+ * <p>The models' early exits are turned off for the benchmark: an exit taken by one precision and not by the other
+ * would time different amounts of work. ({@code ./graft bench kernels}, the JMH kernel table, is handled by the
+ * {@code graft} script before the CLI starts.)
+ */
+final class BenchCommand implements Command {
+    private static final int DEFAULT_RUNS = 15;
+
+    @Override
+    public String name() {
+        return "bench";
+    }
+
+    @Override
+    public String summary() {
+        return "latency of a reference model at batch 1 and 32, FP32 vs INT8 side by side (bench kernels: JMH)";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: ./graft bench minilm|cnn|nanodet [--approach dynamic|static] [--runs N] [--calib N]
+                       ./graft bench kernels [shape-regex]     (the JMH kernel table; see docs/BENCHMARKS.md)
+
+                Builds an FP32 and an INT8 copy of the reference model (default: dynamic INT8 for minilm, static
+                for cnn and nanodet), warms both up, then times them alternately and prints, per batch size, the
+                best and median milliseconds per call of each and the INT8 speedup (FP32 / INT8, from the medians).
+                  minilm   batch 1: one sentence; batch 32: the 4 built-in sentences repeated (padded to 32 tokens)
+                  cnn      batch 1: one drawn digit; batch 32: 32 drawn digits (1, 7, 0, 4 repeated)
+                  nanodet  batch 1 only (the detector's decode and NMS take one image)
+                Early exits are turned off in both copies so they run the same layers.
+                --runs N   timed calls per model and batch size (default 15)
+                --calib N  calibration samples for static (default 32; see ./graft quantize --help)""";
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+        if (args.isEmpty()) {
+            throw new UsageException("which model? one of " + ReferenceModels.NAMES + " (or kernels)");
+        }
+        String model = args.get(0);
+        if (!ReferenceModels.NAMES.contains(model)) {
+            throw new UsageException("unknown model '" + model + "' (choose one of " + ReferenceModels.NAMES
+                    + ", or kernels for the JMH table)");
+        }
+        String approach = model.equals("minilm") ? "dynamic" : "static";
+        int runs = DEFAULT_RUNS;
+        int calib = 32;
+        for (int i = 1; i < args.size(); i++) {
+            switch (args.get(i)) {
+                case "--approach" -> approach = value(args, ++i, "--approach");
+                case "--runs" -> runs = positive(value(args, ++i, "--runs"), "--runs");
+                case "--calib" -> calib = positive(value(args, ++i, "--calib"), "--calib");
+                default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
+            }
+        }
+        if (!approach.equals("dynamic") && !approach.equals("static")) {
+            throw new UsageException("--approach must be dynamic or static, got " + approach);
+        }
+
+        ReferenceModels.Example fp32 = withoutEarlyExit(ReferenceModels.load(model));
+        ReferenceModels.Example int8 = withoutEarlyExit(ReferenceModels.load(model));
+        out.println(int8.description());
+        out.println("early exit turned off in both copies, so both run every layer");
+        long t0 = System.nanoTime();
+        QuantizationReport report = quantize(int8, approach, calib, out);
+        out.printf("%s INT8: %d INT8 / %d FP32 operators in the traced blocks, weights %.1fx smaller (%.1f s to"
+                + " quantize)%n", approach, report.blocks().stream().mapToInt(QuantizationReport.Block::int8Count).sum(),
+                report.blocks().stream().mapToInt(QuantizationReport.Block::fp32Count).sum(),
+                report.weightCompression(), (System.nanoTime() - t0) / 1e9);
+
+        Map<Integer, Object[]> inputs = inputs(fp32);
+        if (model.equals("nanodet")) {
+            out.println("nanodet: batch 1 only (the detector's decode and NMS take one image)");
+        }
+        out.printf("%d processors, %s %s; %d timed calls each after warm-up, FP32 and INT8 alternating%n%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
+                Runtime.version(), runs);
+        out.printf("%5s  %9s  %11s  %9s  %11s  %7s%n", "batch", "FP32 best", "FP32 median", "INT8 best",
+                "INT8 median", "speedup");
+        for (Map.Entry<Integer, Object[]> e : inputs.entrySet()) {
+            Object[] x = e.getValue();
+            double[][] ms = timeSideBySide(() -> fp32.model().callAny(x), () -> int8.model().callAny(x), runs);
+            double fp32Median = median(ms[0]);
+            double int8Median = median(ms[1]);
+            out.printf("%5d  %9.2f  %11.2f  %9.2f  %11.2f  %6.2fx%n", e.getKey(), min(ms[0]), fp32Median,
+                    min(ms[1]), int8Median, fp32Median / int8Median);
+        }
+        out.printf("%nms per call (wall clock); speedup = FP32 median / INT8 median, above 1 means INT8 is faster."
+                + " Why INT8 is not faster yet: README, Limits.%n");
+        return 0;
+    }
+
+    /** Turns the model's early exit off (MiniLM's entropy exit, the CNN's confidence exit); NanoDet has none. */
+    private static ReferenceModels.Example withoutEarlyExit(ReferenceModels.Example ex) {
+        if (ex.model() instanceof BertForSequenceClassification bert) {
+            bert.setEarlyExitThreshold(Float.NaN);
+        } else if (ex.model() instanceof MnistCnn cnn) {
+            cnn.setExitThreshold(2f);
+        }
+        return ex;
+    }
+
+    private static QuantizationReport quantize(ReferenceModels.Example ex, String approach, int calib,
+            PrintStream out) throws java.io.IOException {
+        Partition p = Partitioner.partition(ex.model(), ex.inputs());
+        if (approach.equals("dynamic")) {
+            return DynamicQuantizer.quantize(p, new QConfigMapping().global(QConfig.dynamicDefault()), false);
+        }
+        QConfigMapping mapping = ex.name().equals("minilm") ? MiniLm.staticMapping("bert")
+                : StaticQuantizer.defaultMapping();
+        StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, mapping);
+        CalibrationData.Batches data = CalibrationData.load(ex, calib);
+        out.printf("calibrating on %s%n", data.source());
+        StaticQuantizer.calibrate(prepared, data.batches(), (done, total, message) -> { });
+        return StaticQuantizer.convert(prepared);
+    }
+
+    /** Batch size -> the model's call arguments. */
+    private static Map<Integer, Object[]> inputs(ReferenceModels.Example ex) {
+        Map<Integer, Object[]> out = new LinkedHashMap<>();
+        switch (ex.name()) {
+            case "minilm" -> {
+                BertTokenizer tokenizer = MiniLm.tokenizer();
+                for (int batch : new int[] {1, 32}) {
+                    List<String> sentences = new ArrayList<>();
+                    for (int i = 0; i < batch; i++) {
+                        sentences.add(ReferenceModels.SENTENCES.get(i % ReferenceModels.SENTENCES.size()));
+                    }
+                    BertTokenizer.Batch b = tokenizer.encodeBatch(sentences, 32);
+                    out.put(batch, new Object[] {b.inputIds(), b.attentionMask(), b.tokenTypeIds()});
+                }
+            }
+            case "cnn" -> {
+                char[] digits = "1704".repeat(8).toCharArray();   // the digits DrawnDigits can draw
+                out.put(1, new Object[] {DrawnDigits.batch(new char[] {'7'})});
+                out.put(32, new Object[] {DrawnDigits.batch(digits)});
+            }
+            default -> out.put(1, ex.inputs());
+        }
+        return out;
+    }
+
+    /**
+     * Milliseconds of {@code runs} calls of each, alternating, after a warm-up of both (at least 5 calls each and
+     * about two seconds, the JIT compiles the INT8 paths later than the FP32 ones).
+     */
+    private static double[][] timeSideBySide(Runnable a, Runnable b, int runs) {
+        long warmUntil = System.nanoTime() + 2_000_000_000L;
+        for (int i = 0; i < 5 || (System.nanoTime() < warmUntil && i < 200); i++) {
+            a.run();
+            b.run();
+        }
+        double[][] ms = new double[2][runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            a.run();
+            long t1 = System.nanoTime();
+            b.run();
+            long t2 = System.nanoTime();
+            ms[0][i] = (t1 - t0) / 1e6;
+            ms[1][i] = (t2 - t1) / 1e6;
+        }
+        return ms;
+    }
+
+    private static double min(double[] v) {
+        return Arrays.stream(v).min().orElse(Double.NaN);
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    private static String value(List<String> args, int i, String flag) {
+        if (i >= args.size()) {
+            throw new UsageException(flag + " needs a value");
+        }
+        return args.get(i);
+    }
+
+    private static int positive(String s, String flag) {
+        try {
+            int n = Integer.parseInt(s);
+            if (n <= 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new UsageException(flag + " takes a count > 0, got '" + s + "'");
+        }
+    }
+}
