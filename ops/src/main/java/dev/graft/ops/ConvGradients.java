@@ -64,10 +64,14 @@ final class ConvGradients {
         int plane = s.plane();
         int opg = s.opg();
         int cpg = s.cpg();
+        // W^T per group ([kSize][opg], row-major), transposed once here rather than packed from strides per image.
+        float[] wt = wantX ? transposeGroups(ws, s.groups, opg, kSize) : null;
         Parallel.shared().forEach(chunks, chunk -> {
             int from = chunk * per;
             int to = Math.min(s.n, from + per);
-            float[] cols = new float[kSize * plane];
+            // Two buffers: im2col's keeps the zeros of the padding from the first image on (no refill per image).
+            float[] cols = wantW ? new float[kSize * plane] : null;
+            float[] colsX = wantX ? new float[kSize * plane] : null;
             float[] gw = wantW ? new float[ws.length] : null;
             double[] gb = wantB ? new double[s.oc] : null;
             for (int img = from; img < to; img++) {
@@ -81,9 +85,9 @@ final class ConvGradients {
                         gemm.gemm(opg, kSize, plane, gs, gOff, plane, 1, cols, 0, 1, plane, gw, wOff, kSize, true);
                     }
                     if (wantX) {
-                        // A[i][p] = W[p][i]: row stride 1, column stride kSize
-                        gemm.gemm(kSize, plane, opg, ws, wOff, 1, kSize, gs, gOff, plane, 1, cols, 0, plane, false);
-                        col2im(s, cols, gx, xOff);
+                        // A = W^T, row-major
+                        gemm.gemm(kSize, plane, opg, wt, wOff, opg, 1, gs, gOff, plane, 1, colsX, 0, plane, false);
+                        col2im(s, colsX, gx, xOff);
                     }
                     if (wantB) {
                         for (int o = 0; o < opg; o++) {
@@ -159,7 +163,25 @@ final class ConvGradients {
         });
     }
 
-    /** {@code cols[(ci*kh + ky)*kw + kx][oy*ow + ox] = x[ci][iy][ix]}, zero outside the input. */
+    /** {@code W[g*opg + o][k]} -> {@code out[g*opg*kSize + k*opg + o]}: each group's block transposed. */
+    private static float[] transposeGroups(float[] w, int groups, int opg, int kSize) {
+        float[] out = new float[w.length];
+        for (int g = 0; g < groups; g++) {
+            int base = g * opg * kSize;
+            for (int o = 0; o < opg; o++) {
+                for (int k = 0; k < kSize; k++) {
+                    out[base + k * opg + o] = w[base + o * kSize + k];
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code cols[(ci*kh + ky)*kw + kx][oy*ow + ox] = x[ci][iy][ix]}, zero outside the input. The entries outside the
+     * input are not written: {@code cols} must hold zeros there, as a fresh array that only ever receives im2col
+     * output of this geometry does (so a chunk's images reuse one buffer without refilling the padding).
+     */
     static void im2col(Geometry s, float[] x, int xOff, float[] cols) {
         int plane = s.oh * s.ow;
         int ow = s.ow;
@@ -175,11 +197,9 @@ final class ConvGradients {
                         int iy = oy * s.sh - s.ph + ky * s.dh;
                         int d = row + oy * ow;
                         if (iy < 0 || iy >= s.h) {
-                            Arrays.fill(cols, d, d + ow, 0f);
                             continue;
                         }
                         int src = xPlane + iy * s.w + shiftX;
-                        Arrays.fill(cols, d, d + lo, 0f);
                         if (s.sw == 1) {
                             if (hi > lo) {
                                 System.arraycopy(x, src + lo, cols, d + lo, hi - lo);
@@ -189,7 +209,6 @@ final class ConvGradients {
                                 cols[d + ox] = x[src + ox * s.sw];
                             }
                         }
-                        Arrays.fill(cols, d + hi, d + ow, 0f);
                     }
                 }
             }
@@ -215,8 +234,15 @@ final class ConvGradients {
                         }
                         int d = row + oy * ow;
                         int dst = xPlane + iy * s.w + shiftX;
-                        for (int ox = lo; ox < hi; ox++) {
-                            gx[dst + ox * s.sw] += cols[d + ox];
+                        if (s.sw == 1) {
+                            // unit stride: a plain vectorizable add of one row (same sums, same order)
+                            for (int ox = lo; ox < hi; ox++) {
+                                gx[dst + ox] += cols[d + ox];
+                            }
+                        } else {
+                            for (int ox = lo; ox < hi; ox++) {
+                                gx[dst + ox * s.sw] += cols[d + ox];
+                            }
                         }
                     }
                 }

@@ -28,8 +28,7 @@ public final class TrainingOps {
             float[] b = bias == null ? null : Gradients.dense(bias);
             float[] xs = Gradients.dense(l.x);
             float[] out = new float[xs.length];
-            Parallel.shared().forEach(l.channels, c -> {
-                double[] stats = l.statistics(xs, c);
+            l.forEachChannel(xs, (c, stats) -> {
                 double scale = (w == null ? 1.0 : w[c]) / Math.sqrt(stats[1] + eps);
                 float fscale = (float) scale;
                 float shift = (float) ((b == null ? 0.0 : b[c]) - stats[0] * scale);
@@ -56,8 +55,7 @@ public final class TrainingOps {
             float[] gw = new float[l.channels];
             float[] gb = new float[l.channels];
             double m = (double) l.n * l.inner;
-            Parallel.shared().forEach(l.channels, c -> {
-                double[] stats = l.statistics(xs, c);
+            l.forEachChannel(xs, (c, stats) -> {
                 double mean = stats[0];
                 double rstd = 1.0 / Math.sqrt(stats[1] + eps);
                 // sum(g) and sum(g * (x - mean)), two accumulators each so the adds pipeline
@@ -115,8 +113,7 @@ public final class TrainingOps {
             Layout l = Layout.of(name(), tensorArg(args, 0));
             float[] xs = Gradients.dense(l.x);
             float[] out = new float[2 * l.channels];
-            Parallel.shared().forEach(l.channels, c -> {
-                double[] stats = l.statistics(xs, c);
+            l.forEachChannel(xs, (c, stats) -> {
                 out[c] = (float) stats[0];
                 out[l.channels + c] = (float) stats[1];
             });
@@ -137,6 +134,89 @@ public final class TrainingOps {
                 inner *= x.shape[d];
             }
             return new Layout(x, x.shape[0], x.shape[1], inner);
+        }
+
+        /** What to do with one channel's {@code {mean, biased variance}}. */
+        @FunctionalInterface
+        interface ChannelBody {
+            void accept(int channel, double[] stats);
+        }
+
+        /**
+         * Calls {@code body} for every channel with its statistics, on the shared pool in tasks of two channels: their
+         * statistics are summed side by side ({@link #statisticsPair}), twice the independent adds in flight, each
+         * channel's sums in the same order as {@link #statistics} (same bits, any thread count).
+         */
+        void forEachChannel(float[] xs, ChannelBody body) {
+            Parallel.shared().forEach((channels + 1) / 2, t -> {
+                int c = 2 * t;
+                if (c + 1 < channels) {
+                    double[][] both = statisticsPair(xs, c);
+                    body.accept(c, both[0]);
+                    body.accept(c + 1, both[1]);
+                } else {
+                    body.accept(c, statistics(xs, c));
+                }
+            });
+        }
+
+        /** {@link #statistics} of channels {@code c} and {@code c + 1}, interleaved (identical arithmetic). */
+        double[][] statisticsPair(float[] xs, int c) {
+            double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            double b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+            int main = inner & ~3;
+            for (int img = 0; img < n; img++) {
+                int p = (img * channels + c) * inner;
+                int q = p + inner;
+                for (int i = 0; i < main; i += 4) {
+                    a0 += xs[p + i];
+                    a1 += xs[p + i + 1];
+                    a2 += xs[p + i + 2];
+                    a3 += xs[p + i + 3];
+                    b0 += xs[q + i];
+                    b1 += xs[q + i + 1];
+                    b2 += xs[q + i + 2];
+                    b3 += xs[q + i + 3];
+                }
+                for (int i = main; i < inner; i++) {
+                    a0 += xs[p + i];
+                    b0 += xs[q + i];
+                }
+            }
+            double count = Math.max(1.0, (double) n * inner);
+            double meanA = (a0 + a1 + a2 + a3) / count;
+            double meanB = (b0 + b1 + b2 + b3) / count;
+            a0 = 0; a1 = 0; a2 = 0; a3 = 0;
+            b0 = 0; b1 = 0; b2 = 0; b3 = 0;
+            for (int img = 0; img < n; img++) {
+                int p = (img * channels + c) * inner;
+                int q = p + inner;
+                for (int i = 0; i < main; i += 4) {
+                    double d0 = xs[p + i] - meanA;
+                    double d1 = xs[p + i + 1] - meanA;
+                    double d2 = xs[p + i + 2] - meanA;
+                    double d3 = xs[p + i + 3] - meanA;
+                    double e0 = xs[q + i] - meanB;
+                    double e1 = xs[q + i + 1] - meanB;
+                    double e2 = xs[q + i + 2] - meanB;
+                    double e3 = xs[q + i + 3] - meanB;
+                    a0 += d0 * d0;
+                    a1 += d1 * d1;
+                    a2 += d2 * d2;
+                    a3 += d3 * d3;
+                    b0 += e0 * e0;
+                    b1 += e1 * e1;
+                    b2 += e2 * e2;
+                    b3 += e3 * e3;
+                }
+                for (int i = main; i < inner; i++) {
+                    double d = xs[p + i] - meanA;
+                    a0 += d * d;
+                    double e = xs[q + i] - meanB;
+                    b0 += e * e;
+                }
+            }
+            return new double[][] {{meanA, (a0 + a1 + a2 + a3) / count}, {meanB, (b0 + b1 + b2 + b3) / count}};
         }
 
         /**

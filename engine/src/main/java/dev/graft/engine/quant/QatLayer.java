@@ -17,7 +17,7 @@ import java.util.Objects;
  * (child {@code layer}), so the optimizer trains them and convert quantizes them with the same weight qparams the
  * training forward used.
  */
-public final class QatLayer extends Module implements LeafModule {
+public final class QatLayer extends Module implements LeafModule, QatModule {
     private final Module layer;
     private final boolean relu;
     private final FakeQuantize weightFakeQuant;
@@ -45,6 +45,7 @@ public final class QatLayer extends Module implements LeafModule {
         return relu;
     }
 
+    @Override
     public FakeQuantize weightFakeQuant() {
         return weightFakeQuant;
     }
@@ -58,6 +59,7 @@ public final class QatLayer extends Module implements LeafModule {
      * The weight's qparams for convert: as PyTorch's {@code from_float}, the fake-quant sees the final weight once
      * more when its observer is still on, so the INT8 weights are quantized with parameters that cover them.
      */
+    @Override
     public QuantizationParams weightQParams() {
         if (weightFakeQuant.isObserverEnabled() || weightFakeQuant.observedCount() == 0) {
             weightFakeQuant.observer().observe(weight().concrete());

@@ -17,13 +17,13 @@ public final class FusedReLU extends Module implements LeafModule {
     private final Module layer;
 
     public FusedReLU(Module layer) {
-        if (!(layer instanceof Conv2d) && !(layer instanceof Linear)) {
-            throw new IllegalArgumentException("FusedReLU: fuses Conv2d or Linear, got " + layer.getClass().getSimpleName());
+        if (!(layer instanceof Conv2d) && !(layer instanceof Linear) && !(layer instanceof ConvBn2d)) {
+            throw new IllegalArgumentException("FusedReLU: fuses Conv2d, ConvBn2d or Linear, got " + layer.getClass().getSimpleName());
         }
         this.layer = registerModule("layer", layer);
     }
 
-    /** The Conv2d or Linear (BatchNorm already folded in, if there was one). */
+    /** The Conv2d or Linear (BatchNorm already folded in, if there was one), or a {@link ConvBn2d}. */
     public Module layer() {
         return layer;
     }

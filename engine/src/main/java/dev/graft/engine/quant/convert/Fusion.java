@@ -7,6 +7,7 @@ import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.BatchNorm2d;
 import dev.graft.engine.nn.Conv2d;
+import dev.graft.engine.nn.Identity;
 import dev.graft.engine.nn.Linear;
 import dev.graft.engine.nn.ReLU;
 import dev.graft.ops.InPlace;
@@ -27,7 +28,8 @@ import java.util.Map;
  * modules at the same paths, is rewritten exactly as the first graph was).
  * <ul>
  *   <li>Conv2d -> BatchNorm2d (eval) [-> ReLU]: BN folded into a new Conv2d at the conv's path
- *       ({@code w' = w * g/sqrt(v+eps)}, {@code b' = (b - mean) * g/sqrt(v+eps) + beta}), the BN node erased;</li>
+ *       ({@code w' = w * g/sqrt(v+eps)}, {@code b' = (b - mean) * g/sqrt(v+eps) + beta}), the BN node erased; or,
+ *       for QAT with conv-bn kept unfused, a {@link ConvBn2d} at the conv's path (folded the same way at convert);</li>
  *   <li>Conv2d / Linear -> ReLU (module or function): a {@link FusedReLU} at the layer's path;</li>
  *   <li>add -> relu: the add is marked ({@link #FUSED_RELU} = the relu's name); convert makes it {@code add_relu}
  *       when it runs INT8 and otherwise leaves the relu alone;</li>
@@ -46,9 +48,22 @@ public final class Fusion implements GraphModule.GraphPass {
     private final Map<String, Module> fused = new HashMap<>();
     private final Map<String, String> applied = new LinkedHashMap<>();
 
+    /** Conv-bn becomes a {@link ConvBn2d} (folded at convert) instead of a folded Conv2d. */
+    private final boolean keepConvBn;
+
     /** A fusion pass for {@code block}, remembering its modules as they are now. */
     public Fusion(GraphModule block) {
+        this(block, false);
+    }
+
+    /**
+     * @param keepConvBn true: conv -> bn (in train or eval mode) becomes a {@link ConvBn2d} holding both modules at
+     *                   the conv's path and the BN's own path an {@link Identity} (so its parameters are trained
+     *                   once, inside the pair); false: BN (eval) folded into the conv now
+     */
+    public Fusion(GraphModule block, boolean keepConvBn) {
         this.modulesBefore = new HashMap<>(block.namedModules());
+        this.keepConvBn = keepConvBn;
     }
 
     /** What was fused: layer path -> pattern. */
@@ -83,7 +98,7 @@ public final class Fusion implements GraphModule.GraphPass {
         // Once folded, a path stays folded: a later re-trace (new shapes) while QAT trains the model in train mode
         // must rewrite its graph as the first one was, not call the stale BN module.
         if (layer instanceof Conv2d && next != null && moduleOf(next) instanceof BatchNorm2d bn
-                && (!bn.isTraining() || fused.containsKey(path)) && next.args().size() == 1) {
+                && (!bn.isTraining() || keepConvBn || fused.containsKey(path)) && next.args().size() == 1) {
             bnNode = next;
             next = singleUser(next);
         }
@@ -92,7 +107,12 @@ public final class Fusion implements GraphModule.GraphPass {
             return;
         }
         if (!fused.containsKey(path)) {
-            Module folded = bnNode == null ? layer : fold((Conv2d) layer, (BatchNorm2d) moduleOf(bnNode));
+            Module folded = bnNode == null ? layer : keepConvBn
+                    ? new ConvBn2d((Conv2d) layer, (BatchNorm2d) moduleOf(bnNode))
+                    : fold((Conv2d) layer, (BatchNorm2d) moduleOf(bnNode));
+            if (bnNode != null && keepConvBn) {
+                owner.replaceModule(((Target.ModuleCall) bnNode.target()).path(), new Identity());
+            }
             Module replacement = reluNode == null ? folded : new FusedReLU(folded);
             fused.put(path, replacement);
             owner.replaceModule(path, replacement);

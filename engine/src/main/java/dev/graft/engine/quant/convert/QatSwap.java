@@ -10,18 +10,20 @@ import dev.graft.engine.quant.Observer;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.QatLayer;
+import dev.graft.engine.quant.QatModule;
 
 /**
  * The module swap of {@link StaticQuantizer#prepareQat}: every Linear / Conv2d / {@link FusedReLU} call that static
  * quantization would convert becomes a {@link QatLayer} at the same path, wrapping the same layer object (so the
- * trained parameters are the ones convert later quantizes). Module replacement happens once on the block; later
+ * trained parameters are the ones convert later quantizes); a conv-bn pair kept unfused ({@link ConvBn2d}) becomes a
+ * {@link QatConvBn} over the same conv and batch norm. Module replacement happens once on the block; later
  * specializations call the same paths and so the same QAT layers.
  */
 final class QatSwap {
     private QatSwap() {
     }
 
-    static void swapLayers(StaticQuantizer.BlockPlan plan, QConfigMapping mapping) {
+    static void swapLayers(StaticQuantizer.BlockPlan plan, QConfigMapping mapping, long freezeBnAfterSteps) {
         for (Node n : plan.block.graph()) {
             if (!(n.target() instanceof Target.ModuleCall mc) || plan.qatLayers.containsKey(mc.path())
                     || plan.patterns.role(n) != QuantPatterns.Role.INT8) {
@@ -30,7 +32,7 @@ final class QatSwap {
             Module m = plan.patterns.moduleOf(n);
             boolean relu = m instanceof FusedReLU;
             Module layer = m instanceof FusedReLU f ? f.layer() : m;
-            if (!(layer instanceof Linear) && !(layer instanceof Conv2d)) {
+            if (!(layer instanceof Linear) && !(layer instanceof Conv2d) && !(layer instanceof ConvBn2d)) {
                 continue;
             }
             QConfig qc = plan.qconfigFor(n, mapping);
@@ -38,8 +40,11 @@ final class QatSwap {
                 continue;
             }
             String where = StaticQuantizer.join(plan.path, mc.path());
-            QatLayer qat = new QatLayer(layer, relu, weightFakeQuant(qc, where));
-            plan.qatLayers.put(mc.path(), qat);
+            FakeQuantize wfq = weightFakeQuant(qc, where);
+            Module qat = layer instanceof ConvBn2d cb
+                    ? new QatConvBn(cb.conv(), cb.bn(), relu, wfq, freezeBnAfterSteps)
+                    : new QatLayer(layer, relu, wfq);
+            plan.qatLayers.put(mc.path(), (QatModule) qat);
             plan.block.replaceModule(mc.path(), qat);
         }
     }

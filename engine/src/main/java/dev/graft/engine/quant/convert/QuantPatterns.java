@@ -74,7 +74,8 @@ final class QuantPatterns {
                 if (n.args().size() != 1) {
                     return Role.FP32;
                 }
-                if (m instanceof Linear || m instanceof Conv2d || m instanceof FusedReLU || m instanceof LayerNorm
+                if (m instanceof Linear || m instanceof Conv2d || m instanceof ConvBn2d || m instanceof FusedReLU
+                        || m instanceof LayerNorm
                         || m instanceof GELU || m instanceof Softmax) {
                     return Role.INT8;
                 }

@@ -23,7 +23,7 @@ import dev.graft.engine.nn.Softmax;
 import dev.graft.engine.quant.Observer;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.QatLayer;
+import dev.graft.engine.quant.QatModule;
 import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.nn.QuantizedConv2d;
 import dev.graft.engine.quant.nn.QuantizedEmbedding;
@@ -253,7 +253,7 @@ final class StaticConvert implements GraphModule.GraphPass {
             if (!made.containsKey(path)) {
                 Module original = plan.patterns.moduleOf(n);
                 // A QAT layer's weights convert with the qparams its fake-quant trained with.
-                QatLayer qat = plan.qatLayers.get(path);
+                QatModule qat = plan.qatLayers.get(path);
                 Module int8 = new QuantizedLeaf(int8Module(original, qc, StaticQuantizer.join(plan.path, path), so,
                         zo, qat == null ? null : qat.weightQParams()), inQ.scale(), inQ.zeroPoint());
                 made.put(path, int8);
@@ -294,6 +294,9 @@ final class StaticConvert implements GraphModule.GraphPass {
     private Module int8Module(Module fp32, QConfig qc, String where, float so, int zo, QuantizationParams weightQ) {
         boolean relu = fp32 instanceof FusedReLU;
         Module layer = fp32 instanceof FusedReLU f ? f.layer() : fp32;
+        if (layer instanceof ConvBn2d cb) {
+            layer = cb.folded(); // QAT trained conv and BN apart: fold now, from the final running statistics
+        }
         return switch (layer) {
             case Linear l -> {
                 QuantizationParams wq = weightQ != null ? weightQ : WeightQParams.of(qc, l.weight(), where);

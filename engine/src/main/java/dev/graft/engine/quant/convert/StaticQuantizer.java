@@ -14,6 +14,7 @@ import dev.graft.engine.quant.MovingAveragePerChannelMinMaxObserver;
 import dev.graft.engine.quant.Observer;
 import dev.graft.engine.quant.PerChannelMinMaxObserver;
 import dev.graft.engine.quant.QatLayer;
+import dev.graft.engine.quant.QatModule;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.QDType;
@@ -106,6 +107,15 @@ public final class StaticQuantizer {
             fakeQuantizes().values().forEach(m -> m.values().forEach(fq -> fq.enableFakeQuant(on)));
         }
 
+        /** Freezes the batch statistics of every unfused conv-bn now ({@link QatConvBn#freezeBnStats()}). */
+        public void freezeBnStats() {
+            blocks.values().forEach(plan -> plan.qatLayers.values().forEach(q -> {
+                if (q instanceof QatConvBn cb) {
+                    cb.freezeBnStats();
+                }
+            }));
+        }
+
         /** What fusion did, by block path: layer path -> pattern. */
         public Map<String, Map<String, String>> fused() {
             Map<String, Map<String, String>> out = new LinkedHashMap<>();
@@ -124,12 +134,12 @@ public final class StaticQuantizer {
         /** QAT only: the activation fake-quant modules, by the same names as {@link #observers}. */
         final Map<String, FakeQuantize> fakeQuants = new LinkedHashMap<>();
         /** QAT only: the weight-fake-quantizing layers by module path (their weights convert with their qparams). */
-        final Map<String, QatLayer> qatLayers = new LinkedHashMap<>();
+        final Map<String, QatModule> qatLayers = new LinkedHashMap<>();
 
-        BlockPlan(String path, GraphModule block) {
+        BlockPlan(String path, GraphModule block, boolean keepConvBn) {
             this.path = path;
             this.block = block;
-            this.fusion = new Fusion(block);
+            this.fusion = new Fusion(block, keepConvBn);
         }
 
         QConfig qconfigFor(Node n, QConfigMapping mapping) {
@@ -173,7 +183,7 @@ public final class StaticQuantizer {
 
     /** Fuses every traced block and inserts observers where {@code mapping} asks for INT8. */
     public static Prepared prepare(Partition partition, QConfigMapping mapping) {
-        return prepare(partition, mapping, false);
+        return prepare(partition, mapping, false, QatOptions.foldAtPrepare());
     }
 
     /**
@@ -186,25 +196,37 @@ public final class StaticQuantizer {
      * layers' own qparams.
      *
      * <p>Batch norm: conv-bn is folded from the running statistics at prepare time (call this on a model in eval
-     * mode), so the statistics are frozen from step 0 and the folded conv is fine-tuned; see {@link Fusion}.
+     * mode), so the statistics are frozen from step 0 and the folded conv is fine-tuned; see {@link Fusion}. To train
+     * conv and BN unfused as PyTorch's QAT modules do, use {@link #prepareQat(Partition, QConfigMapping, QatOptions)}.
      * {@code mapping}'s factories should make {@link FakeQuantize} modules ({@link QConfig#qatDefault()}); a plain
      * observer is wrapped in one.
      */
     public static Prepared prepareQat(Partition partition, QConfigMapping mapping) {
-        return prepare(partition, mapping, true);
+        return prepareQat(partition, mapping, QatOptions.foldAtPrepare());
     }
 
-    private static Prepared prepare(Partition partition, QConfigMapping mapping, boolean qat) {
+    /**
+     * {@link #prepareQat(Partition, QConfigMapping)} with a choice for conv-bn: {@link QatOptions#foldAtPrepare()} is
+     * the method above; {@link QatOptions#convBn(long)} keeps each conv -> BN [-> ReLU] unfused as a
+     * {@link QatConvBn} (PyTorch's QAT {@code ConvBn2d}: folded, fake-quantized weight, BN on batch statistics until
+     * the given number of training steps, then on its running statistics), which convert folds from the final
+     * statistics into the same INT8 conv as PTQ.
+     */
+    public static Prepared prepareQat(Partition partition, QConfigMapping mapping, QatOptions options) {
+        return prepare(partition, mapping, true, options);
+    }
+
+    private static Prepared prepare(Partition partition, QConfigMapping mapping, boolean qat, QatOptions options) {
         Prepared p = new Prepared(partition, mapping, qat);
         for (Map.Entry<String, GraphModule> e : partition.blocks().entrySet()) {
-            BlockPlan plan = new BlockPlan(e.getKey(), e.getValue());
+            BlockPlan plan = new BlockPlan(e.getKey(), e.getValue(), qat && !options.foldBnAtPrepare());
             p.blocks.put(e.getKey(), plan);
             plan.block.applyPass(plan.fusion);
             // Classify against the modules after fusion, before convert swaps any.
             plan.patterns = new QuantPatterns(new LinkedHashMap<>(plan.block.namedModules()));
             plan.block.applyPass((owner, spec) -> insertObservers(plan, mapping, spec.graph(), qat));
             if (qat) {
-                QatSwap.swapLayers(plan, mapping);
+                QatSwap.swapLayers(plan, mapping, options.freezeBnAfterSteps());
             }
         }
         return p;
