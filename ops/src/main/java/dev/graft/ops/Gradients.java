@@ -45,6 +45,14 @@ final class Gradients {
         return contiguousCopy(call(MovementOps.RESHAPE, s, shape));
     }
 
+    /**
+     * The gradient of an op that only rearranges its input's elements into another shape (reshape, view, flatten,
+     * squeeze, unsqueeze): the output gradient read back in the input's shape, as a fresh contiguous tensor.
+     */
+    static Tensor toInputShape(Object[] args, Tensor gradOutput) {
+        return contiguousCopy(call(MovementOps.RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone()));
+    }
+
     static Tensor contiguousCopy(Tensor t) {
         return t.isContiguous() ? t : MovementOps.copyContiguous(t);
     }

@@ -27,7 +27,7 @@ public final class MovementOps {
 
         @Override
         public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
-            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+            return new Object[] {Gradients.toInputShape(args, gradOutput),
                     null, null};
         }
     };
@@ -50,7 +50,7 @@ public final class MovementOps {
 
         @Override
         public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
-            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+            return new Object[] {Gradients.toInputShape(args, gradOutput),
                     null, null};
         }
     };
@@ -190,7 +190,7 @@ public final class MovementOps {
 
         @Override
         public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
-            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+            return new Object[] {Gradients.toInputShape(args, gradOutput),
                     null, null};
         }
     };
@@ -211,7 +211,7 @@ public final class MovementOps {
 
         @Override
         public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
-            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+            return new Object[] {Gradients.toInputShape(args, gradOutput),
                     null, null};
         }
     };
@@ -285,7 +285,7 @@ public final class MovementOps {
 
         @Override
         public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
-            return new Object[] {Gradients.contiguousCopy(Gradients.call(RESHAPE, gradOutput, ((Tensor) args[0]).shape.clone())),
+            return new Object[] {Gradients.toInputShape(args, gradOutput),
                     null, null};
         }
     };
