@@ -13,4 +13,5 @@ module dev.graft.engine {
     exports dev.graft.engine.quant.convert;
     exports dev.graft.engine.autograd;
     exports dev.graft.engine.train;
+    exports dev.graft.engine.save;
 }

@@ -11,4 +11,5 @@ module dev.graft.formats {
     exports dev.graft.formats.data;
     exports dev.graft.formats.text;
     exports dev.graft.formats.models;
+    exports dev.graft.formats.saved;
 }

@@ -290,6 +290,98 @@ public final class MovementOps {
         }
     };
 
+    /**
+     * {@code unflatten(x, dim, sizes)}: splits dimension {@code dim} into {@code sizes} (one entry may be -1), the
+     * inverse of flatten. The other dimensions come from the input at run time, so a traced graph that splits
+     * attention heads this way holds for any batch and sequence length (no shape guard).
+     */
+    public static final Op UNFLATTEN = new Op("unflatten", Op.Kind.MOVEMENT) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            int dim = Shapes.normalizeDim(name(), intArg(args, 1), x.shape.length);
+            int[] sizes = intsArg(args, 2);
+            int[] shape = new int[x.shape.length - 1 + sizes.length];
+            System.arraycopy(x.shape, 0, shape, 0, dim);
+            System.arraycopy(sizes, 0, shape, dim, sizes.length);
+            System.arraycopy(x.shape, dim + 1, shape, dim + sizes.length, x.shape.length - dim - 1);
+            long known = 1;
+            int free = -1;
+            for (int i = 0; i < sizes.length; i++) {
+                if (sizes[i] == -1 && free < 0) {
+                    free = i;
+                } else if (sizes[i] <= 0) {
+                    throw new ShapeException("unflatten: sizes " + Arrays.toString(sizes) + " must be positive, with at"
+                            + " most one -1");
+                } else {
+                    known *= sizes[i];
+                }
+            }
+            if (free >= 0 && known > 0 && x.shape[dim] % known == 0) {
+                shape[dim + free] = (int) (x.shape[dim] / known);
+                known *= shape[dim + free];
+            }
+            if (known != x.shape[dim]) {
+                throw new ShapeException("unflatten: dimension " + dim + " of shape " + Arrays.toString(x.shape)
+                        + " cannot split into " + Arrays.toString(sizes));
+            }
+            return RESHAPE.compute(new Object[] {x, shape});
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {Gradients.toInputShape(args, gradOutput), null, null};
+        }
+    };
+
+    /**
+     * {@code narrow_like(x, dim, reference, referenceDim)}: the first {@code reference.size(referenceDim)} elements
+     * of {@code x} along {@code dim}. Position ids cut to the sequence length this way keep a traced embedding
+     * block valid for every length, where reading the length in Java would bake it into the graph.
+     */
+    public static final Op NARROW_LIKE = new Op("narrow_like", Op.Kind.MOVEMENT) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            int dim = Shapes.normalizeDim(name(), intArg(args, 1), x.shape.length);
+            Tensor reference = tensorArg(args, 2);
+            int refDim = Shapes.normalizeDim(name(), intArg(args, 3), reference.shape.length);
+            int length = reference.shape[refDim];
+            if (length > x.shape[dim]) {
+                throw new ShapeException("narrow_like: the reference has " + length + " elements in dimension " + refDim
+                        + " but the tensor only " + x.shape[dim] + " in dimension " + dim + " (shape "
+                        + Arrays.toString(x.shape) + ")");
+            }
+            return SLICE.compute(new Object[] {x, dim, 0, length, 1});
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            Object[] sliceArgs = {args[0], args[1], 0, ((Tensor) args[2]).shape[
+                    Shapes.normalizeDim(name(), (Integer) args[3], ((Tensor) args[2]).shape.length)], 1};
+            return new Object[] {Gradients.scatterView((Tensor) args[0], SLICE, sliceArgs, gradOutput), null, null,
+                    null};
+        }
+    };
+
+    /**
+     * {@code zeros_like(x, dtype)}: zeros of {@code x}'s shape in {@code dtype} (null: x's dtype), shaped when the op
+     * runs, so a trace that makes default token types this way holds for every input shape.
+     */
+    public static final Op ZEROS_LIKE = new Op("zeros_like", Op.Kind.CREATION) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            DType dtype = args.length > 1 && args[1] != null ? enumArg(args, 1, DType.class) : x.dtype();
+            return Tensor.zeros(dtype, x.shape);
+        }
+
+        @Override
+        public Object[] backward(Object[] args, Object result, Tensor gradOutput, boolean[] needsGrad) {
+            return new Object[] {null, null};
+        }
+    };
+
     /** {@code contiguous(x)}: x itself when already contiguous, else a row-major copy. */
     public static final Op CONTIGUOUS = new Op("contiguous", Op.Kind.MOVEMENT) {
         @Override

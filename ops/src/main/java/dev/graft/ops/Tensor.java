@@ -530,6 +530,24 @@ public final class Tensor {
         return Dispatch.apply(MovementOps.FLATTEN, this, startDim, endDim);
     }
 
+    /** Splits dimension {@code dim} into {@code sizes} (one may be -1): the inverse of {@link #flatten}. */
+    public Tensor unflatten(int dim, int... sizes) {
+        return Dispatch.apply(MovementOps.UNFLATTEN, this, dim, sizes.clone());
+    }
+
+    /**
+     * The first {@code reference.size(referenceDim)} elements along {@code dim}, read when the op runs (so a trace
+     * does not depend on the length).
+     */
+    public Tensor narrowLike(int dim, Tensor reference, int referenceDim) {
+        return Dispatch.apply(MovementOps.NARROW_LIKE, this, dim, reference, referenceDim);
+    }
+
+    /** Zeros of this tensor's shape in {@code dtype}, shaped when the op runs (a trace does not depend on it). */
+    public Tensor zerosLike(DType dtype) {
+        return Dispatch.apply(MovementOps.ZEROS_LIKE, this, dtype);
+    }
+
     /** This tensor if it is contiguous, else a contiguous copy. */
     public Tensor contiguous() {
         return Dispatch.apply(MovementOps.CONTIGUOUS, this);

@@ -88,11 +88,34 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
     private final List<GraphPass> passes = new ArrayList<>();
 
     public GraphModule(Module source, Specialization first, Specializer specializer) {
+        this(source, source.getClass().getSimpleName(), List.of(first), specializer);
+    }
+
+    private GraphModule(Module source, String sourceName, List<Specialization> specs, Specializer specializer) {
         adoptStateOf(source);
-        this.sourceName = source.getClass().getSimpleName();
+        this.sourceName = sourceName;
         this.specializer = specializer;
-        first.graph.lint(resolverFor(first));
-        specializations.add(first);
+        if (specs.isEmpty()) {
+            throw new GraphException(sourceName + ": a graph module needs at least one graph");
+        }
+        for (Specialization s : specs) {
+            s.graph.lint(resolverFor(s));
+            specializations.add(s);
+        }
+    }
+
+    /**
+     * A block rebuilt from a saved model: {@code holder}'s modules and tensors (under the paths the graphs name) are
+     * taken over, and the saved specializations are used as they are. With no source module to re-trace, inputs
+     * that no saved specialization accepts are refused with the guards it was saved with.
+     */
+    public static GraphModule restored(String sourceName, Module holder, List<Specialization> saved) {
+        return new GraphModule(holder, sourceName, saved, null);
+    }
+
+    /** Whether this block can trace new specializations (false for blocks loaded from a file). */
+    public boolean canRetrace() {
+        return specializer != null;
     }
 
     /** The class name of the module this was traced from. */
@@ -148,8 +171,11 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
             }
         }
         if (specializer == null) {
-            throw new GraphException(sourceName + " (traced): inputs do not satisfy the trace's guards "
-                    + specializations.get(0).guards + " and this block cannot re-trace");
+            throw new GraphException(sourceName + " (traced): inputs do not satisfy the guards of any of its "
+                    + specializations.size() + " graph(s) (first: " + specializations.get(0).guards + ", "
+                    + specializations.get(0).signature + ") and this block cannot re-trace (it was loaded from a"
+                    + " file: save the model after running it on these shapes, or write the model's code so the trace"
+                    + " does not read sizes)");
         }
         synchronized (specializations) {
             for (Specialization s : specializations) {

@@ -26,4 +26,12 @@ public class Flatten extends Module {
     protected String extraRepr() {
         return "start_dim=" + startDim + ", end_dim=" + endDim;
     }
+
+    public int startDim() {
+        return startDim;
+    }
+
+    public int endDim() {
+        return endDim;
+    }
 }

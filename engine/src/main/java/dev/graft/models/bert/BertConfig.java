@@ -34,4 +34,29 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
     public int headSize() {
         return hiddenSize / numAttentionHeads;
     }
+
+    /** The configuration as saved with a model (Hugging Face's key names). */
+    public java.util.Map<String, Object> toMap() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("vocab_size", vocabSize);
+        m.put("hidden_size", hiddenSize);
+        m.put("num_hidden_layers", numHiddenLayers);
+        m.put("num_attention_heads", numAttentionHeads);
+        m.put("intermediate_size", intermediateSize);
+        m.put("max_position_embeddings", maxPositionEmbeddings);
+        m.put("type_vocab_size", typeVocabSize);
+        m.put("layer_norm_eps", layerNormEps);
+        m.put("hidden_dropout_prob", hiddenDropoutProb);
+        m.put("attention_probs_dropout_prob", attentionProbsDropoutProb);
+        m.put("num_labels", numLabels);
+        return m;
+    }
+
+    /** Reads what {@link #toMap()} wrote. */
+    public static BertConfig fromConfig(dev.graft.engine.save.SavedConfig c) {
+        return new BertConfig(c.getInt("vocab_size"), c.getInt("hidden_size"), c.getInt("num_hidden_layers"),
+                c.getInt("num_attention_heads"), c.getInt("intermediate_size"), c.getInt("max_position_embeddings"),
+                c.getInt("type_vocab_size"), c.getFloat("layer_norm_eps"), c.getFloat("hidden_dropout_prob"),
+                c.getFloat("attention_probs_dropout_prob"), c.getInt("num_labels"));
+    }
 }

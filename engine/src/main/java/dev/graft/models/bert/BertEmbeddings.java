@@ -37,15 +37,12 @@ public class BertEmbeddings extends Module {
     protected Tensor forward(Tensor... inputs) {
         Tensor inputIds = inputs[0];
         Tensor tokenTypeIds = inputs.length > 1 ? inputs[1] : null;
-        int seqLength = inputIds.size(1);
-        if (seqLength > positionIds.size(1)) {
-            throw new IllegalArgumentException("BertEmbeddings: sequence of " + seqLength
-                    + " tokens is longer than the " + positionIds.size(1) + " position embeddings; truncate it");
-        }
         if (tokenTypeIds == null) {
-            tokenTypeIds = Tensor.zeros(DType.INT64, inputIds.shape());
+            tokenTypeIds = inputIds.zerosLike(DType.INT64);
         }
-        Tensor positions = positionIds.slice(1, 0, seqLength, 1);
+        // The positions are cut to the sequence length by an op, not by reading the length here: a traced
+        // embedding block then holds for every length (narrow_like refuses sequences longer than the table).
+        Tensor positions = positionIds.narrowLike(1, inputIds, 1);
         Tensor embeddings = wordEmbeddings.call(inputIds).add(tokenTypeEmbeddings.call(tokenTypeIds));
         embeddings = embeddings.add(positionEmbeddings.call(positions));
         return dropout.call(layerNorm.call(embeddings));

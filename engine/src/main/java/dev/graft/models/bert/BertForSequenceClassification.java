@@ -14,12 +14,16 @@ import dev.graft.ops.Tensor;
  *
  * <p>Inputs as {@link BertModel}; output: logits [B, numLabels] (the exit head's, when the encoder stopped early).
  */
-public class BertForSequenceClassification extends Module {
+public class BertForSequenceClassification extends Module implements dev.graft.engine.save.Savable {
     private final Submodule bert;
     private final Submodule dropout;
     private final Submodule classifier;
+    private final BertConfig config;
+    private final boolean exitHeads;
 
     public BertForSequenceClassification(BertConfig config, boolean exitHeads) {
+        this.config = config;
+        this.exitHeads = exitHeads;
         bert = submodule("bert", new BertModel(config, true, exitHeads));
         dropout = submodule("dropout", new Dropout(config.hiddenDropoutProb()));
         classifier = submodule("classifier", new Linear(config.hiddenSize(), config.numLabels()));
@@ -31,6 +35,33 @@ public class BertForSequenceClassification extends Module {
             throw new IllegalStateException("bert.encoder has been replaced; set the threshold before replacing it");
         }
         encoder.setExitEntropyThreshold(threshold);
+    }
+
+    @Override
+    public java.util.Map<String, Object> saveConfig() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("config", config.toMap());
+        m.put("exit_heads", exitHeads);
+        if (module("bert") instanceof BertModel b) {
+            m.put("trim_padding", b.trimPadding());
+        }
+        if (module("bert.encoder") instanceof BertEncoder e) {
+            m.put("exit_entropy_threshold", e.exitEntropyThreshold());
+        }
+        return m;
+    }
+
+    /** Rebuilds the classifier {@link #saveConfig()} describes (weights come from the saved file). */
+    public static BertForSequenceClassification fromConfig(dev.graft.engine.save.SavedConfig c) {
+        BertForSequenceClassification m = new BertForSequenceClassification(BertConfig.fromConfig(c.getConfig("config")),
+                c.getBoolean("exit_heads"));
+        if (c.has("trim_padding")) {
+            ((BertModel) m.module("bert")).setTrimPadding(c.getBoolean("trim_padding"));
+        }
+        if (c.has("exit_entropy_threshold") && !Float.isNaN(c.getFloat("exit_entropy_threshold"))) {
+            m.setEarlyExitThreshold(c.getFloat("exit_entropy_threshold"));
+        }
+        return m;
     }
 
     /** Runs the model and tells how many layers ran. */

@@ -16,7 +16,7 @@ import dev.graft.ops.Tensor;
  * longest real sequence (a data-dependent {@code item()}) unless {@link #setTrimPadding(boolean)} turns it off;
  * the encoder may stop early (see {@link BertEncoder}).
  */
-public class BertModel extends Module {
+public class BertModel extends Module implements dev.graft.engine.save.Savable {
     /**
      * Added to the attention scores of padding positions: the float32 minimum, as the Hugging Face BERT that exported
      * the all-MiniLM-L6-v2 ONNX file computes {@code (1 - mask) * torch.finfo(float32).min}.
@@ -28,6 +28,8 @@ public class BertModel extends Module {
     private final Submodule encoder;
     private final Submodule pooler;
     private boolean trimPadding = true;
+    private final boolean addPoolingLayer;
+    private final boolean exitHeads;
 
     /** A model without pooler and without exit heads (as the sentence-embedding ONNX file). */
     public BertModel(BertConfig config) {
@@ -36,9 +38,34 @@ public class BertModel extends Module {
 
     public BertModel(BertConfig config, boolean addPoolingLayer, boolean exitHeads) {
         this.config = config;
+        this.addPoolingLayer = addPoolingLayer;
+        this.exitHeads = exitHeads;
         embeddings = submodule("embeddings", new BertEmbeddings(config));
         encoder = submodule("encoder", new BertEncoder(config, exitHeads));
         pooler = addPoolingLayer ? submodule("pooler", new BertPooler(config)) : null;
+    }
+
+    @Override
+    public java.util.Map<String, Object> saveConfig() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("config", config.toMap());
+        m.put("pooler", addPoolingLayer);
+        m.put("exit_heads", exitHeads);
+        m.put("trim_padding", trimPadding);
+        m.put("exit_entropy_threshold", module("encoder") instanceof BertEncoder e ? e.exitEntropyThreshold() : Float.NaN);
+        return m;
+    }
+
+    /** Rebuilds the model {@link #saveConfig()} describes (weights come from the saved file). */
+    public static BertModel fromConfig(dev.graft.engine.save.SavedConfig c) {
+        BertModel m = new BertModel(BertConfig.fromConfig(c.getConfig("config")), c.getBoolean("pooler"),
+                c.getBoolean("exit_heads"));
+        m.setTrimPadding(c.getBoolean("trim_padding"));
+        float threshold = c.getFloat("exit_entropy_threshold");
+        if (!Float.isNaN(threshold)) {
+            ((BertEncoder) m.module("encoder")).setExitEntropyThreshold(threshold);
+        }
+        return m;
     }
 
     public BertConfig config() {

@@ -28,9 +28,9 @@ public class BertSelfAttention extends Module {
         dropout = submodule("dropout", new Dropout(config.attentionProbsDropoutProb()));
     }
 
-    /** [B, S, H] -> [B, heads, S, headSize]. */
+    /** [B, S, H] -> [B, heads, S, headSize], without reading B or S (so a trace holds for every shape). */
     private Tensor splitHeads(Tensor x) {
-        return x.view(x.size(0), x.size(1), numHeads, headSize).permute(0, 2, 1, 3);
+        return x.unflatten(-1, numHeads, headSize).permute(0, 2, 1, 3);
     }
 
     @Override
@@ -47,6 +47,6 @@ public class BertSelfAttention extends Module {
         }
         Tensor probs = dropout.call(F.softmax(scores, -1));
         Tensor context = probs.matmul(v).permute(0, 2, 1, 3).contiguous();
-        return context.view(context.size(0), context.size(1), numHeads * headSize);
+        return context.flatten(2, 3);
     }
 }

@@ -27,7 +27,7 @@ import dev.graft.ops.Tensor;
  * trace, its blocks do. A threshold above 1 disables the exit. Weights start PyTorch-style random (seeded by
  * {@link dev.graft.engine.Init}); training fills them.
  */
-public final class MnistCnn extends Module {
+public final class MnistCnn extends Module implements dev.graft.engine.save.Savable {
     public static final int CLASSES = 10;
 
     private final Submodule stem = submodule("stem", convBnRelu(1, 16));
@@ -48,6 +48,18 @@ public final class MnistCnn extends Module {
     /** The model with the exit disabled. */
     public MnistCnn() {
         this(2f);
+    }
+
+    @Override
+    public java.util.Map<String, Object> saveConfig() {
+        return java.util.Map.of("exit_threshold", exitThreshold);
+    }
+
+    /** Rebuilds the model {@link #saveConfig()} describes (weights come from the saved file). */
+    public static MnistCnn fromConfig(dev.graft.engine.save.SavedConfig c) {
+        MnistCnn m = new MnistCnn(c.getFloat("exit_threshold"));
+        m.eval();
+        return m;
     }
 
     public float exitThreshold() {

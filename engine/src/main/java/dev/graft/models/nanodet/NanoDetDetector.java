@@ -26,7 +26,7 @@ import java.util.Objects;
  * {@link #detect} (or {@link #callAny}) takes the image tensor and the photo's width and height and returns a
  * {@code List<Detection>} sorted by score, boxes in photo pixels.
  */
-public final class NanoDetDetector extends Module {
+public final class NanoDetDetector extends Module implements dev.graft.engine.save.Savable {
 
     /**
      * Post-processing settings.
@@ -92,6 +92,31 @@ public final class NanoDetDetector extends Module {
             bins[i] = i;
         }
         this.project = registerBuffer("project", Tensor.of(bins, bins.length));
+    }
+
+    @Override
+    public java.util.Map<String, Object> saveConfig() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("labels", labels);
+        m.put("score_threshold", options.scoreThreshold());
+        m.put("iou_threshold", options.iouThreshold());
+        m.put("max_detections", options.maxDetections());
+        m.put("pre_nms_top_k", options.preNmsTopK());
+        m.put("input_size", options.inputSize());
+        m.put("strides", options.strides());
+        m.put("reg_max", options.regMax());
+        return m;
+    }
+
+    /**
+     * Rebuilds the detector {@link #saveConfig()} describes. Preprocessing and the backbone are placeholders: a
+     * saved detector carries both as traced blocks, which the loader grafts in.
+     */
+    public static NanoDetDetector fromConfig(dev.graft.engine.save.SavedConfig c) {
+        Options o = new Options(c.getFloat("score_threshold"), c.getFloat("iou_threshold"), c.getInt("max_detections"),
+                c.getInt("pre_nms_top_k"), c.getInt("input_size"), c.getInts("strides"), c.getInt("reg_max"));
+        return new NanoDetDetector(new dev.graft.engine.save.Placeholder("NanoDet preprocessing"),
+                new dev.graft.engine.save.Placeholder("NanoDet backbone and head"), c.getList("labels", String.class), o);
     }
 
     public Options options() {

@@ -187,4 +187,27 @@ class BertControlFlowTest {
         assertArrayEquals(new int[] {1, 16}, out.poolerOutput().shape());
         assertThrows(IllegalArgumentException.class, () -> new BertConfig(10, 10, 1, 3, 8, 8, 2, 1e-12f, 0, 0, 2));
     }
+
+    @Test
+    void tracedBlocksHoldForEveryBatchAndLength() {
+        BertModel eager = (BertModel) new BertModel(SMALL).eval();
+        BertModel traced = (BertModel) new BertModel(SMALL).eval();
+        traced.loadStateDict(eager.stateDict(), true);
+        Tensor[] first = paddedBatch(6);
+        dev.graft.engine.trace.Partition p = dev.graft.engine.trace.Partitioner.partition(traced, first[0], first[1]);
+        assertTrue(p.blocks().size() >= 2, p.describe());
+        for (int width : new int[] {6, 5, 3, 9}) {
+            Tensor[] b = paddedBatch(width);
+            for (int rows : new int[] {3, 1}) {
+                Tensor ids = b[0].narrow(0, 0, rows);
+                Tensor mask = b[1].narrow(0, 0, rows);
+                assertArrayEquals(eager.lastHiddenState(ids, mask, null).toFloatArray(),
+                        traced.lastHiddenState(ids, mask, null).toFloatArray(), 0f, "width " + width);
+            }
+        }
+        p.blocks().forEach((path, block) -> {
+            assertEquals(1, block.specializations().size(), path + ": the first trace serves every shape");
+            assertEquals(java.util.List.of(), block.specializations().get(0).guards(), path);
+        });
+    }
 }

@@ -52,7 +52,7 @@ final class QuantPatterns {
 
     private static final Set<Op> VIEWS = Set.of(MovementOps.VIEW, MovementOps.RESHAPE, MovementOps.PERMUTE,
             MovementOps.TRANSPOSE, MovementOps.FLATTEN, MovementOps.CONTIGUOUS, MovementOps.SELECT, MovementOps.SLICE,
-            MovementOps.UNSQUEEZE, MovementOps.SQUEEZE, MovementOps.SPLIT, GraphOps.GET_ITEM);
+            MovementOps.UNSQUEEZE, MovementOps.SQUEEZE, MovementOps.SPLIT, MovementOps.UNFLATTEN, GraphOps.GET_ITEM);
     private static final Set<Op> SAME_QPARAMS_OPS = Set.of(MathOps.RELU, NNPoolOps.MAX_POOL2D, NNPoolOps.AVG_POOL2D,
             NNPoolOps.ADAPTIVE_AVG_POOL2D, NNPoolOps.UPSAMPLE_BILINEAR2D, MovementOps.PAD);
 
