@@ -42,12 +42,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * calls: 8 threads, each calling the model on inputs drawn at random from a fixed set, every output compared bit
  * for bit with a reference computed on one thread.
  *
- * <p>The references come from one quantized copy; the threads hit a second copy, built the same way, that has
- * only seen the example inputs. So the first calls at each new batch size or sequence length re-trace a block
- * (a new specialization, with the quantization passes re-applied) while other threads are running it: tracing,
- * specialization selection, interpreter creation and the kernels' scratch pools are all exercised concurrently.
- * (MiniLM's blocks guard on the sequence length and re-trace; the CNN's blocks read no input size, so one trace
- * serves every batch size there, and its thread test covers both sides of the early exit instead.)
+ * <p>MiniLM (dynamic and static INT8) is saved to a file and loaded back; the threads hit the loaded model and
+ * are compared with the in-memory model it was saved from. Its blocks read no sizes, so one graph per block serves
+ * every batch and length. Re-tracing under load is covered by a small model whose block reads its batch size: the
+ * first call at each new size re-traces it (quantization passes re-applied) while other threads run it, so
+ * tracing, specialization selection, interpreter creation and the kernels' scratch pools run concurrently. The CNN
+ * test covers both sides of its early exit.
  *
  * <p>The MNIST CNN (static INT8; trained weights from the CLI's bundled asset, else seeded) takes 8 x 200 calls as
  * the issue asks; MiniLM (dynamic and static INT8) takes 8 x {@value #MINILM_CALLS} calls on one or two short
@@ -88,29 +88,91 @@ class ThreadSafetyTest {
     }
 
     @Test
-    void dynamicInt8MiniLmGivesIdenticalResultsFromEightThreads() throws Exception {
+    void dynamicInt8MiniLmLoadedFromAFileGivesIdenticalResultsFromEightThreads() throws Exception {
         assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
         List<Object[]> inputs = sentenceInputs();
-        BertModel reference = dynamicMiniLm(inputs.get(0));
-        List<Tensor> want = references(reference, inputs);
-        BertModel shared = dynamicMiniLm(inputs.get(0));
-        int before = specializations(shared);
-        int calls = hammer("MiniLM dynamic INT8", inputs, want, MINILM_CALLS, x -> hidden(shared, x));
+        Partition quantized = dynamicMiniLm(inputs.get(0));
+        List<Tensor> want = references((BertModel) quantized.model(), inputs);
+        BertModel loaded = saveAndLoad(quantized, "dynamic");
+        int calls = hammer("MiniLM dynamic INT8 (loaded)", inputs, want, MINILM_CALLS, x -> hidden(loaded, x));
         assertEquals(THREADS * MINILM_CALLS, calls);
-        assertTrue(specializations(shared) > before, "no block re-traced while the threads ran");
+        assertEquals(blockCount(loaded), specializations(loaded), "one graph per block serves every batch and length");
     }
 
     @Test
-    void staticInt8MiniLmGivesIdenticalResultsFromEightThreads() throws Exception {
+    void staticInt8MiniLmLoadedFromAFileGivesIdenticalResultsFromEightThreads() throws Exception {
         assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
         List<Object[]> inputs = sentenceInputs();
-        BertModel reference = staticMiniLm(inputs);
-        List<Tensor> want = references(reference, inputs);
-        BertModel shared = staticMiniLm(inputs);
-        int before = specializations(shared);
-        int calls = hammer("MiniLM static INT8", inputs, want, MINILM_CALLS, x -> hidden(shared, x));
+        Partition quantized = staticMiniLm(inputs);
+        List<Tensor> want = references((BertModel) quantized.model(), inputs);
+        BertModel loaded = saveAndLoad(quantized, "static");
+        int calls = hammer("MiniLM static INT8 (loaded)", inputs, want, MINILM_CALLS, x -> hidden(loaded, x));
         assertEquals(THREADS * MINILM_CALLS, calls);
-        assertTrue(specializations(shared) > before, "no block re-traced while the threads ran");
+        assertEquals(blockCount(loaded), specializations(loaded), "one graph per block serves every batch and length");
+    }
+
+    /**
+     * A block whose code reads its input's batch size has a graph per batch size: the first call at each new size
+     * re-traces it (and re-applies dynamic quantization) while other threads run the block.
+     */
+    @Test
+    void concurrentReTracesOfASizeReadingBlockGiveIdenticalResults() throws Exception {
+        java.util.function.Supplier<Module> build = () -> {
+            Init.manualSeed(99);
+            Module m = new SizeReadingModel();
+            m.eval();
+            Partition p = Partitioner.partition(m, Tensor.rand(new Random(1), -1f, 1f, 2, 4, 8));
+            DynamicQuantizer.quantize(p, new QConfigMapping().global(QConfig.dynamicDefault()), false);
+            return m;
+        };
+        Module reference = build.get();
+        List<Object[]> inputs = new ArrayList<>();
+        Random r = new Random(5);
+        for (int batch = 1; batch <= 12; batch++) {
+            inputs.add(new Object[] {Tensor.rand(r, -1f, 1f, batch, 4, 8)});
+        }
+        List<Tensor> want = new ArrayList<>();
+        for (Object[] x : inputs) {
+            want.add(reference.call((Tensor) x[0]));
+        }
+        Module shared = build.get();
+        int before = specializations(shared);
+        int calls = hammer("size-reading block, dynamic INT8", inputs, want, 200, x -> shared.call((Tensor) x[0]));
+        assertEquals(THREADS * 200, calls);
+        assertTrue(specializations(shared) > before, "blocks re-traced while the threads ran");
+    }
+
+    /** Glue with data-dependent control flow around a block that flattens by reading its batch size. */
+    static final class SizeReadingModel extends Module {
+        private final dev.graft.engine.Submodule body = submodule("body", new Module() {
+            private final dev.graft.engine.Submodule fc = submodule("fc", new dev.graft.engine.nn.Linear(32, 16));
+
+            @Override
+            protected Tensor forward(Tensor... in) {
+                Tensor x = in[0];
+                return dev.graft.ops.F.relu(fc.call(x.view(x.size(0), -1)));
+            }
+        });
+
+        @Override
+        protected Tensor forward(Tensor... in) {
+            Tensor y = body.call(in[0]);
+            return y.sum().item() > 0 ? y : y.neg();
+        }
+    }
+
+    private static BertModel saveAndLoad(Partition p, String approach) throws Exception {
+        Path file = Files.createTempFile("graft-thread-test", ".graft");
+        try {
+            dev.graft.formats.saved.GraftFile.write(file, p, java.util.Map.of("approach", approach));
+            return (BertModel) dev.graft.formats.saved.GraftFile.read(file).model();
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    private static int blockCount(Module model) {
+        return (int) model.namedModules().values().stream().filter(m -> m instanceof GraphModule).count();
     }
 
     /**
@@ -252,23 +314,23 @@ class ThreadSafetyTest {
         return model.lastHiddenState((Tensor) x[0], (Tensor) x[1], (Tensor) x[2]);
     }
 
-    private static BertModel dynamicMiniLm(Object[] example) {
+    private static Partition dynamicMiniLm(Object[] example) {
         BertModel model = MiniLm.load();
         Partition p = Partitioner.partition(model, example);
         QuantizationReport report = DynamicQuantizer.quantize(p,
                 new QConfigMapping().global(QConfig.dynamicDefault()), false);
         assertTrue(report.blocks().stream().anyMatch(b -> b.int8Count() > 0), report.describe());
-        return model;
+        return p;
     }
 
-    /** Calibrated on the first two inputs only, so the others re-trace (after convert) under the threads. */
-    private static BertModel staticMiniLm(List<Object[]> calibration) {
+    /** Calibrated on the first two inputs only. */
+    private static Partition staticMiniLm(List<Object[]> calibration) {
         BertModel model = MiniLm.load();
         Partition p = Partitioner.partition(model, calibration.get(0));
         StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, MiniLm.staticMapping());
         StaticQuantizer.calibrate(prepared, calibration.subList(0, 2), (done, total, message) -> { });
         QuantizationReport report = StaticQuantizer.convert(prepared);
         assertTrue(report.blocks().stream().anyMatch(b -> b.int8Count() > 0), report.describe());
-        return model;
+        return p;
     }
 }

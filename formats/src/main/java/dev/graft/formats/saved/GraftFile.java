@@ -56,7 +56,7 @@ public final class GraftFile {
         SavedModel.Archive archive;
         try {
             archive = SavedModel.encode(partition, info);
-        } catch (SavedModelException e) {
+        } catch (RuntimeException e) {
             throw new FormatException(file, -1, "cannot save: " + e.getMessage(), e);
         }
         byte[] manifest;
