@@ -45,6 +45,7 @@ final class BenchCommand implements Command {
     public String usage() {
         return """
                 usage: ./graft bench minilm|cnn|nanodet [--approach dynamic|static] [--runs N] [--calib N]
+                       ./graft bench FILE.graft [--runs N]   (a saved model against its FP32 model)
                        ./graft bench kernels [shape-regex]     (the JMH kernel table; see docs/BENCHMARKS.md)
 
                 Builds an FP32 and an INT8 copy of the reference model (default: dynamic INT8 for minilm, static
@@ -64,6 +65,9 @@ final class BenchCommand implements Command {
             throw new UsageException("which model? one of " + ReferenceModels.NAMES + " (or kernels)");
         }
         String model = args.get(0);
+        if (model.endsWith(".graft") || java.nio.file.Files.isRegularFile(java.nio.file.Path.of(model))) {
+            return benchFile(java.nio.file.Path.of(model), args.subList(1, args.size()), out);
+        }
         if (!ReferenceModels.NAMES.contains(model)) {
             throw new UsageException("unknown model '" + model + "' (choose one of " + ReferenceModels.NAMES
                     + ", or kernels for the JMH table)");
@@ -113,6 +117,38 @@ final class BenchCommand implements Command {
         }
         out.printf("%nms per call (wall clock); speedup = FP32 median / INT8 median, above 1 means INT8 is faster."
                 + " Why INT8 is not faster yet: README, Limits.%n");
+        return 0;
+    }
+
+    /** A saved model against the FP32 model of its workload, batch 1 and 32, alternating. */
+    private static int benchFile(java.nio.file.Path file, List<String> rest, PrintStream out) throws Exception {
+        int runs = DEFAULT_RUNS;
+        for (int i = 0; i < rest.size(); i++) {
+            switch (rest.get(i)) {
+                case "--runs" -> runs = positive(value(rest, ++i, "--runs"), "--runs");
+                default -> throw new UsageException("unexpected argument '" + rest.get(i) + "'");
+            }
+        }
+        dev.graft.engine.save.SavedModel.Loaded loaded = dev.graft.formats.saved.GraftFile.read(file);
+        Workloads.Workload w = Workloads.of(loaded.model());
+        dev.graft.engine.Module fp32 = w.fp32();
+        out.printf("%s (%s, %s) against the FP32 %s%n", file, w.title(), loaded.info().getOrDefault("approach", "?"),
+                w.title());
+        out.printf("%d processors, %s %s; %d timed calls each after warm-up, FP32 and INT8 alternating%n%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"), Runtime.version(), runs);
+        out.printf("%5s  %9s  %11s  %9s  %11s  %7s%n", "batch", "FP32 best", "FP32 median", "INT8 best",
+                "INT8 median", "speedup");
+        for (int batch : new int[] {1, 32}) {
+            Object[] x = w.latencyInput(batch);
+            if (x == null) {
+                out.printf("%5d  (the model takes one sample per call)%n", batch);
+                continue;
+            }
+            double[][] ms = timeSideBySide(() -> fp32.callAny(x), () -> loaded.model().callAny(x), runs);
+            out.printf("%5d  %9.2f  %11.2f  %9.2f  %11.2f  %6.2fx%n", batch, min(ms[0]), median(ms[0]), min(ms[1]),
+                    median(ms[1]), median(ms[0]) / median(ms[1]));
+        }
+        out.printf("%nms per call (wall clock); speedup = FP32 median / INT8 median.%n");
         return 0;
     }
 
@@ -170,7 +206,7 @@ final class BenchCommand implements Command {
      * Milliseconds of {@code runs} calls of each, alternating, after a warm-up of both (at least 5 calls each and
      * about two seconds, the JIT compiles the INT8 paths later than the FP32 ones).
      */
-    private static double[][] timeSideBySide(Runnable a, Runnable b, int runs) {
+    static double[][] timeSideBySide(Runnable a, Runnable b, int runs) {
         long warmUntil = System.nanoTime() + 2_000_000_000L;
         for (int i = 0; i < 5 || (System.nanoTime() < warmUntil && i < 200); i++) {
             a.run();
@@ -189,11 +225,11 @@ final class BenchCommand implements Command {
         return ms;
     }
 
-    private static double min(double[] v) {
+    static double min(double[] v) {
         return Arrays.stream(v).min().orElse(Double.NaN);
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         int n = s.length;

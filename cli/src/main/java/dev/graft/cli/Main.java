@@ -20,6 +20,8 @@ public final class Main {
         add(new EmbedCommand());
         add(new PartitionCommand());
         add(new QuantizeCommand());
+        add(new InspectCommand());
+        add(new EvalCommand());
         add(new TrainCommand());
         add(new AccuracyCommand());
         add(new BenchCommand());

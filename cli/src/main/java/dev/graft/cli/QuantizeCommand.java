@@ -10,12 +10,16 @@ import dev.graft.formats.models.MiniLm;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 
+import dev.graft.formats.saved.GraftFile;
+
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
- * {@code graft quantize minilm|cnn|nanodet --approach dynamic|static [--calib N]}: partitions the model, quantizes the
- * traced blocks, and prints the partition, the INT8/FP32 operator table with sizes, and the worst layers.
+ * {@code graft quantize reuters|cnn|nanodet|minilm --approach dynamic|static|qat [--calib N] [--out FILE]}: partitions
+ * the model, quantizes the traced blocks, prints the partition, the INT8/FP32 operator table with sizes and the
+ * worst layers, and saves the quantized model when asked.
  */
 final class QuantizeCommand implements Command {
     @Override
@@ -31,49 +35,64 @@ final class QuantizeCommand implements Command {
     @Override
     public String usage() {
         return """
-                usage: ./graft quantize minilm|cnn|nanodet --approach dynamic|static [--calib N] [--keep-fp32 N]
-                                        [--reduce-range]
+                usage: ./graft quantize reuters|cnn|nanodet|minilm --approach dynamic|static|qat [--calib N]
+                                        [--out FILE] [--keep-fp32 N] [--reduce-range]
 
-                Partitions the model on its built-in example inputs, quantizes every traced block, then prints
+                Partitions the model, quantizes every traced block, then prints
                   - the partition tree,
                   - INT8 vs FP32 operators per block, and the FP32 and INT8 sizes with the compression ratio,
                   - the layers with the lowest SQNR against their FP32 originals (worst first).
-                dynamic: Linear layers get int8 per-channel weights and quantize their input per call; embeddings
-                         get int8 rows.
-                static:  observers are inserted, the whole model runs over calibration data (control flow
-                         included), and the blocks convert to INT8 operators with fixed qparams. MiniLM uses its
-                         measured configuration (MiniLm.staticMapping), the others PyTorch's x86 defaults without
-                         reduce_range.
-                --calib N       calibration samples (static; default 32): Reuters sentences, MNIST images or photos
-                                from ../shared/data when present, else the built-in examples
-                --keep-fp32 N   leave the N worst layers (by SQNR on the example inputs) in FP32 (dynamic)
-                --reduce-range  7-bit activations as PyTorch's fbgemm default (dynamic; Graft's kernels do not need it)""";
+                models:
+                  reuters  MiniLM-L6 + mean pooling + the Reuters Grain head (dynamic, static, qat)
+                  cnn      the MNIST CNN (static, qat)
+                  nanodet  NanoDet-g on the sample photos (static)
+                  minilm   MiniLM as a classifier with early-exit heads, on built-in sentences (dynamic, static)
+                approaches:
+                  dynamic  Linear layers get int8 per-channel weights and quantize their input per call; embeddings
+                           get int8 rows.
+                  static   observers are inserted, the whole model runs over calibration data (control flow
+                           included), and the blocks convert to INT8 operators with fixed qparams.
+                  qat      static preparation with fake quantization, a short fine-tune, then convert (cnn: the whole
+                           CNN on MNIST; reuters: the head, on the static INT8 encoder's features).
+                --out FILE      save the quantized model (a .graft file: ./graft inspect|eval|bench FILE)
+                --calib N       calibration samples (static; reuters default 64 documents, minilm 32 sentences)
+                --keep-fp32 N   (minilm, dynamic) leave the N worst layers by SQNR in FP32
+                --reduce-range  (minilm, dynamic) 7-bit activations as PyTorch's fbgemm default
+                Data come from ../shared/data, or are fetched once into ~/.cache/graft/data.""";
     }
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
         if (args.isEmpty()) {
-            throw new UsageException("which model? one of " + ReferenceModels.NAMES);
+            throw new UsageException("which model? one of reuters, cnn, nanodet, minilm");
         }
         String model = args.get(0);
         String approach = null;
         int keepFp32 = 0;
-        int calib = 32;
+        int calib = -1;
         boolean reduceRange = false;
+        Path outFile = null;
         for (int i = 1; i < args.size(); i++) {
             switch (args.get(i)) {
                 case "--approach" -> approach = value(args, ++i, "--approach");
                 case "--keep-fp32" -> keepFp32 = parseCount(value(args, ++i, "--keep-fp32"));
                 case "--calib" -> calib = parseCount(value(args, ++i, "--calib"));
                 case "--reduce-range" -> reduceRange = true;
+                case "--out" -> outFile = Path.of(value(args, ++i, "--out"));
                 default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
             }
         }
         if (approach == null) {
-            throw new UsageException("--approach is required (dynamic or static)");
+            throw new UsageException("--approach is required (dynamic, static or qat)");
         }
-        if (!approach.equals("dynamic") && !approach.equals("static")) {
-            throw new UsageException("--approach must be dynamic or static (qat comes with training), got " + approach);
+        if (!List.of("dynamic", "static", "qat").contains(approach)) {
+            throw new UsageException("--approach must be dynamic, static or qat, got " + approach);
+        }
+        if (!model.equals("minilm")) {
+            return runWorkload(Workloads.get(model), approach, calib, outFile, out, err);
+        }
+        if (approach.equals("qat")) {
+            throw new UsageException("minilm (the early-exit classifier) has no training data for QAT; use reuters");
         }
         ReferenceModels.Example ex = ReferenceModels.load(model);
         out.println(ex.description());
@@ -81,7 +100,9 @@ final class QuantizeCommand implements Command {
         out.println();
         out.print(p.describe());
         if (approach.equals("static")) {
-            return runStatic(ex, p, calib, out, err);
+            runStatic(ex, p, calib < 0 ? 32 : calib, out, err);
+            save(outFile, p, approach, out);
+            return 0;
         }
         QuantizationReport report = DynamicQuantizer.quantize(p, new QConfigMapping().global(QConfig.dynamicDefault()),
                 reduceRange);
@@ -98,27 +119,54 @@ final class QuantizeCommand implements Command {
         out.print(report.describe());
         out.printf("%nworst layers (SQNR of each INT8 layer against its FP32 original, on the example inputs):%n");
         out.print(errors.rows().isEmpty() ? "  (no INT8 layers)\n" : errors.describe(8));
+        save(outFile, p, approach, out);
         return 0;
     }
 
-    private static int runStatic(ReferenceModels.Example ex, Partition p, int calib, PrintStream out, PrintStream err)
+    private static int runWorkload(Workloads.Workload w, String approach, int calib, Path outFile, PrintStream out,
+                                   PrintStream err) throws Exception {
+        w.requireApproach(approach);
+        out.println(w.title() + ", " + approach + " INT8");
+        Progress progress = Progress.on(err);
+        long t0 = System.nanoTime();
+        Workloads.Quantized q = w.quantize(approach, new Workloads.Budget(calib, -1, -1), progress);
+        progress.finishLine();
+        out.println();
+        out.print(q.partition().describe());
+        out.printf("%n%s (%.1f s):%n", q.recipe(), (System.nanoTime() - t0) / 1e9);
+        out.print(q.report().describe());
+        if (!q.report().originals().isEmpty()) {
+            Object[] example = w.example();
+            LayerErrorReport errors = LayerErrorReport.measure(q.model(), q.report().originals(),
+                    () -> q.model().callAny(example));
+            out.printf("%nworst layers (SQNR of each INT8 layer against its FP32 original, on the example inputs):%n");
+            out.print(errors.rows().isEmpty() ? "  (no INT8 layers)\n" : errors.describe(8));
+        }
+        save(outFile, q.partition(), approach, out);
+        return 0;
+    }
+
+    /** Writes the model when {@code --out} was given, and says where and how big. */
+    static void save(Path outFile, Partition p, String approach, PrintStream out) throws java.io.IOException {
+        if (outFile == null) {
+            return;
+        }
+        GraftFile.write(outFile, p, java.util.Map.of("approach", approach, "graft", "0.1.0",
+                "saved_at", java.time.Instant.now().toString()));
+        out.printf("%nsaved %s (%s): ./graft inspect|eval|bench %s%n", outFile,
+                Format.bytes(java.nio.file.Files.size(outFile)), outFile);
+    }
+
+    private static void runStatic(ReferenceModels.Example ex, Partition p, int calib, PrintStream out, PrintStream err)
             throws java.io.IOException {
         QConfigMapping mapping = ex.name().equals("minilm") ? MiniLm.staticMapping("bert")
                 : StaticQuantizer.defaultMapping();
         StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, mapping);
         CalibrationData.Batches data = CalibrationData.load(ex, Math.max(calib, 1));
         out.printf("%ncalibrating on %s...%n", data.source());
-        boolean terminal = System.console() != null;
-        StaticQuantizer.calibrate(prepared, data.batches(), (done, total, message) -> {
-            if (terminal) {
-                err.printf("\r  calibration batch %d/%d", done, total);   // redrawn in place
-            } else {
-                err.printf("  calibration batch %d/%d%n", done, total);   // plain lines for logs and pipes
-            }
-        });
-        if (terminal) {
-            err.println();
-        }
+        Progress progress = Progress.on(err);
+        StaticQuantizer.calibrate(prepared, data.batches(), progress);
+        progress.finishLine();
         QuantizationReport report = StaticQuantizer.convert(prepared);
         LayerErrorReport errors = LayerErrorReport.measure(p.model(), report.originals(),
                 () -> p.model().callAny(ex.inputs()));
@@ -126,7 +174,6 @@ final class QuantizeCommand implements Command {
         out.print(report.describe());
         out.printf("%nworst layers (SQNR of each INT8 layer against its FP32 original, on the example inputs):%n");
         out.print(errors.rows().isEmpty() ? "  (no INT8 layers)\n" : errors.describe(8));
-        return 0;
     }
 
     private static String value(List<String> args, int i, String flag) {

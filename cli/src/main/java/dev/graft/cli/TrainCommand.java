@@ -310,23 +310,9 @@ final class TrainCommand implements Command {
     }
 
     /** A one-line progress display on {@code err} when it is a terminal, else every 10% as plain lines. */
+    /** Progress on stderr: a bar on a terminal, plain periodic lines otherwise ({@link Progress}). */
     static ProgressListener progressLine(PrintStream err) {
-        boolean terminal = System.console() != null;
-        long[] lastTenth = {-1};
-        return (done, total, message) -> {
-            if (terminal) {
-                err.print("\r" + message + "  " + done + "/" + total + "   ");
-                if (done == total) {
-                    err.println();
-                }
-                return;
-            }
-            long tenth = total > 0 ? done * 10 / total : -1;
-            if (tenth != lastTenth[0] || done == total) {
-                lastTenth[0] = tenth;
-                err.println(message + "  " + done + "/" + total);
-            }
-        };
+        return Progress.on(err);
     }
 
     /** Runs the command without Main (until it is registered there). */

@@ -69,6 +69,14 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
         return modelBytes == 0 ? 1.0 : (double) fp32ModelBytes / modelBytes;
     }
 
+    /**
+     * The operator table and sizes of a model whose FP32 form is not at hand (one loaded from a file): the FP32
+     * sizes are reported as 0 and there are no originals to compare layers with.
+     */
+    public static QuantizationReport ofModel(Module model, Map<String, GraphModule> blocks) {
+        return of(model, blocks, 0, 0, Map.of());
+    }
+
     /** Builds the report for a quantized model, given its size before. */
     static QuantizationReport of(Module model, Map<String, GraphModule> blocks, long fp32ModelBytes,
                                  long fp32QuantizedWeightBytes, Map<String, Module> originals) {

@@ -1,0 +1,76 @@
+package dev.graft.cli;
+
+import dev.graft.engine.Module;
+import dev.graft.engine.save.SavedModel;
+import dev.graft.formats.saved.GraftFile;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code graft eval FILE}: the saved model's score on its dataset (Reuters Grain test set, MNIST test set, or
+ * detection agreement with FP32 on the photos), beside the FP32 model's, with the relative loss.
+ */
+final class EvalCommand implements Command {
+    @Override
+    public String name() {
+        return "eval";
+    }
+
+    @Override
+    public String summary() {
+        return "accuracy of a saved model on its dataset, beside FP32";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: ./graft eval FILE.graft [--no-fp32]
+
+                Loads the model and scores it on the dataset that goes with its class:
+                  SentenceClassifier (MiniLM-Reuters)  accuracy on the 604 Reuters Grain test documents
+                  MnistCnn                             accuracy on the 10,000 MNIST test images
+                  NanoDetDetector                      F1 of its detections against FP32's at IoU 0.5, over the photos
+                then scores the FP32 reference model (the weights shipped with the build) the same way and prints
+                the relative loss (FP32 - INT8) / FP32.
+                --no-fp32   skip the FP32 score (NanoDet needs FP32 as its reference either way)
+                Data come from ../shared/data, or are fetched once into ~/.cache/graft/data.""";
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+        Path file = null;
+        boolean fp32Too = true;
+        for (String a : args) {
+            if (a.equals("--no-fp32")) {
+                fp32Too = false;
+            } else if (a.startsWith("--")) {
+                throw new UsageException("unexpected option '" + a + "'");
+            } else if (file == null) {
+                file = Path.of(a);
+            } else {
+                throw new UsageException("one file at a time");
+            }
+        }
+        if (file == null) {
+            throw new UsageException("which file? (./graft quantize ... --out FILE makes one)");
+        }
+        SavedModel.Loaded loaded = GraftFile.read(file);
+        Workloads.Workload w = Workloads.of(loaded.model());
+        out.printf("%s: %s (%s), %s%n", file, w.title(), loaded.info().getOrDefault("approach", "?"), w.metric());
+        Progress progress = Progress.on(err);
+        Module reference = fp32Too || w instanceof Workloads.NanoDet ? w.fp32() : null;
+        Workloads.Score int8 = w.score(loaded.model(), reference, progress);
+        progress.finishLine();
+        out.printf("  saved model: %s%n", int8.text());
+        if (fp32Too) {
+            Workloads.Score fp32 = w.score(reference, reference, progress);
+            progress.finishLine();
+            out.printf("  FP32:        %s%n", fp32.text());
+            out.printf(Locale.ROOT, "  relative loss: %.2f%%%n", 100 * (fp32.value() - int8.value()) / fp32.value());
+        }
+        return 0;
+    }
+}
