@@ -12,4 +12,5 @@ module dev.graft.formats {
     exports dev.graft.formats.text;
     exports dev.graft.formats.models;
     exports dev.graft.formats.saved;
+    exports dev.graft;
 }

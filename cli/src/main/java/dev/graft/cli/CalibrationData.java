@@ -30,19 +30,18 @@ final class CalibrationData {
     }
 
     static Batches load(ReferenceModels.Example ex, int samples) throws IOException {
-        Path shared = sharedData();
         return switch (ex.name()) {
-            case "minilm" -> sentences(ex, shared, samples);
-            case "cnn" -> digits(ex, shared, samples);
-            case "nanodet" -> photos(ex, shared, samples);
+            case "minilm" -> sentences(ex, dataset("reuters"), samples);
+            case "cnn" -> digits(ex, dataset("mnist"), samples);
+            case "nanodet" -> photos(ex, dataset("photos"), samples);
             default -> throw new IllegalArgumentException(ex.name());
         };
     }
 
-    private static Batches sentences(ReferenceModels.Example ex, Path shared, int samples) {
-        Path train = shared == null ? null : shared.resolve("reuters/ReutersGrain-train.arff.gz");
+    private static Batches sentences(ReferenceModels.Example ex, Path dir, int samples) {
+        Path train = dir == null ? null : dir.resolve("ReutersGrain-train.arff.gz");
         if (train == null || !Files.isRegularFile(train)) {
-            return new Batches(List.<Object[]>of(ex.inputs()), "the built-in example sentences (no ../shared)");
+            return new Batches(List.<Object[]>of(ex.inputs()), "the built-in example sentences (no data folder)");
         }
         List<String> sentences = ReutersText.firstSentences(train, samples);
         BertTokenizer tokenizer = MiniLm.tokenizer();
@@ -54,10 +53,10 @@ final class CalibrationData {
         return new Batches(out, sentences.size() + " Reuters Grain training sentences");
     }
 
-    private static Batches digits(ReferenceModels.Example ex, Path shared, int samples) {
-        Path images = shared == null ? null : shared.resolve("mnist/train-images-idx3-ubyte.gz");
+    private static Batches digits(ReferenceModels.Example ex, Path dir, int samples) {
+        Path images = dir == null ? null : DataSources.mnistFile(dir, "train-images-idx3-ubyte");
         if (images == null || !Files.isRegularFile(images)) {
-            return new Batches(List.<Object[]>of(ex.inputs()), "the built-in drawn digits (no ../shared)");
+            return new Batches(List.<Object[]>of(ex.inputs()), "the built-in drawn digits (no data folder)");
         }
         Tensor all = IdxReader.readImages(images, samples);
         List<Object[]> out = new ArrayList<>();
@@ -67,10 +66,9 @@ final class CalibrationData {
         return new Batches(out, all.size(0) + " MNIST training images");
     }
 
-    private static Batches photos(ReferenceModels.Example ex, Path shared, int samples) throws IOException {
-        Path dir = shared == null ? null : shared.resolve("detect");
+    private static Batches photos(ReferenceModels.Example ex, Path dir, int samples) throws IOException {
         if (dir == null || !Files.isDirectory(dir)) {
-            return new Batches(List.<Object[]>of(ex.inputs()), "the bundled dog.jpg (no ../shared)");
+            return new Batches(List.<Object[]>of(ex.inputs()), "the bundled dog.jpg (no data folder)");
         }
         List<Path> jpgs = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.jpg")) {
@@ -86,9 +84,17 @@ final class CalibrationData {
         return new Batches(out, out.size() + " photos from " + dir);
     }
 
-    /** {@code <shared>/data}, or null. */
-    private static Path sharedData() {
-        Path detect = DetectCommand.sharedDetectDir();
-        return detect == null ? null : detect.getParent();
+    /** The dataset's folder ({@link DataSources}: shared folder, cache, or fetched now), or null if unavailable. */
+    private static Path dataset(String name) {
+        try {
+            return switch (name) {
+                case "reuters" -> DataSources.reuters();
+                case "mnist" -> DataSources.mnist();
+                default -> DataSources.photos();
+            };
+        } catch (IOException e) {
+            System.err.println("calibration data: " + e.getMessage() + "; using the built-in examples");
+            return null;
+        }
     }
 }

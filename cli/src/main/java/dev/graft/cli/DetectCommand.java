@@ -152,24 +152,7 @@ final class DetectCommand implements Command {
 
     /** {@code <shared>/data/detect} when it holds the NanoDet files, else null. */
     static Path sharedDetectDir() {
-        List<Path> candidates = new ArrayList<>();
-        String prop = System.getProperty("graft.shared.dir");
-        String env = System.getenv("GRAFT_SHARED_DIR");
-        for (String s : new String[] {prop, env, "../shared", "../../shared"}) {
-            if (s != null && !s.isBlank()) {
-                candidates.add(Path.of(s));
-            }
-        }
-        try {
-            // <repo>/cli/target/graft-cli.jar (or target/classes) -> <repo>/../shared
-            Path code = Path.of(DetectCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path repo = code.getParent() == null ? null : code.getParent().getParent();
-            if (repo != null && repo.getParent() != null && repo.getParent().getParent() != null) {
-                candidates.add(repo.getParent().getParent().resolve("shared"));
-            }
-        } catch (URISyntaxException | SecurityException | NullPointerException e) {
-            // no code source: the candidates above must do
-        }
+        List<Path> candidates = DataSources.sharedRoots();
         for (Path c : candidates) {
             Path dir = c.toAbsolutePath().normalize().resolve("data/detect");
             if (Files.isRegularFile(dir.resolve("nanodet.json")) && Files.isRegularFile(dir.resolve("nanodet.bin"))

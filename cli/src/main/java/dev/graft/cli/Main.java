@@ -22,6 +22,7 @@ public final class Main {
         add(new QuantizeCommand());
         add(new InspectCommand());
         add(new EvalCommand());
+        add(new ReportCommand());
         add(new TrainCommand());
         add(new AccuracyCommand());
         add(new BenchCommand());

@@ -19,6 +19,7 @@ final class Progress implements ProgressListener {
     private String lastMessage = "";
     private long lastTenth = -1;
     private long lastDraw;
+    private long lastDone;
     private boolean open;
 
     private Progress(PrintStream err, boolean terminal) {
@@ -26,10 +27,15 @@ final class Progress implements ProgressListener {
         this.terminal = terminal;
     }
 
-    /** A bar when stderr is a terminal (JDK 22+: {@code Console.isTerminal()}), plain lines otherwise. */
+    /**
+     * A bar when stderr is a terminal, plain lines otherwise. The {@code graft} script tells which with
+     * {@code -Dgraft.stderr.tty} (Java cannot test stderr itself); without it, {@code Console.isTerminal()} decides.
+     */
     static Progress on(PrintStream err) {
+        String tty = System.getProperty("graft.stderr.tty");
         java.io.Console c = System.console();
-        return new Progress(err, c != null && c.isTerminal() && System.getenv("GRAFT_PLAIN_PROGRESS") == null);
+        boolean terminal = tty != null ? Boolean.parseBoolean(tty) : c != null && c.isTerminal();
+        return new Progress(err, terminal);
     }
 
     /** Plain lines whatever stderr is (tests). */
@@ -40,12 +46,13 @@ final class Progress implements ProgressListener {
     @Override
     public synchronized void progress(long done, long total, String message) {
         String label = label(message);
-        if (!label.equals(lastMessage)) {
+        if (!label.equals(lastMessage) || done < lastDone) {   // another task, or the same task run again
             finishLine();
             lastMessage = label;
             lastTenth = -1;
             start = System.nanoTime();
         }
+        lastDone = done;
         double seconds = (System.nanoTime() - start) / 1e9;
         if (terminal) {
             long now = System.nanoTime();

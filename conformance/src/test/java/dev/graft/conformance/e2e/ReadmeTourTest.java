@@ -1,6 +1,9 @@
 package dev.graft.conformance.e2e;
 
+import dev.graft.Graft;
 import dev.graft.engine.Module;
+import dev.graft.engine.save.Savable;
+import dev.graft.engine.save.SavedConfig;
 import dev.graft.engine.Submodule;
 import dev.graft.engine.nn.BatchNorm2d;
 import dev.graft.engine.nn.Conv2d;
@@ -26,7 +29,11 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.List;
 import java.util.Random;
 
@@ -40,7 +47,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * (between the markers), followed by checks that what it computes and prints makes sense. When the README
  * changes, this file changes with it.
  */
-class ReadmeTourTest {
+public class ReadmeTourTest {
 
     @Test
     void buildingAModel() {
@@ -130,5 +137,66 @@ class ReadmeTourTest {
         } finally {
             System.setOut(stdout);
         }
+    }
+
+    // ---- README snippet 4
+    public static class Router extends Module implements Savable {      // your model; Savable: how to rebuild it
+        private final Submodule encoder = submodule("encoder", new Sequential(new Linear(16, 64), new ReLU()));
+        private final Submodule small = submodule("small", new Linear(64, 4));
+        private final Submodule large = submodule("large",
+                new Sequential(new Linear(64, 64), new ReLU(), new Linear(64, 4)));
+
+        @Override
+        protected Tensor forward(Tensor... in) {
+            Tensor h = encoder.call(in[0]);
+            return h.mean().item() < 0.3f ? small.call(h) : large.call(h);   // data-dependent: stays Java
+        }
+
+        public Map<String, Object> saveConfig() { return Map.of(); }
+
+        public static Router fromConfig(SavedConfig c) { return new Router(); }
+    }
+    // ---- end of snippet
+
+    @Test
+    void quantizeYourOwnModuleSaveLoadRun() throws Exception {
+        Path dir = Files.createTempDirectory("graft-tour");
+        Path file = dir.resolve("router.graft");
+        List<Object[]> batches = new ArrayList<>();
+        Random random = new Random(3);
+        for (int i = 0; i < 8; i++) {
+            // small inputs take the small branch, large ones the large branch: both get calibration data
+            batches.add(new Object[] {i % 2 == 0 ? Tensor.rand(random, -1f, 1f, 8, 16) : Tensor.rand(random, 0f, 4f, 8, 16)});
+        }
+        Tensor x = Tensor.rand(random, 0f, 4f, 3, 16);
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        Router model;
+        Graft.Quantized q;
+        Tensor y;
+        try {
+            // ---- README snippet 5
+            model = new Router();
+            model.eval();
+            Graft.Prepared prepared = Graft.prepare(model, batches, Graft.Config.staticDefaults());  // traces both ways
+            prepared.calibrate(batches);                                 // runs the whole model: both branches
+            q = prepared.convert();                                      // INT8 blocks, Java control flow kept
+            System.out.print(q.partition().describe());                  // encoder, small, large: traced
+            q.save(file);                                                // one file, written atomically
+            y = Graft.load(file).model().call(x);                        // bit-identical to q.model().call(x)
+            // ---- end of snippet
+        } finally {
+            System.setOut(stdout);
+            stdout.print(printed.toString(StandardCharsets.UTF_8));
+        }
+        assertArrayEquals(q.model().call(x).toFloatArray(), y.toFloatArray(), 0f, "loaded model is bit-identical");
+        assertEquals(java.util.Set.of("encoder", "small", "large"), q.partition().blocks().keySet(),
+                q.partition().describe());
+        assertTrue(q.report().blocks().stream().allMatch(b -> b.int8Count() > 0), q.report().describe());
+        String text = printed.toString(StandardCharsets.UTF_8);
+        assertTrue(text.contains("eager: control flow") && text.contains("ReadmeTourTest.java"), text);
+        Files.deleteIfExists(file);
+        Files.deleteIfExists(dir);
     }
 }

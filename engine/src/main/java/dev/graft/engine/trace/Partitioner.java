@@ -36,8 +36,22 @@ public final class Partitioner {
     }
 
     public static Partition partition(Module model, Object[] exampleInputs, TraceConfig config) {
+        return partitionWithExamples(model, List.<Object[]>of(exampleInputs), config);
+    }
+
+    /**
+     * Partitions with several example inputs, run one after the other: a module that any of them reaches is traced
+     * (with the first inputs it was called with), so every branch of the model's control flow that the examples take
+     * gets its blocks. With one example, a branch it does not take stays "not reached" (eager FP32).
+     */
+    public static Partition partitionWithExamples(Module model, List<Object[]> examples, TraceConfig config) {
+        if (examples.isEmpty()) {
+            throw new IllegalArgumentException("partition: at least one example input is needed");
+        }
         Partitioner p = new Partitioner(config);
-        p.recordInputs(model, exampleInputs);
+        for (Object[] example : examples) {
+            p.recordInputs(model, example);
+        }
         Module[] newRoot = {model};
         PartitionNode tree = p.claim(model, "", replacement -> newRoot[0] = replacement);
         return new Partition(newRoot[0], tree);
