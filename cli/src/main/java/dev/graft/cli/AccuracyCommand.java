@@ -208,8 +208,12 @@ final class AccuracyCommand implements Command {
         DynamicQuantizer.quantize(Partitioner.partition(dynamic, encode(tokenizer, calibrationTexts.subList(0, 2))),
                 new QConfigMapping().global(QConfig.dynamicDefault()), false);
         Dataset testDynamic = embed(dynamic, tokenizer, testArff, progress);
-        Module dynamicHead = new Sequential(requireHead());
-        DynamicQuantizer.quantize(Partitioner.partition(dynamicHead, testDynamic.head(2).inputs(new int[] {0, 1})),
+        // The head traces whole, so the partition's model is a new graph module: evaluate that one, not the
+        // Sequential it was traced from (which stays FP32).
+        Partition dynamicHeadPartition = Partitioner.partition(new Sequential(requireHead()),
+                testDynamic.head(2).inputs(new int[] {0, 1}));
+        Module dynamicHead = dynamicHeadPartition.model();
+        DynamicQuantizer.quantize(dynamicHeadPartition,
                 new QConfigMapping().global(QConfig.dynamicDefault()), false);
         report(out, rows, "MiniLM + Grain head", "dynamic INT8 (encoder and head)",
                 Trainer.accuracy(dynamicHead, testDynamic, 256), fp32, t0);
@@ -232,18 +236,18 @@ final class AccuracyCommand implements Command {
         for (int from = 0; from < trainStatic.size(); from += 256) {
             headBatches.add(new Object[] {range(trainStatic, from, Math.min(trainStatic.size(), from + 256))});
         }
-        Module staticHead = new Sequential(requireHead());
-        StaticQuantizer.Prepared hp = StaticQuantizer.prepare(Partitioner.partition(staticHead,
-                range(trainStatic, 0, 2)), StaticQuantizer.defaultMapping());
+        Partition staticHeadPartition = Partitioner.partition(new Sequential(requireHead()), range(trainStatic, 0, 2));
+        Module staticHead = staticHeadPartition.model();
+        StaticQuantizer.Prepared hp = StaticQuantizer.prepare(staticHeadPartition, StaticQuantizer.defaultMapping());
         StaticQuantizer.calibrate(hp, headBatches, progress);
         StaticQuantizer.convert(hp);
         report(out, rows, "MiniLM + Grain head", "static INT8 (encoder 32 docs, head " + nTrain + " docs)",
                 Trainer.accuracy(staticHead, testStatic, 256), fp32, t0);
 
         t0 = System.nanoTime();
-        Module qatHead = new Sequential(requireHead());
-        StaticQuantizer.Prepared qp = StaticQuantizer.prepareQat(Partitioner.partition(qatHead,
-                range(trainStatic, 0, 2)), StaticQuantizer.qatMapping());
+        Partition qatHeadPartition = Partitioner.partition(new Sequential(requireHead()), range(trainStatic, 0, 2));
+        Module qatHead = qatHeadPartition.model();
+        StaticQuantizer.Prepared qp = StaticQuantizer.prepareQat(qatHeadPartition, StaticQuantizer.qatMapping());
         try (var g = Autograd.noGrad()) {
             StaticQuantizer.calibrate(qp, headBatches, progress);
         }

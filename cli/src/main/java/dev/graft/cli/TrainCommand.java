@@ -1,7 +1,6 @@
 package dev.graft.cli;
 
 import dev.graft.engine.Init;
-import dev.graft.engine.Module;
 import dev.graft.engine.ProgressListener;
 import dev.graft.engine.autograd.Autograd;
 import dev.graft.engine.nn.Linear;
@@ -26,7 +25,6 @@ import dev.graft.ops.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
