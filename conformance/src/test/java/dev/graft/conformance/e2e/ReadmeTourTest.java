@@ -172,31 +172,60 @@ public class ReadmeTourTest {
         PrintStream stdout = System.out;
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
-        Router model;
-        Graft.Quantized q;
-        Tensor y;
         try {
             // ---- README snippet 5
-            model = new Router();
+            Router model = new Router();
             model.eval();
             Graft.Prepared prepared = Graft.prepare(model, batches, Graft.Config.staticDefaults());  // traces both ways
             prepared.calibrate(batches);                                 // runs the whole model: both branches
-            q = prepared.convert();                                      // INT8 blocks, Java control flow kept
+            Graft.Quantized q = prepared.convert();                      // INT8 blocks, Java control flow kept
             System.out.print(q.partition().describe());                  // encoder, small, large: traced
             q.save(file);                                                // one file, written atomically
-            y = Graft.load(file).model().call(x);                        // bit-identical to q.model().call(x)
+            Tensor y = Graft.load(file).model().call(x);                 // bit-identical to q.model().call(x)
             // ---- end of snippet
+
+            assertArrayEquals(q.model().call(x).toFloatArray(), y.toFloatArray(), 0f, "loaded model is bit-identical");
+            assertEquals(java.util.Set.of("encoder", "small", "large"), q.partition().blocks().keySet(),
+                    q.partition().describe());
+            assertTrue(q.report().blocks().stream().allMatch(b -> b.int8Count() > 0), q.report().describe());
+            String text = printed.toString(StandardCharsets.UTF_8);
+            assertTrue(text.contains("eager: control flow") && text.contains("ReadmeTourTest.java"), text);
         } finally {
             System.setOut(stdout);
             stdout.print(printed.toString(StandardCharsets.UTF_8));
         }
-        assertArrayEquals(q.model().call(x).toFloatArray(), y.toFloatArray(), 0f, "loaded model is bit-identical");
-        assertEquals(java.util.Set.of("encoder", "small", "large"), q.partition().blocks().keySet(),
-                q.partition().describe());
-        assertTrue(q.report().blocks().stream().allMatch(b -> b.int8Count() > 0), q.report().describe());
-        String text = printed.toString(StandardCharsets.UTF_8);
-        assertTrue(text.contains("eager: control flow") && text.contains("ReadmeTourTest.java"), text);
         Files.deleteIfExists(file);
         Files.deleteIfExists(dir);
+    }
+
+    /** Every snippet marked in this file appears in README.md exactly (indentation aside), and vice versa in count. */
+    @Test
+    void theReadmeShowsExactlyTheseSnippets() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        String source = Files.readString(Path.of("src/test/java/dev/graft/conformance/e2e/ReadmeTourTest.java"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "// ---- README snippet (\\d+)\\n(.*?)\\n[ ]*// ---- end of snippet", java.util.regex.Pattern.DOTALL)
+                .matcher(source);
+        String normalizedReadme = normalize(readme);
+        int snippets = 0;
+        while (m.find()) {
+            snippets++;
+            String snippet = normalize(m.group(2));
+            assertTrue(normalizedReadme.contains(snippet), "README.md lacks snippet " + m.group(1) + ":\n" + snippet);
+        }
+        assertEquals(5, snippets, "snippets marked in this file");
+    }
+
+    /** Lines without their common indentation and trailing spaces. */
+    private static String normalize(String text) {
+        List<String> lines = text.lines().toList();
+        int indent = lines.stream().filter(l -> !l.isBlank()).mapToInt(l -> l.length() - l.stripLeading().length())
+                .min().orElse(0);
+        StringBuilder sb = new StringBuilder();
+        for (String l : lines) {
+            sb.append(l.isBlank() ? "" : l.substring(Math.min(indent, l.length() - l.stripLeading().length())).stripTrailing())
+                    .append('\n');
+        }
+        return sb.toString();
     }
 }
