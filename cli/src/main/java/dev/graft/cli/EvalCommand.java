@@ -41,22 +41,9 @@ final class EvalCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Path file = null;
-        boolean fp32Too = true;
-        for (String a : args) {
-            if (a.equals("--no-fp32")) {
-                fp32Too = false;
-            } else if (a.startsWith("--")) {
-                throw new UsageException("unexpected option '" + a + "'");
-            } else if (file == null) {
-                file = Path.of(a);
-            } else {
-                throw new UsageException("one file at a time");
-            }
-        }
-        if (file == null) {
-            throw new UsageException("which file? (./graft quantize ... --out FILE makes one)");
-        }
+        FileArgs a = FileArgs.parse(args, java.util.Set.of("--no-fp32"));
+        Path file = a.file();
+        boolean fp32Too = !a.has("--no-fp32");
         SavedModel.Loaded loaded = GraftFile.read(file);
         Workloads.Workload w = Workloads.of(loaded.model());
         out.printf("%s: %s (%s), %s%n", file, w.title(), loaded.info().getOrDefault("approach", "?"), w.metric());

@@ -42,22 +42,9 @@ final class InspectCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Path file = null;
-        boolean graphs = false;
-        for (String a : args) {
-            if (a.equals("--graphs")) {
-                graphs = true;
-            } else if (a.startsWith("--")) {
-                throw new UsageException("unexpected option '" + a + "'");
-            } else if (file == null) {
-                file = Path.of(a);
-            } else {
-                throw new UsageException("one file at a time");
-            }
-        }
-        if (file == null) {
-            throw new UsageException("which file? (./graft quantize ... --out FILE makes one)");
-        }
+        FileArgs a = FileArgs.parse(args, java.util.Set.of("--graphs"));
+        Path file = a.file();
+        boolean graphs = a.has("--graphs");
         SavedModel.Loaded loaded = GraftFile.read(file);
         GraftFile.Contents raw = GraftFile.readContents(file);
         out.printf("%s: %s, %s on disk (manifest %s, tensors %s)%n", file, loaded.model().getClass().getSimpleName(),

@@ -13,7 +13,7 @@ import java.util.Map;
 public final class Main {
     private final Map<String, Command> commands = new LinkedHashMap<>();
 
-    private Main() {
+    Main() {
         add(new DemoCommand());
         add(new KernelsCommand());
         add(new DetectCommand());

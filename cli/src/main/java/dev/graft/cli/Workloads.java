@@ -571,28 +571,8 @@ final class Workloads {
             return new Score(f1, String.format(Locale.ROOT, "F1 %.3f", f1));
         }
 
-        /** Greedy: detections by falling score, each takes the unmatched reference box of its class with best IoU. */
         static int matches(List<Detection> mine, List<Detection> ref) {
-            List<Detection> sorted = new ArrayList<>(mine);
-            sorted.sort((a, b) -> Float.compare(b.score(), a.score()));
-            boolean[] used = new boolean[ref.size()];
-            int matched = 0;
-            for (Detection d : sorted) {
-                int best = -1;
-                float bestIou = 0.5f;
-                for (int j = 0; j < ref.size(); j++) {
-                    Detection f = ref.get(j);
-                    if (!used[j] && f.classId() == d.classId() && f.iou(d) >= bestIou) {
-                        best = j;
-                        bestIou = f.iou(d);
-                    }
-                }
-                if (best >= 0) {
-                    used[best] = true;
-                    matched++;
-                }
-            }
-            return matched;
+            return Detection.countMatches(mine, ref, 0.5f);
         }
 
         /** The photos as images (for the report's drawings). */

@@ -66,28 +66,9 @@ class NanoDetStaticQuantizationTest {
         }
     }
 
-    /** Greedy: INT8 detections by falling score, each takes the unmatched FP32 box of its class with the best IoU. */
+    /** Greedy matching by class and IoU ({@link Detection#countMatches}). */
     static Match match(List<Detection> int8, List<Detection> fp32) {
-        boolean[] used = new boolean[fp32.size()];
-        int matched = 0;
-        List<Detection> byScore = new ArrayList<>(int8);
-        byScore.sort((a, b) -> Float.compare(b.score(), a.score()));
-        for (Detection d : byScore) {
-            int best = -1;
-            float bestIou = IOU;
-            for (int j = 0; j < fp32.size(); j++) {
-                Detection f = fp32.get(j);
-                if (!used[j] && f.classId() == d.classId() && f.iou(d) >= bestIou) {
-                    best = j;
-                    bestIou = f.iou(d);
-                }
-            }
-            if (best >= 0) {
-                used[best] = true;
-                matched++;
-            }
-        }
-        return new Match(matched, int8.size(), fp32.size());
+        return new Match(Detection.countMatches(int8, fp32, IOU), int8.size(), fp32.size());
     }
 
     @Test

@@ -23,6 +23,35 @@ public record Detection(int classId, String label, float score, float x1, float 
         return iou(x1, y1, x2, y2, other.x1, other.y1, other.x2, other.y2);
     }
 
+    /**
+     * How many of {@code candidates} match a {@code reference} detection, greedily: candidates by falling score,
+     * each takes the unmatched reference box of its class with the best IoU, at least {@code minIou}. (How INT8
+     * detections are compared with FP32's: precision = matched / candidates, recall = matched / references.)
+     */
+    public static int countMatches(java.util.List<Detection> candidates, java.util.List<Detection> reference,
+                                   float minIou) {
+        boolean[] used = new boolean[reference.size()];
+        int matched = 0;
+        java.util.List<Detection> byScore = new java.util.ArrayList<>(candidates);
+        byScore.sort((a, b) -> Float.compare(b.score(), a.score()));
+        for (Detection d : byScore) {
+            int best = -1;
+            float bestIou = minIou;
+            for (int j = 0; j < reference.size(); j++) {
+                Detection f = reference.get(j);
+                if (!used[j] && f.classId() == d.classId() && f.iou(d) >= bestIou) {
+                    best = j;
+                    bestIou = f.iou(d);
+                }
+            }
+            if (best >= 0) {
+                used[best] = true;
+                matched++;
+            }
+        }
+        return matched;
+    }
+
     static float iou(float ax1, float ay1, float ax2, float ay2, float bx1, float by1, float bx2, float by2) {
         float iw = Math.min(ax2, bx2) - Math.max(ax1, bx1);
         float ih = Math.min(ay2, by2) - Math.max(ay1, by1);
