@@ -41,6 +41,7 @@ public final class Graft {
 
     /** How to quantize: the approach and the per-layer configuration. */
     public record Config(Approach approach, QConfigMapping mapping) {
+        /** Dynamic or static post-training quantization, or quantization-aware training. */
         public enum Approach { DYNAMIC, STATIC, QAT }
 
         public Config {

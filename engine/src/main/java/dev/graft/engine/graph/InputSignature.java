@@ -18,15 +18,19 @@ public record InputSignature(List<Entry> entries) {
     public sealed interface Entry {
     }
 
+    /** A tensor input of this dtype and rank (sizes are the guards' business). */
     public record TensorEntry(DType dtype, int rank, boolean quantized) implements Entry {
     }
 
+    /** An absent (null) input. */
     public record NullEntry() implements Entry {
     }
 
+    /** A {@code Tensor[]} input of this length. */
     public record ArrayEntry(int length) implements Entry {
     }
 
+    /** A plain constant input (number, boolean, string, enum): the trace baked its value in. */
     public record ConstantEntry(Object value) implements Entry {
     }
 

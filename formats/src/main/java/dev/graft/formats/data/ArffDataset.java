@@ -13,6 +13,7 @@ public record ArffDataset(String relation, List<Attribute> attributes, List<Obje
         rows = List.copyOf(rows);
     }
 
+    /** An ARFF attribute's type. */
     public enum Type { NUMERIC, NOMINAL, STRING, DATE }
 
     /** An attribute; {@code values} lists a nominal attribute's values in declaration order. */
