@@ -45,6 +45,7 @@ final class BenchCommand implements Command {
     public String usage() {
         return """
                 usage: ./graft bench minilm|cnn|nanodet [--approach dynamic|static] [--runs N] [--calib N]
+                       ./graft bench reuters [--approach dynamic|static|qat] [--runs N]
                        ./graft bench FILE.graft [--runs N]   (a saved model against its FP32 model)
                        ./graft bench kernels [shape-regex]     (the JMH kernel table; see docs/BENCHMARKS.md)
 
@@ -67,6 +68,18 @@ final class BenchCommand implements Command {
         String model = args.get(0);
         if (model.endsWith(".graft") || java.nio.file.Files.isRegularFile(java.nio.file.Path.of(model))) {
             return benchFile(java.nio.file.Path.of(model), args.subList(1, args.size()), out);
+        }
+        if (model.equals("reuters")) {
+            String approach = null;
+            int runs = DEFAULT_RUNS;
+            for (int i = 1; i < args.size(); i++) {
+                switch (args.get(i)) {
+                    case "--approach" -> approach = value(args, ++i, "--approach");
+                    case "--runs" -> runs = positive(value(args, ++i, "--runs"), "--runs");
+                    default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
+                }
+            }
+            return benchWorkload(model, approach, runs, out, err);
         }
         if (!ReferenceModels.NAMES.contains(model)) {
             throw new UsageException("unknown model '" + model + "' (choose one of " + ReferenceModels.NAMES
@@ -131,9 +144,15 @@ final class BenchCommand implements Command {
         }
         dev.graft.engine.save.SavedModel.Loaded loaded = dev.graft.formats.saved.GraftFile.read(file);
         Workloads.Workload w = Workloads.of(loaded.model());
-        dev.graft.engine.Module fp32 = w.fp32();
         out.printf("%s (%s, %s) against the FP32 %s%n", file, w.title(), loaded.info().getOrDefault("approach", "?"),
                 w.title());
+        benchPair(w, w.fp32(), loaded.model(), runs, out);
+        return 0;
+    }
+
+    /** A workload's FP32 and INT8 models at batch 1 and 32, alternating. */
+    private static void benchPair(Workloads.Workload w, dev.graft.engine.Module fp32, dev.graft.engine.Module int8,
+                                  int runs, PrintStream out) throws java.io.IOException {
         out.printf("%d processors, %s %s; %d timed calls each after warm-up, FP32 and INT8 alternating%n%n",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"), Runtime.version(), runs);
         out.printf("%5s  %9s  %11s  %9s  %11s  %7s%n", "batch", "FP32 best", "FP32 median", "INT8 best",
@@ -144,11 +163,23 @@ final class BenchCommand implements Command {
                 out.printf("%5d  (the model takes one sample per call)%n", batch);
                 continue;
             }
-            double[][] ms = timeSideBySide(() -> fp32.callAny(x), () -> loaded.model().callAny(x), runs);
+            double[][] ms = timeSideBySide(() -> fp32.callAny(x), () -> int8.callAny(x), runs);
             out.printf("%5d  %9.2f  %11.2f  %9.2f  %11.2f  %6.2fx%n", batch, min(ms[0]), median(ms[0]), min(ms[1]),
                     median(ms[1]), median(ms[0]) / median(ms[1]));
         }
         out.printf("%nms per call (wall clock); speedup = FP32 median / INT8 median.%n");
+    }
+
+    /** {@code bench reuters}: the MiniLM-Reuters workload, quantized now. */
+    private static int benchWorkload(String name, String approach, int runs, PrintStream out, PrintStream err)
+            throws Exception {
+        Workloads.Workload w = Workloads.get(name);
+        String a = approach == null ? w.approaches().get(0) : approach;
+        Progress progress = Progress.on(err);
+        Workloads.Quantized q = w.quantize(a, Workloads.Budget.full(), progress);
+        progress.finishLine();
+        out.printf("%s, %s INT8 (%s) against FP32%n", w.title(), a, q.recipe());
+        benchPair(w, w.fp32(), q.model(), runs, out);
         return 0;
     }
 
