@@ -25,6 +25,7 @@ import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.QatModule;
 import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
 import dev.graft.engine.quant.nn.QuantizedConv2d;
 import dev.graft.engine.quant.nn.QuantizedEmbedding;
 import dev.graft.engine.quant.nn.QuantizedGELU;
@@ -133,6 +134,7 @@ final class StaticConvert implements GraphModule.GraphPass {
             switch (plan.patterns.role(n)) {
                 case INT8 -> {
                     if (!convertInt8(w, n)) {
+                        convertDynamic(w, n);
                         readAsFloat(w, n);
                     }
                 }
@@ -381,6 +383,30 @@ final class StaticConvert implements GraphModule.GraphPass {
         args.add(in);
         args.addAll(List.of(rest));
         return args;
+    }
+
+    /**
+     * A Linear whose qconfig is dynamic inside a static model (PyTorch FX allows the mix): int8 weights, activations
+     * quantized per call from their own range, float in and out. For layers whose input no calibrated scale serves
+     * well (BERT's FFN output projections read GELU's long tail) while their weights still shrink 4x.
+     */
+    private void convertDynamic(Walk w, Node n) {
+        QConfig qc = plan.qconfigFor(n, mapping);
+        if (qc == null || !qc.isDynamic() || !(n.target() instanceof Target.ModuleCall mc)
+                || !(plan.patterns.moduleOf(n) instanceof Linear l)) {
+            return;
+        }
+        String path = mc.path();
+        if (made.containsKey(path) || w.callsPerPath.getOrDefault(path, 0) > 1) {
+            return;
+        }
+        String where = StaticQuantizer.join(plan.path, path);
+        QuantizationParams wq = WeightQParams.of(qc, l.weight(), where);
+        Module q = DynamicQuantizedLinear.fromFloat(l, wq.scales(), wq.zeroPoints(), false);
+        results.fp32WeightBytes += 4L * l.weight().numel();
+        made.put(path, q);
+        w.owner.replaceModule(path, q);
+        results.originals.put(where, l);
     }
 
     private void weightOnly(Walk w, Node n) {
