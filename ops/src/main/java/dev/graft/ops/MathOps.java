@@ -333,10 +333,10 @@ public final class MathOps {
         abstract long applyLong(long a, long b);
 
         /**
-         * {@code o[i] = apply(x[xo + i], y[yo + i])} for {@code i < n} in a loop of the op's own (no virtual call per
-         * element); false when the op has none.
+         * {@code o[oo + i] = apply(x[xo + i], y[yo + i])} for {@code i < n} in a loop of the op's own (no virtual call
+         * per element); false when the op has none.
          */
-        boolean applySameShape(float[] x, int xo, float[] y, int yo, float[] o, int n) {
+        boolean applySameShape(float[] x, int xo, float[] y, int yo, float[] o, int oo, int n) {
             return false;
         }
 
@@ -367,7 +367,7 @@ public final class MathOps {
                 int ao = a.offset;
                 int bo = b.offset;
                 if (Arrays.equals(a.shape, out.shape) && Arrays.equals(b.shape, out.shape)) {
-                    if (applySameShape(x, ao, y, bo, o, n)) {
+                    if (applySameShape(x, ao, y, bo, o, 0, n)) {
                         return;
                     }
                     for (int i = 0; i < n; i++) {
@@ -383,10 +383,46 @@ public final class MathOps {
                     return;
                 }
             }
+            if (a.dtype == DType.FLOAT32 && b.dtype == DType.FLOAT32 && out.shape.length > 0) {
+                broadcastRows(a, b, out);
+                return;
+            }
             StridedCursor ca = new StridedCursor(out.shape, Shapes.broadcastStrides(a, out.shape), a.offset);
             StridedCursor cb = new StridedCursor(out.shape, Shapes.broadcastStrides(b, out.shape), b.offset);
             for (int i = 0; i < n; i++, ca.next(), cb.next()) {
                 o[i] = apply(a.storage.getFloat(ca.offset), b.storage.getFloat(cb.offset));
+            }
+        }
+
+        /**
+         * Broadcasting float32 operands a row (the last dimension) at a time: the outer dimensions are walked once per
+         * row, and rows whose operands are both unit-stride ({@code scores + mask[B,1,1,S]}) run the op's own loop.
+         */
+        private void broadcastRows(Tensor a, Tensor b, Tensor out) {
+            float[] x = a.storage.floats;
+            float[] y = b.storage.floats;
+            float[] o = out.storage.floats;
+            int last = out.shape.length - 1;
+            int len = out.shape[last];
+            if (len == 0) {
+                return;
+            }
+            int[] sa = Shapes.broadcastStrides(a, out.shape);
+            int[] sb = Shapes.broadcastStrides(b, out.shape);
+            int xs = sa[last];
+            int ys = sb[last];
+            int[] outer = Arrays.copyOf(out.shape, last);
+            StridedCursor ca = new StridedCursor(outer, Arrays.copyOf(sa, last), a.offset);
+            StridedCursor cb = new StridedCursor(outer, Arrays.copyOf(sb, last), b.offset);
+            for (int row = 0, oo = 0; oo < o.length; row++, oo += len, ca.next(), cb.next()) {
+                int xo = ca.offset;
+                int yo = cb.offset;
+                if (xs == 1 && ys == 1 && applySameShape(x, xo, y, yo, o, oo, len)) {
+                    continue;
+                }
+                for (int i = 0; i < len; i++) {
+                    o[oo + i] = apply(x[xo + i * xs], y[yo + i * ys]);
+                }
             }
         }
 
@@ -407,9 +443,9 @@ public final class MathOps {
         }
 
         @Override
-        boolean applySameShape(float[] x, int xo, float[] y, int yo, float[] o, int n) {
+        boolean applySameShape(float[] x, int xo, float[] y, int yo, float[] o, int oo, int n) {
             for (int i = 0; i < n; i++) {
-                o[i] = x[xo + i] + y[yo + i];
+                o[oo + i] = x[xo + i] + y[yo + i];
             }
             return true;
         }
@@ -449,9 +485,9 @@ public final class MathOps {
         }
 
         @Override
-        boolean applySameShape(float[] x, int xo, float[] y, int yo, float[] o, int n) {
+        boolean applySameShape(float[] x, int xo, float[] y, int yo, float[] o, int oo, int n) {
             for (int i = 0; i < n; i++) {
-                o[i] = x[xo + i] * y[yo + i];
+                o[oo + i] = x[xo + i] * y[yo + i];
             }
             return true;
         }

@@ -557,6 +557,11 @@ public final class MovementOps {
     /** Copies {@code src} into {@code dst} (same shape, any strides), converting dtype as {@code to()} does. */
     static void copyInto(Tensor src, Tensor dst) {
         int n = src.numelRef();
+        if (src.shape.length > 0 && n > 0 && src.dtype == dst.dtype
+                && (src.storage.floats != null || src.storage.bytes != null)) {
+            copyRows(src, dst);
+            return;
+        }
         StridedCursor s = StridedCursor.over(src);
         StridedCursor d = StridedCursor.over(dst);
         if (src.dtype == DType.FLOAT32 && dst.dtype == DType.FLOAT32) {
@@ -576,6 +581,39 @@ public final class MovementOps {
         } else {
             for (int i = 0; i < n; i++, s.next(), d.next()) {
                 dst.storage.setLong(d.offset, src.storage.getLong(s.offset));
+            }
+        }
+    }
+
+    /**
+     * Same-dtype copy of float32 or byte-backed (int8, uint8, bool) tensors a row (last dimension) at a time:
+     * {@code System.arraycopy} where both rows are unit-stride (permute + contiguous in attention), a strided loop
+     * otherwise; the outer dimensions are walked once per row.
+     */
+    private static void copyRows(Tensor src, Tensor dst) {
+        int last = src.shape.length - 1;
+        int len = src.shape[last];
+        int ss = src.strides[last];
+        int ds = dst.strides[last];
+        int rows = src.numelRef() / len;
+        int[] outer = Arrays.copyOf(src.shape, last);
+        StridedCursor s = new StridedCursor(outer, Arrays.copyOf(src.strides, last), src.offset);
+        StridedCursor d = new StridedCursor(outer, Arrays.copyOf(dst.strides, last), dst.offset);
+        Object a = src.storage.floats != null ? src.storage.floats : src.storage.bytes;
+        Object b = dst.storage.floats != null ? dst.storage.floats : dst.storage.bytes;
+        for (int r = 0; r < rows; r++, s.next(), d.next()) {
+            if (ss == 1 && ds == 1) {
+                System.arraycopy(a, s.offset, b, d.offset, len);
+            } else if (a instanceof float[] x && b instanceof float[] y) {
+                for (int i = 0; i < len; i++) {
+                    y[d.offset + i * ds] = x[s.offset + i * ss];
+                }
+            } else {
+                byte[] x = (byte[]) a;
+                byte[] y = (byte[]) b;
+                for (int i = 0; i < len; i++) {
+                    y[d.offset + i * ds] = x[s.offset + i * ss];
+                }
             }
         }
     }

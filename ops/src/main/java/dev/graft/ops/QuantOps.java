@@ -1,5 +1,7 @@
 package dev.graft.ops;
 
+import dev.graft.kernels.Quantization;
+
 import java.util.Arrays;
 
 /**
@@ -39,10 +41,12 @@ public final class QuantOps {
             checkZeroPoint(name(), dtype, zp);
             int qmin = (int) dtype.minValue();
             int qmax = (int) dtype.maxValue();
-            float[] v = x.toFloatArrayUnchecked();
-            byte[] out = new byte[v.length];
-            for (int i = 0; i < v.length; i++) {
-                out[i] = (byte) quantize(v[i], scale, zp, qmin, qmax);
+            byte[] out = new byte[x.numelRef()];
+            if (x.isContiguous()) {
+                Quantization.quantize(x.storage.floats, x.offset, out, 0, out.length, scale, zp, qmin, qmax);
+            } else {
+                float[] v = x.toFloatArrayUnchecked();
+                Quantization.quantize(v, 0, out, 0, v.length, scale, zp, qmin, qmax);
             }
             return Tensor.contiguous(Storage.ofBytes(dtype, out), x.shape.clone(), q);
         }
@@ -98,6 +102,11 @@ public final class QuantOps {
             }
             Tensor out = Tensor.empty(DType.FLOAT32, x.shape);
             float[] o = out.storage.floats;
+            if (x.qparams instanceof QParams.PerTensor pt && x.isContiguous() && x.storage.bytes != null) {
+                Quantization.dequantize(x.storage.bytes, x.offset, x.dtype == DType.UINT8, o, 0, o.length, pt.scale(),
+                        pt.zeroPoint());
+                return out;
+            }
             StridedCursor c = StridedCursor.over(x);
             if (x.qparams instanceof QParams.PerTensor pt) {
                 for (int i = 0; i < o.length; i++, c.next()) {

@@ -1,0 +1,65 @@
+package dev.graft.kernels;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link Quantization}'s loops on the Vector API, 16 values at a time, bit-identical to the reference: rounding to
+ * nearest even by adding and subtracting 1.5 * 2^23 (exact for |v| <= 2^22, and values are clamped to that range
+ * first, which cannot change a result that is clamped to 8 bits anyway); NaN lanes are sent to {@code qmin} as the
+ * reference does.
+ */
+final class VectorQuantization {
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_512;
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_512;
+    private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_128;
+    private static final int LANES = FLOATS.length();
+    private static final float MAGIC = 12582912f;
+    private static final float LIMIT = 4194304f;
+
+    private VectorQuantization() {
+    }
+
+    static void quantize(float[] x, int xOff, byte[] out, int outOff, int n, float inverse, int zeroPoint, int qmin,
+                         int qmax) {
+        int i = 0;
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            quantizeVector(x, xOff + i, out, outOff + i, inverse, zeroPoint, qmin, qmax);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = (byte) Quantization.quantizeOne(x[xOff + i], inverse, zeroPoint, qmin, qmax);
+        }
+    }
+
+    private static void quantizeVector(float[] x, int xi, byte[] out, int oi, float inverse, int zeroPoint, int qmin,
+                                       int qmax) {
+        FloatVector v = FloatVector.fromArray(FLOATS, x, xi).mul(inverse);
+        v = v.blend(-LIMIT, v.test(VectorOperators.IS_NAN)).max(-LIMIT).min(LIMIT).add(MAGIC).sub(MAGIC);
+        IntVector q = ((IntVector) v.convert(VectorOperators.F2I, 0)).add(zeroPoint).max(qmin).min(qmax);
+        ((ByteVector) q.convertShape(VectorOperators.I2B, BYTES, 0)).intoArray(out, oi);
+    }
+
+    static void dequantize(byte[] q, int qOff, boolean unsigned, float[] out, int outOff, int n, float scale,
+                           int zeroPoint) {
+        int i = 0;
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            dequantizeVector(q, qOff + i, unsigned, out, outOff + i, scale, zeroPoint);
+        }
+        for (; i < n; i++) {
+            int v = unsigned ? q[qOff + i] & 0xFF : q[qOff + i];
+            out[outOff + i] = scale * (float) (v - zeroPoint);
+        }
+    }
+
+    private static void dequantizeVector(byte[] q, int qi, boolean unsigned, float[] out, int oi, float scale,
+                                         int zeroPoint) {
+        IntVector v = (IntVector) ByteVector.fromArray(BYTES, q, qi).convertShape(VectorOperators.B2I, INTS, 0);
+        if (unsigned) {
+            v = v.and(0xFF);
+        }
+        ((FloatVector) v.sub(zeroPoint).convert(VectorOperators.I2F, 0)).mul(scale).intoArray(out, oi);
+    }
+}
