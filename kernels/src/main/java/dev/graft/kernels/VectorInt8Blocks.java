@@ -1,7 +1,6 @@
 package dev.graft.kernels;
 
 import static dev.graft.kernels.VectorMicroKernel.LANES;
-import static dev.graft.kernels.VectorMicroKernel.MR;
 import static dev.graft.kernels.VectorMicroKernel.NR;
 import static dev.graft.kernels.VectorMicroKernel.SPECIES;
 
@@ -15,16 +14,17 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Small Vector API pieces of {@link VectorInt8Gemm}, each kept short so C2 inlines its intrinsics.
  *
- * <p>Why float arithmetic is exact here: both operands are centred integers, {@code |x - zx| <= 255} and
- * {@code |w - zw| <= 255}, so every product is at most {@code 65025} in magnitude, and a sum of at most
- * {@link #EXACT_K} = 256 of them at most {@code 16,646,400 < 2^24}. Every partial sum is then an integer that float32
- * represents exactly, so each fused multiply-add is exact whatever the order. Sums over longer K are split into
- * such blocks and the blocks added in int32.
+ * <p>Why float arithmetic is exact here: activations are centred, {@code |x - zx| <= 255}, and weights are the raw
+ * s8 values, {@code |w| <= 128} (their zero points are applied afterwards in int32), so every product is at most
+ * {@code 32,640} in magnitude, and a sum of at most {@link #EXACT_K} = 512 of them at most
+ * {@code 16,711,680 < 2^24}. Every partial sum is then an integer that float32 represents exactly, so each fused
+ * multiply-add is exact whatever the order. Sums over longer K are split into such blocks and the blocks added in
+ * int32.
  */
 final class VectorInt8Blocks {
 
     /** Longest K block whose float sums are provably exact (see the class comment). */
-    static final int EXACT_K = 256;
+    static final int EXACT_K = 512;
 
     static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, SPECIES.vectorShape());
     /** Bytes with one lane per float lane (128 bits for 512-bit floats), for widening loads. */
@@ -39,69 +39,38 @@ final class VectorInt8Blocks {
     }
 
     /**
-     * Widens rows {@code [p0, p0+kc)} of weight panels {@code [q0, q1)} (each {@code NR} wide) into the float
-     * panel layout of {@link FloatPacking#packB}: {@code dst[(q-q0)*kc*NR + p*NR + j] = W[q*NR+j][p0+p] - zw}.
+     * Packs rows {@code [row0, row0+rows)} of u8 X, all {@code k} columns, centred, for
+     * {@link VectorInt8MicroKernel}: K is cut into blocks of {@code kc}; the block starting at {@code pc} begins at
+     * {@code dst[pc * paddedRows]} and holds {@code MR}-row panels, {@code dst[pc*paddedRows + q*kcCur*MR + p*MR + r]
+     * = X[row0 + q*MR + r][pc + p] - zx}, padding rows 0 ({@code paddedRows} is {@code rows} rounded up to
+     * {@code MR}). Also sets {@code rowSums[r] = sum_p (X[row0 + r][p] - zx)}, which the weights' zero points need.
      */
-    static void widenPanels(PackedInt8Weights w, int q0, int q1, int p0, int kc, float[] dst) {
-        byte[] panels = w.panels();
-        int k = w.k();
-        int[] zps = w.zeroPoints();
-        for (int q = q0; q < q1; q++) {
-            int src = (q * k + p0) * NR;
-            int d = (q - q0) * kc * NR;
-            if (w.symmetric()) {
-                widenRun(panels, src, kc * NR, dst, d);
-            } else {
-                FloatVector z0 = zeroPoints(zps, q * NR);
-                FloatVector z1 = zeroPoints(zps, q * NR + LANES);
-                widenCentred(panels, src, kc, z0, z1, dst, d);
-            }
-        }
-    }
-
-    private static void widenRun(byte[] src, int s, int len, float[] dst, int d) {
-        for (int i = 0; i < len; i += LANES) { // len is a multiple of NR = 2*LANES
-            widen(src, s + i).intoArray(dst, d + i);
-        }
-    }
-
-    private static void widenCentred(byte[] src, int s, int kc, FloatVector z0, FloatVector z1, float[] dst, int d) {
-        for (int p = 0; p < kc; p++) {
-            int o = p * NR;
-            widen(src, s + o).sub(z0).intoArray(dst, d + o);
-            widen(src, s + o + LANES).sub(z1).intoArray(dst, d + o + LANES);
-        }
-    }
-
-    /** Zero points of channels {@code [j0, j0+LANES)} as floats; channels past the end (padding) get 0. */
-    private static FloatVector zeroPoints(int[] zps, int j0) {
-        float[] z = new float[LANES];
-        for (int l = 0; l < LANES && j0 + l < zps.length; l++) {
-            z[l] = zps[j0 + l];
-        }
-        return FloatVector.fromArray(SPECIES, z, 0);
-    }
-
-    /**
-     * Packs rows {@code [row0, row0+rows)}, columns {@code [p0, p0+kc)} of u8 X into {@code MR}-row float panels,
-     * centred: {@code dst[q*kc*MR + p*MR + r] = X[row0+q*MR+r][p0+p] - zx}, padding rows 0.
-     */
-    static void packActivations(byte[] a, int aOff, int lda, int zx, int row0, int rows, int p0, int kc,
-                                float[] dst) {
-        for (int r0 = 0, base = 0; r0 < rows; r0 += MR, base += kc * MR) {
-            int count = Math.min(MR, rows - r0);
-            for (int r = 0; r < MR; r++) {
-                int d = base + r;
-                if (r < count) {
-                    int s = aOff + (row0 + r0 + r) * lda + p0;
-                    for (int p = 0; p < kc; p++) {
-                        dst[d + p * MR] = (a[s + p] & 0xFF) - zx;
+    static void packActivations(byte[] a, int aOff, int lda, int zx, int row0, int rows, int k, int kc,
+                                float[] dst, int[] rowSums) {
+        int mr = VectorInt8MicroKernel.MR;
+        int paddedRows = FloatPacking.ceilDiv(rows, mr) * mr;
+        for (int r = 0; r < paddedRows; r++) {
+            int panel = r / mr * mr;
+            int lane = r - panel;
+            int src = aOff + (row0 + r) * lda;
+            int sum = 0;
+            for (int pc = 0; pc < k; pc += kc) {
+                int kcCur = Math.min(kc, k - pc);
+                int d = pc * paddedRows + panel * kcCur + lane;
+                if (r < rows) {
+                    for (int p = 0; p < kcCur; p++) {
+                        int v = (a[src + pc + p] & 0xFF) - zx;
+                        dst[d + p * mr] = v;
+                        sum += v;
                     }
                 } else {
-                    for (int p = 0; p < kc; p++) {
-                        dst[d + p * MR] = 0f;
+                    for (int p = 0; p < kcCur; p++) {
+                        dst[d + p * mr] = 0f;
                     }
                 }
+            }
+            if (r < rows) {
+                rowSums[r] = sum;
             }
         }
     }

@@ -1,8 +1,8 @@
 package dev.graft.kernels;
 
 import static dev.graft.kernels.VectorInt8Blocks.EXACT_K;
-import static dev.graft.kernels.VectorMicroKernel.MR;
 import static dev.graft.kernels.VectorMicroKernel.NR;
+import static dev.graft.kernels.VectorInt8MicroKernel.MR;
 
 import java.util.Objects;
 
@@ -13,11 +13,12 @@ import java.util.Objects;
  * integer paths it does have (widen to int32 and {@code vpmulld}, or int16 products widened in pairs) reach a third to
  * a half of the FP32 FMA rate on this hardware. So the arithmetic runs on the FP32 FMA units, exactly:
  * <ul>
- *   <li>activations are converted to centred floats once, while packing A;</li>
- *   <li>a {@code KC x NC} block of weights is widened from s8 to centred floats once per call and block and then
- *       reused by every row of A (the widening costs {@code 1/MC} of the multiply-adds), in the layout of the FP32
- *       micro-kernel, which then runs unchanged ({@link VectorMicroKernel}, 8x2 vectors);</li>
- *   <li>K blocks are at most 256 long, so every float partial sum is an exact integer (see
+ *   <li>activations are converted to centred floats once per call and row block, for all of K, while packing A
+ *       ({@link VectorInt8Blocks#packActivations});</li>
+ *   <li>the s8 weights are read straight from {@link PackedInt8Weights} and widened to float in registers by a
+ *       12x2-vector micro-kernel ({@link VectorInt8MicroKernel}); the weights' zero points are applied afterwards in
+ *       int32, from the activations' row sums;</li>
+ *   <li>K blocks are at most 512 long, so every float partial sum is an exact integer (see
  *       {@link VectorInt8Blocks}), converted to int32 and added across blocks in an int32 buffer;</li>
  *   <li>the output stage ({@link VectorInt8Output}) runs on each finished row block while it is in L1.</li>
  * </ul>
@@ -44,15 +45,22 @@ public final class VectorInt8Gemm implements Int8Gemm {
 
     /** One task's buffers; a task owns it from {@link #acquire} to {@link #release}. */
     private static final class Scratch {
-        final float[] aPacked;
-        final float[] bWide;
+        /** Packed activations of one row block, all of K; grown on demand. */
+        float[] aPacked = new float[0];
         final float[] tile = new float[MR * NR];
         final int[] acc;
+        final int[] rowSums;
 
-        Scratch(int mc, int nc, int kc) {
-            aPacked = new float[mc * kc];
-            bWide = new float[nc * kc];
+        Scratch(int mc, int nc) {
             acc = new int[mc * nc];
+            rowSums = new int[mc];
+        }
+
+        float[] aPacked(int size) {
+            if (aPacked.length < size) {
+                aPacked = new float[size];
+            }
+            return aPacked;
         }
     }
 
@@ -63,7 +71,7 @@ public final class VectorInt8Gemm implements Int8Gemm {
                 return s;
             }
         }
-        return new Scratch(mc, nc, kc);
+        return new Scratch(mc, nc);
     }
 
     private void release(Scratch s) {
@@ -145,22 +153,25 @@ public final class VectorInt8Gemm implements Int8Gemm {
     private void blocked(int i0, int i1, int j0, int j1, byte[] a, int aOff, int lda, int zx,
                          PackedInt8Weights w, PreparedOutput out, Scratch s) {
         int k = w.k();
-        float[] aPacked = s.aPacked;
-        float[] bWide = s.bWide;
         float[] tile = s.tile;
         int[] acc = s.acc;
+        int[] rowSums = s.rowSums;
         Object staging = VectorInt8Output.stagingFor(out, nc);
-        for (int jc = j0; jc < j1; jc += nc) {
-            int ncCur = Math.min(nc, j1 - jc);
-            int q0 = jc / NR;
-            int q1 = FloatPacking.ceilDiv(jc + ncCur, NR);
-            for (int ic = i0; ic < i1; ic += mc) {
-                int mcCur = Math.min(mc, i1 - ic);
+        for (int ic = i0; ic < i1; ic += mc) {
+            int mcCur = Math.min(mc, i1 - ic);
+            int paddedRows = FloatPacking.ceilDiv(mcCur, MR) * MR;
+            // Activations are packed once per row block for all of K, then reused by every column block.
+            float[] aPacked = s.aPacked(paddedRows * k);
+            VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums);
+            for (int jc = j0; jc < j1; jc += nc) {
+                int ncCur = Math.min(nc, j1 - jc);
                 for (int pc = 0; pc < k; pc += kc) {
                     int kcCur = Math.min(kc, k - pc);
-                    VectorInt8Blocks.widenPanels(w, q0, q1, pc, kcCur, bWide);
-                    VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, pc, kcCur, aPacked);
-                    multiplyBlock(mcCur, ncCur, kcCur, aPacked, bWide, tile, acc, pc > 0);
+                    multiplyBlock(mcCur, ncCur, kcCur, aPacked, pc * paddedRows, w.panels(), (jc / NR * k + pc) * NR,
+                            k * NR, tile, acc, pc > 0);
+                }
+                if (!w.symmetric()) {
+                    subtractZeroPoints(w, jc, ncCur, rowSums, mcCur, acc);
                 }
                 for (int r = 0; r < mcCur; r++) {
                     VectorInt8Output.apply(out, ic + r, jc, ncCur, acc, r * nc, staging);
@@ -169,14 +180,28 @@ public final class VectorInt8Gemm implements Int8Gemm {
         }
     }
 
-    private void multiplyBlock(int mcCur, int ncCur, int kcCur, float[] aPacked, float[] bWide, float[] tile,
-                               int[] acc, boolean add) {
-        for (int j = 0; j < ncCur; j += NR) {
+    /**
+     * One K block: {@code acc[r*nc + j] (+)= sum_p A[r][p] * W[j][p]} for the block's rows and columns. Each s8 weight
+     * panel ({@code kcCur x NR} bytes, in L1) meets every row panel of the packed activations in turn.
+     */
+    private void multiplyBlock(int mcCur, int ncCur, int kcCur, float[] aPacked, int aBase, byte[] panels,
+                               int wBase, int panelStride, float[] tile, int[] acc, boolean add) {
+        for (int j = 0, wi = wBase; j < ncCur; j += NR, wi += panelStride) {
             int cols = Math.min(NR, ncCur - j);
             for (int i = 0; i < mcCur; i += MR) {
                 int rows = Math.min(MR, mcCur - i);
-                VectorMicroKernel.multiplyPanels(kcCur, aPacked, i * kcCur, bWide, j * kcCur, tile);
+                VectorInt8MicroKernel.multiplyPanels(kcCur, aPacked, aBase + i * kcCur, panels, wi, tile);
                 VectorInt8Blocks.tileToAcc(tile, rows, cols, acc, i * nc + j, nc, add);
+            }
+        }
+    }
+
+    /** {@code acc[r*nc + c] -= zw[jc + c] * rowSums[r]}: the weights' zero points, applied in int32. */
+    private void subtractZeroPoints(PackedInt8Weights w, int jc, int ncCur, int[] rowSums, int rows, int[] acc) {
+        for (int r = 0; r < rows; r++) {
+            int sum = rowSums[r];
+            for (int c = 0; c < ncCur; c++) {
+                acc[r * nc + c] -= w.zeroPoint(jc + c) * sum;
             }
         }
     }
@@ -237,7 +262,7 @@ public final class VectorInt8Gemm implements Int8Gemm {
 
     @Override
     public String toString() {
-        return "vector (s8 weights widened to FP32 per block, exact, " + MR + "x" + NR + " tile, "
+        return "vector (s8 weights widened to FP32 in registers, exact, " + MR + "x" + NR + " tile, "
                 + pool.threads() + " threads)";
     }
 }
