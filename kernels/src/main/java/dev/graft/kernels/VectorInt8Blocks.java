@@ -117,7 +117,7 @@ final class VectorInt8Blocks {
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0, t0 = s0, t1 = s0, u0 = s0, u1 = s0, v0 = s0, v1 = s0;
         int p = 0;
-        for (; p + 4 <= kc; p += 4) {
+        for (int bound = kc - 3; p < bound; p += 4) { // not "p + 4 <= kc": that form keeps range checks in the loop
             int b = panelBase + (p0 + p) * NR;
             int xi = xOff + p0 + p;
             FloatVector xv = FloatVector.broadcast(SPECIES, x[xi]);
