@@ -40,38 +40,58 @@ final class VectorInt8Blocks {
 
     /**
      * Packs rows {@code [row0, row0+rows)} of u8 X, all {@code k} columns, centred, for
-     * {@link VectorInt8MicroKernel}: K is cut into blocks of {@code kc}; the block starting at {@code pc} begins at
-     * {@code dst[pc * paddedRows]} and holds {@code MR}-row panels, {@code dst[pc*paddedRows + q*kcCur*MR + p*MR + r]
-     * = X[row0 + q*MR + r][pc + p] - zx}, padding rows 0 ({@code paddedRows} is {@code rows} rounded up to
-     * {@code MR}). Also sets {@code rowSums[r] = sum_p (X[row0 + r][p] - zx)}, which the weights' zero points need.
+     * {@link VectorInt8MicroKernel}. Rows are cut into panels of {@link VectorInt8MicroKernel#panelRows} rows (12,
+     * and 8 for a short last panel), K into blocks of {@code kc}. The block starting at {@code pc} begins at
+     * {@code dst[pc * paddedRows]}; in it, the panel of height {@code h} starting at row {@code i} begins at
+     * {@code i * kcCur} and holds {@code dst[.. + p*h + r] = X[row0 + i + r][pc + p] - zx}, padding rows 0
+     * ({@code paddedRows} = {@link VectorInt8MicroKernel#paddedRows}). Also sets
+     * {@code rowSums[r] = sum_p (X[row0 + r][p] - zx)}, which the weights' zero points need.
+     *
+     * @param row a scratch row of at least {@code k} floats
      */
     static void packActivations(byte[] a, int aOff, int lda, int zx, int row0, int rows, int k, int kc,
-                                float[] dst, int[] rowSums) {
-        int mr = VectorInt8MicroKernel.MR;
-        int paddedRows = FloatPacking.ceilDiv(rows, mr) * mr;
-        for (int r = 0; r < paddedRows; r++) {
-            int panel = r / mr * mr;
-            int lane = r - panel;
-            int src = aOff + (row0 + r) * lda;
-            int sum = 0;
-            for (int pc = 0; pc < k; pc += kc) {
-                int kcCur = Math.min(kc, k - pc);
-                int d = pc * paddedRows + panel * kcCur + lane;
-                if (r < rows) {
-                    for (int p = 0; p < kcCur; p++) {
-                        int v = (a[src + pc + p] & 0xFF) - zx;
-                        dst[d + p * mr] = v;
-                        sum += v;
-                    }
+                                float[] dst, int[] rowSums, float[] row) {
+        int paddedRows = VectorInt8MicroKernel.paddedRows(rows);
+        for (int i = 0; i < paddedRows; ) {
+            int h = VectorInt8MicroKernel.panelRows(rows - i);
+            for (int r = 0; r < h; r++) {
+                if (i + r < rows) {
+                    rowSums[i + r] = centre(a, aOff + (row0 + i + r) * lda, k, zx, row);
                 } else {
-                    for (int p = 0; p < kcCur; p++) {
-                        dst[d + p * mr] = 0f;
-                    }
+                    java.util.Arrays.fill(row, 0, k, 0f);
+                }
+                for (int pc = 0; pc < k; pc += kc) {
+                    int kcCur = Math.min(kc, k - pc);
+                    interleave(row, pc, kcCur, dst, pc * paddedRows + i * kcCur + r, h);
                 }
             }
-            if (r < rows) {
-                rowSums[r] = sum;
-            }
+            i += h;
+        }
+    }
+
+    /** {@code row[p] = (x[s + p] & 0xFF) - zx} for {@code p < k}; returns their sum. */
+    private static int centre(byte[] x, int s, int k, int zx, float[] row) {
+        IntVector sum = IntVector.zero(INTS);
+        int p = 0;
+        for (int bound = k - LANES; p <= bound; p += LANES) {
+            IntVector v = ((IntVector) ByteVector.fromArray(BYTES, x, s + p).convertShape(VectorOperators.B2I, INTS, 0))
+                    .and(0xFF).sub(zx);
+            sum = sum.add(v);
+            ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(row, p);
+        }
+        int total = sum.reduceLanes(VectorOperators.ADD);
+        for (; p < k; p++) {
+            int v = (x[s + p] & 0xFF) - zx;
+            row[p] = v;
+            total += v;
+        }
+        return total;
+    }
+
+    /** {@code dst[d + p*stride] = row[p0 + p]} for {@code p < len}. */
+    private static void interleave(float[] row, int p0, int len, float[] dst, int d, int stride) {
+        for (int p = 0; p < len; p++) {
+            dst[d + p * stride] = row[p0 + p];
         }
     }
 

@@ -47,6 +47,8 @@ public final class VectorInt8Gemm implements Int8Gemm {
     private static final class Scratch {
         /** Packed activations of one row block, all of K; grown on demand. */
         float[] aPacked = new float[0];
+        /** One row of centred activations; grown on demand. */
+        float[] row = new float[0];
         final float[] tile = new float[MR * NR];
         final int[] acc;
         final int[] rowSums;
@@ -61,6 +63,13 @@ public final class VectorInt8Gemm implements Int8Gemm {
                 aPacked = new float[size];
             }
             return aPacked;
+        }
+
+        float[] row(int size) {
+            if (row.length < size) {
+                row = new float[size];
+            }
+            return row;
         }
     }
 
@@ -99,7 +108,7 @@ public final class VectorInt8Gemm implements Int8Gemm {
                     + "), mc=" + mc + ", nc=" + nc);
         }
         this.kc = kc;
-        this.mc = FloatPacking.ceilDiv(mc, MR) * MR;
+        this.mc = mc;
         this.nc = FloatPacking.ceilDiv(nc, NR) * NR;
         this.pool = Objects.requireNonNull(pool, "pool");
     }
@@ -159,10 +168,10 @@ public final class VectorInt8Gemm implements Int8Gemm {
         Object staging = VectorInt8Output.stagingFor(out, nc);
         for (int ic = i0; ic < i1; ic += mc) {
             int mcCur = Math.min(mc, i1 - ic);
-            int paddedRows = FloatPacking.ceilDiv(mcCur, MR) * MR;
+            int paddedRows = VectorInt8MicroKernel.paddedRows(mcCur);
             // Activations are packed once per row block for all of K, then reused by every column block.
             float[] aPacked = s.aPacked(paddedRows * k);
-            VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums);
+            VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums, s.row(k));
             for (int jc = j0; jc < j1; jc += nc) {
                 int ncCur = Math.min(nc, j1 - jc);
                 for (int pc = 0; pc < k; pc += kc) {
@@ -188,10 +197,15 @@ public final class VectorInt8Gemm implements Int8Gemm {
                                int wBase, int panelStride, float[] tile, int[] acc, boolean add) {
         for (int j = 0, wi = wBase; j < ncCur; j += NR, wi += panelStride) {
             int cols = Math.min(NR, ncCur - j);
-            for (int i = 0; i < mcCur; i += MR) {
-                int rows = Math.min(MR, mcCur - i);
-                VectorInt8MicroKernel.multiplyPanels(kcCur, aPacked, aBase + i * kcCur, panels, wi, tile);
-                VectorInt8Blocks.tileToAcc(tile, rows, cols, acc, i * nc + j, nc, add);
+            for (int i = 0; i < mcCur; ) {
+                int h = VectorInt8MicroKernel.panelRows(mcCur - i);
+                if (h == MR) {
+                    VectorInt8MicroKernel.multiplyPanels(kcCur, aPacked, aBase + i * kcCur, panels, wi, tile);
+                } else {
+                    VectorInt8MicroKernel.multiplyPanels8(kcCur, aPacked, aBase + i * kcCur, panels, wi, tile);
+                }
+                VectorInt8Blocks.tileToAcc(tile, Math.min(h, mcCur - i), cols, acc, i * nc + j, nc, add);
+                i += h;
             }
         }
     }

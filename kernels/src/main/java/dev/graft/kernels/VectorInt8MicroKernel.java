@@ -29,8 +29,22 @@ final class VectorInt8MicroKernel {
 
     /** Rows of activations per register tile. */
     static final int MR = 12;
+    /** Rows of the short tile used for a last panel of at most 8 rows (no 12-row tile half wasted on padding). */
+    static final int SHORT_MR = 8;
 
     private VectorInt8MicroKernel() {
+    }
+
+    /** Height of the panel that starts {@code remaining} rows before the end of a row block. */
+    static int panelRows(int remaining) {
+        return remaining <= SHORT_MR ? SHORT_MR : MR;
+    }
+
+    /** Rows of a block of {@code rows} once every panel is padded to its height. */
+    static int paddedRows(int rows) {
+        int full = rows / MR;
+        int rest = rows - full * MR;
+        return full * MR + (rest == 0 ? 0 : rest <= SHORT_MR ? SHORT_MR : MR);
     }
 
     /**
@@ -108,5 +122,58 @@ final class VectorInt8MicroKernel {
         ca1.intoArray(tile, 10 * NR + LANES);
         cb0.intoArray(tile, 11 * NR);
         cb1.intoArray(tile, 11 * NR + LANES);
+    }
+
+    /** {@link #multiplyPanels} for a panel of 8 rows ({@code a[aBase + p*8 + r]}), the short last panel. */
+    static void multiplyPanels8(int kc, float[] a, int aBase, byte[] w, int wBase, float[] tile) {
+        FloatVector z = FloatVector.zero(SPECIES);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        for (int p = 0; p < kc; p++) {
+            int ai = aBase + p * 8;
+            int wi = wBase + p * NR;
+            FloatVector w0 = widen(w, wi);
+            FloatVector w1 = widen(w, wi + LANES);
+            FloatVector x = FloatVector.broadcast(SPECIES, a[ai]);
+            c00 = x.fma(w0, c00);
+            c01 = x.fma(w1, c01);
+            x = FloatVector.broadcast(SPECIES, a[ai + 1]);
+            c10 = x.fma(w0, c10);
+            c11 = x.fma(w1, c11);
+            x = FloatVector.broadcast(SPECIES, a[ai + 2]);
+            c20 = x.fma(w0, c20);
+            c21 = x.fma(w1, c21);
+            x = FloatVector.broadcast(SPECIES, a[ai + 3]);
+            c30 = x.fma(w0, c30);
+            c31 = x.fma(w1, c31);
+            x = FloatVector.broadcast(SPECIES, a[ai + 4]);
+            c40 = x.fma(w0, c40);
+            c41 = x.fma(w1, c41);
+            x = FloatVector.broadcast(SPECIES, a[ai + 5]);
+            c50 = x.fma(w0, c50);
+            c51 = x.fma(w1, c51);
+            x = FloatVector.broadcast(SPECIES, a[ai + 6]);
+            c60 = x.fma(w0, c60);
+            c61 = x.fma(w1, c61);
+            x = FloatVector.broadcast(SPECIES, a[ai + 7]);
+            c70 = x.fma(w0, c70);
+            c71 = x.fma(w1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + LANES);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + LANES);
     }
 }

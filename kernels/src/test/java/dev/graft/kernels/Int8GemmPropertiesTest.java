@@ -49,6 +49,12 @@ class Int8GemmPropertiesTest {
         check(new VectorInt8Gemm(5, 8, 1, POOLS[c.threads() - 1]), c);
     }
 
+    /** Row blocks of 13 and 20 rows: a 12-row panel followed by a short (8-row) panel holding 1 or 8 rows. */
+    @Property(tries = 100)
+    void vectorWithShortPanelsMatchesScalar(@ForAll("cases") Case c) {
+        check(new VectorInt8Gemm(300, c.seed() % 2 == 0 ? 13 : 20, 40, POOLS[c.threads() - 1]), c);
+    }
+
     @Property(tries = 100)
     void resultsDoNotDependOnThreadCount(@ForAll("cases") Case c) {
         Object one = run(new VectorInt8Gemm(POOLS[0]), c);
