@@ -69,6 +69,58 @@ final class VectorInt8Blocks {
         }
     }
 
+    /** Floats {@link #packTransposedActivations} may write past the packed activations (one vector's spill). */
+    static final int PACK_SLACK = LANES;
+
+    /**
+     * {@link #packActivations} for transposed activations, {@code X[i][p] = a[aOff + p*ldaT + i]}: the {@code h}
+     * values of one panel at one {@code p} are then contiguous bytes, centred and converted as one vector. A full
+     * vector is stored each time (the lanes past {@code h} land on the next slot, which is written afterwards:
+     * blocks, panels and {@code p} are visited in storage order), so {@code dst} needs {@link #PACK_SLACK} spare
+     * floats. Panels with padding rows, or too close to the end of {@code a} for a whole vector load, go element by
+     * element.
+     */
+    static void packTransposedActivations(byte[] a, int aOff, int ldaT, int zx, int row0, int rows, int k, int kc,
+                                          float[] dst, int[] rowSums) {
+        int paddedRows = VectorInt8MicroKernel.paddedRows(rows);
+        java.util.Arrays.fill(rowSums, 0, rows, 0);
+        for (int pc = 0; pc < k; pc += kc) {
+            int kcCur = Math.min(kc, k - pc);
+            for (int i = 0; i < paddedRows; ) {
+                int h = VectorInt8MicroKernel.panelRows(rows - i);
+                int d = pc * paddedRows + i * kcCur;
+                int src = aOff + pc * ldaT + row0 + i;
+                boolean whole = i + h <= rows && src + (long) (kcCur - 1) * ldaT + LANES <= a.length;
+                if (whole) {
+                    IntVector sum = IntVector.zero(INTS);
+                    for (int p = 0; p < kcCur; p++) {
+                        IntVector v = ((IntVector) ByteVector.fromArray(BYTES, a, src + p * ldaT)
+                                .convertShape(VectorOperators.B2I, INTS, 0)).and(0xFF).sub(zx);
+                        sum = sum.add(v);
+                        ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(dst, d + p * h);
+                    }
+                    for (int r = 0; r < h; r++) {
+                        rowSums[i + r] += sum.lane(r);
+                    }
+                } else {
+                    for (int r = 0; r < h; r++) {
+                        boolean real = i + r < rows;
+                        int sum = 0;
+                        for (int p = 0; p < kcCur; p++) {
+                            int v = real ? (a[src + p * ldaT + r] & 0xFF) - zx : 0;
+                            dst[d + p * h + r] = v;
+                            sum += v;
+                        }
+                        if (real) {
+                            rowSums[i + r] += sum;
+                        }
+                    }
+                }
+                i += h;
+            }
+        }
+    }
+
     /** {@code row[p] = (x[s + p] & 0xFF) - zx} for {@code p < k}; returns their sum. */
     private static int centre(byte[] x, int s, int k, int zx, float[] row) {
         IntVector sum = IntVector.zero(INTS);

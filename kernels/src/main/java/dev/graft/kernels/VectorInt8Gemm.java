@@ -128,39 +128,84 @@ public final class VectorInt8Gemm implements Int8Gemm {
         if (m == 0) {
             return;
         }
+        run(m, a, aOff, lda, aZeroPoint, w, out, false);
+    }
+
+    /** Splits the work among the pool's threads; {@code transposed} selects the layout of A. */
+    private void run(int m, byte[] a, int aOff, int lda, int aZeroPoint, PackedInt8Weights w, PreparedOutput out,
+                     boolean transposed) {
         int panels = FloatPacking.ceilDiv(w.n(), NR);
         int threads = pool.threads();
-        if (m <= GEMV_ROWS) {
+        if (m <= GEMV_ROWS && !transposed) {
             int tasks = Math.min(threads, panels);
             pool.forEach(tasks, t -> gemv(m, a, aOff, lda, aZeroPoint, w, out,
                     panels * t / tasks, panels * (t + 1) / tasks));
         } else if (panels >= 2 * threads || m < 2 * MR * threads) {
             int tasks = Math.min(threads, panels);
             pool.forEach(tasks, t -> blocked(0, m, panels * t / tasks * NR,
-                    Math.min(w.n(), panels * (t + 1) / tasks * NR), a, aOff, lda, aZeroPoint, w, out));
+                    Math.min(w.n(), panels * (t + 1) / tasks * NR), a, aOff, lda, aZeroPoint, w, out, transposed));
         } else {
             int rowPanels = FloatPacking.ceilDiv(m, MR);
             pool.forEach(threads, t -> blocked(Math.min(m, rowPanels * t / threads * MR),
-                    Math.min(m, rowPanels * (t + 1) / threads * MR), 0, w.n(), a, aOff, lda, aZeroPoint, w, out));
+                    Math.min(m, rowPanels * (t + 1) / threads * MR), 0, w.n(), a, aOff, lda, aZeroPoint, w, out,
+                    transposed));
+        }
+    }
+
+    /**
+     * {@link #gemm} with the activations stored transposed, {@code X[i][p] = a[aOff + p*ldaT + i]}: the layout of an
+     * im2col matrix ({@code k} rows of {@code m} pixels), which a convolution builds with contiguous copies instead
+     * of im2row's byte-by-byte gather. Packing reads each panel's {@code MR} pixels of one {@code p} as one contiguous
+     * run. Same results as {@link #gemm} on the transposed matrix, bit for bit.
+     */
+    void gemmTransposedA(int m, byte[] a, int aOff, int ldaT, int aZeroPoint, PackedInt8Weights w,
+                         Int8Output output) {
+        java.util.Objects.requireNonNull(a, "a");
+        if (m > 0 && (ldaT < m || aOff < 0 || aOff + (long) (w.k() - 1) * ldaT + m > a.length)) {
+            throw new IllegalArgumentException("VectorInt8Gemm: transposed activations [" + w.k() + " x " + m
+                    + "] at offset " + aOff + " with row stride " + ldaT + " do not fit in " + a.length + " bytes");
+        }
+        // The row-major check with lda = 1 only looks at the zero point, weights and output here.
+        PreparedOutput out = PreparedOutput.checkGemm("VectorInt8Gemm", Math.min(m, 1), a, 0, w.k(), aZeroPoint, w,
+                output);
+        out.check("VectorInt8Gemm", m, w.n());
+        if (w.panelWidth() != NR) {
+            throw new IllegalArgumentException("VectorInt8Gemm: weights packed with panel width " + w.panelWidth()
+                    + ", this kernel needs " + NR + "; pack with PackedInt8Weights.pack");
+        }
+        if (m == 0) {
+            return;
+        }
+        if (m <= GEMV_ROWS) { // a few rows: transpose them and take the GEMV path
+            int k = w.k();
+            byte[] rows = new byte[m * k];
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) {
+                    rows[i * k + p] = a[aOff + p * ldaT + i];
+                }
+            }
+            run(m, rows, 0, k, aZeroPoint, w, out, false);
+        } else {
+            run(m, a, aOff, ldaT, aZeroPoint, w, out, true);
         }
     }
 
     /** Rows {@code [i0, i1)}, columns {@code [j0, j1)} ({@code j0} a multiple of NR) of the packed path. */
     private void blocked(int i0, int i1, int j0, int j1, byte[] a, int aOff, int lda, int zx,
-                         PackedInt8Weights w, PreparedOutput out) {
+                         PackedInt8Weights w, PreparedOutput out, boolean transposed) {
         if (i0 >= i1 || j0 >= j1) {
             return;
         }
         Scratch s = acquire();
         try {
-            blocked(i0, i1, j0, j1, a, aOff, lda, zx, w, out, s);
+            blocked(i0, i1, j0, j1, a, aOff, lda, zx, w, out, transposed, s);
         } finally {
             release(s);
         }
     }
 
     private void blocked(int i0, int i1, int j0, int j1, byte[] a, int aOff, int lda, int zx,
-                         PackedInt8Weights w, PreparedOutput out, Scratch s) {
+                         PackedInt8Weights w, PreparedOutput out, boolean transposed, Scratch s) {
         int k = w.k();
         float[] tile = s.tile;
         int[] acc = s.acc;
@@ -170,8 +215,12 @@ public final class VectorInt8Gemm implements Int8Gemm {
             int mcCur = Math.min(mc, i1 - ic);
             int paddedRows = VectorInt8MicroKernel.paddedRows(mcCur);
             // Activations are packed once per row block for all of K, then reused by every column block.
-            float[] aPacked = s.aPacked(paddedRows * k);
-            VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums, s.row(k));
+            float[] aPacked = s.aPacked(paddedRows * k + VectorInt8Blocks.PACK_SLACK);
+            if (transposed) {
+                VectorInt8Blocks.packTransposedActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums);
+            } else {
+                VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums, s.row(k));
+            }
             for (int jc = j0; jc < j1; jc += nc) {
                 int ncCur = Math.min(nc, j1 - jc);
                 for (int pc = 0; pc < k; pc += kc) {
