@@ -47,22 +47,25 @@ final class VectorInt8Blocks {
      * ({@code paddedRows} = {@link VectorInt8MicroKernel#paddedRows}). Also sets
      * {@code rowSums[r] = sum_p (X[row0 + r][p] - zx)}, which the weights' zero points need.
      *
-     * @param row a scratch row of at least {@code k} floats
+     * @param row scratch of at least {@code MR * k} floats
      */
     static void packActivations(byte[] a, int aOff, int lda, int zx, int row0, int rows, int k, int kc,
                                 float[] dst, int[] rowSums, float[] row) {
         int paddedRows = VectorInt8MicroKernel.paddedRows(rows);
         for (int i = 0; i < paddedRows; ) {
             int h = VectorInt8MicroKernel.panelRows(rows - i);
+            // The panel's rows, centred one after another in `row` (h*k floats), then dealt out four at a time.
             for (int r = 0; r < h; r++) {
                 if (i + r < rows) {
-                    rowSums[i + r] = centre(a, aOff + (row0 + i + r) * lda, k, zx, row);
+                    rowSums[i + r] = centre(a, aOff + (row0 + i + r) * lda, k, zx, row, r * k);
                 } else {
-                    java.util.Arrays.fill(row, 0, k, 0f);
+                    java.util.Arrays.fill(row, r * k, (r + 1) * k, 0f);
                 }
-                for (int pc = 0; pc < k; pc += kc) {
-                    int kcCur = Math.min(kc, k - pc);
-                    interleave(row, pc, kcCur, dst, pc * paddedRows + i * kcCur + r, h);
+            }
+            for (int pc = 0; pc < k; pc += kc) {
+                int kcCur = Math.min(kc, k - pc);
+                for (int r = 0; r < h; r += 4) { // h is 8 or 12
+                    interleaveFour(row, r * k + pc, k, kcCur, dst, pc * paddedRows + i * kcCur + r, h);
                 }
             }
             i += h;
@@ -121,29 +124,38 @@ final class VectorInt8Blocks {
         }
     }
 
-    /** {@code row[p] = (x[s + p] & 0xFF) - zx} for {@code p < k}; returns their sum. */
-    private static int centre(byte[] x, int s, int k, int zx, float[] row) {
+    /** {@code row[r0 + p] = (x[s + p] & 0xFF) - zx} for {@code p < k}; returns their sum. */
+    private static int centre(byte[] x, int s, int k, int zx, float[] row, int r0) {
         IntVector sum = IntVector.zero(INTS);
         int p = 0;
         for (int bound = k - LANES; p <= bound; p += LANES) {
             IntVector v = ((IntVector) ByteVector.fromArray(BYTES, x, s + p).convertShape(VectorOperators.B2I, INTS, 0))
                     .and(0xFF).sub(zx);
             sum = sum.add(v);
-            ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(row, p);
+            ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(row, r0 + p);
         }
         int total = sum.reduceLanes(VectorOperators.ADD);
         for (; p < k; p++) {
             int v = (x[s + p] & 0xFF) - zx;
-            row[p] = v;
+            row[r0 + p] = v;
             total += v;
         }
         return total;
     }
 
-    /** {@code dst[d + p*stride] = row[p0 + p]} for {@code p < len}. */
-    private static void interleave(float[] row, int p0, int len, float[] dst, int d, int stride) {
+    /**
+     * {@code dst[d + p*stride + j] = src[s + j*streamStride + p]} for {@code j < 4}, {@code p < len}: four
+     * contiguous runs interleaved, each read front to back (faster than one run at a time with scattered stores).
+     */
+    private static void interleaveFour(float[] src, int s, int streamStride, int len, float[] dst, int d,
+                                       int stride) {
+        int s1 = s + streamStride, s2 = s1 + streamStride, s3 = s2 + streamStride;
         for (int p = 0; p < len; p++) {
-            dst[d + p * stride] = row[p0 + p];
+            int o = d + p * stride;
+            dst[o] = src[s + p];
+            dst[o + 1] = src[s1 + p];
+            dst[o + 2] = src[s2 + p];
+            dst[o + 3] = src[s3 + p];
         }
     }
 

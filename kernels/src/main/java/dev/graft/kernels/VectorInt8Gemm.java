@@ -22,9 +22,11 @@ import java.util.Objects;
  *       {@link VectorInt8Blocks}), converted to int32 and added across blocks in an int32 buffer;</li>
  *   <li>the output stage ({@link VectorInt8Output}) runs on each finished row block while it is in L1.</li>
  * </ul>
- * What INT8 buys here is memory: weights are a quarter of FP32's in RAM, in caches and on the memory bus. For a few
- * rows ({@code m <= 4}, batch-1 inference) that is the whole story: the GEMV path streams the s8 panels once, widening
- * in registers, and is bound by bandwidth, where INT8 is 4x ahead.
+ * On compute-bound shapes this runs at the FP32 GEMM's speed (both near the FMA ceiling; see docs/BENCHMARKS.md).
+ * What INT8 buys beyond that is memory: weights are a quarter of FP32's in RAM, in caches and on the memory bus. For a
+ * few rows ({@code m <= 4}, batch-1 inference) the GEMV path streams the s8 panels once, widening in registers: it is
+ * bound by the two conversion uops per 16 multiply-adds while FP32's weights come from cache, and 4-5x ahead of FP32
+ * once FP32's weights have to come from DRAM.
  *
  * <p>Threads: columns (or, for narrow outputs, rows) are split among the {@link Parallel} pool's threads. The integer
  * results are exact, so they are identical for any thread count; the output stage is per element.
@@ -47,7 +49,7 @@ public final class VectorInt8Gemm implements Int8Gemm {
     private static final class Scratch {
         /** Packed activations of one row block, all of K; grown on demand. */
         float[] aPacked = new float[0];
-        /** One row of centred activations; grown on demand. */
+        /** One panel's rows of centred activations; grown on demand. */
         float[] row = new float[0];
         final float[] tile = new float[MR * NR];
         final int[] acc;
@@ -101,7 +103,7 @@ public final class VectorInt8Gemm implements Int8Gemm {
         this(EXACT_K, DEFAULT_MC, DEFAULT_NC, pool);
     }
 
-    /** Explicit blocks, so tests reach every blocking edge on small matrices; {@code kc <= 256}. */
+    /** Explicit blocks, so tests reach every blocking edge on small matrices; {@code kc <= 512}. */
     VectorInt8Gemm(int kc, int mc, int nc, Parallel pool) {
         if (kc < 1 || kc > EXACT_K || mc < 1 || nc < 1) {
             throw new IllegalArgumentException("VectorInt8Gemm: bad blocks kc=" + kc + " (max " + EXACT_K
@@ -219,7 +221,7 @@ public final class VectorInt8Gemm implements Int8Gemm {
             if (transposed) {
                 VectorInt8Blocks.packTransposedActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums);
             } else {
-                VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums, s.row(k));
+                VectorInt8Blocks.packActivations(a, aOff, lda, zx, ic, mcCur, k, kc, aPacked, rowSums, s.row(MR * k));
             }
             for (int jc = j0; jc < j1; jc += nc) {
                 int ncCur = Math.min(nc, j1 - jc);
