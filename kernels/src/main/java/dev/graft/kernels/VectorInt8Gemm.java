@@ -36,6 +36,8 @@ public final class VectorInt8Gemm implements Int8Gemm {
     private static final int DEFAULT_MC = 128;
     private static final int DEFAULT_NC = 1024;
     private static final int GEMV_ROWS = 4;
+    /** Row panels per thread from which A is split by rows rather than by columns. */
+    private static final int ROW_SPLIT_PANELS = 16;
 
     private final int kc;
     private final int mc;
@@ -142,7 +144,9 @@ public final class VectorInt8Gemm implements Int8Gemm {
             int tasks = Math.min(threads, panels);
             pool.forEach(tasks, t -> gemv(m, a, aOff, lda, aZeroPoint, w, out,
                     panels * t / tasks, panels * (t + 1) / tasks));
-        } else if (panels >= 2 * threads || m < 2 * MR * threads) {
+        } else if ((panels >= 2 * threads && m < ROW_SPLIT_PANELS * MR * threads) || m < 2 * MR * threads) {
+            // By columns: every task packs all rows of A itself, cheap next to its share of the product while A is
+            // short; for tall A (below) that duplicated packing costs more than the row split's uneven last panel.
             int tasks = Math.min(threads, panels);
             pool.forEach(tasks, t -> blocked(0, m, panels * t / tasks * NR,
                     Math.min(w.n(), panels * (t + 1) / tasks * NR), a, aOff, lda, aZeroPoint, w, out, transposed));
