@@ -85,6 +85,20 @@ class Int8GemmPropertiesTest {
         assertArrayEquals(expected, actual);
     }
 
+    /** Tall A, split among the threads by rows. */
+    @Property(tries = 20)
+    void tallActivationsMatchScalar(@ForAll("tallCases") Case c) {
+        check(new VectorInt8Gemm(POOLS[c.threads() - 1]), c);
+    }
+
+    @Provide
+    Arbitrary<Case> tallCases() {
+        return Combinators.combine(Arbitraries.integers().between(384, 420), Arbitraries.integers().between(40, 70),
+                        Arbitraries.integers().between(20, 40), Arbitraries.of(Stage.class), Arbitraries.of(false, true),
+                        Arbitraries.integers().between(2, 3), Arbitraries.longs())
+                .as((mm, nn, kk, s, asym, t, seed) -> new Case(mm, nn, kk, Fill.RANDOM, s, true, asym, t, seed));
+    }
+
     @Property(tries = 100)
     void resultsDoNotDependOnThreadCount(@ForAll("cases") Case c) {
         Object one = run(new VectorInt8Gemm(POOLS[0]), c);
