@@ -83,7 +83,9 @@ public final class Int8Conv2d {
         }
         if (w.depthwise()) {
             boolean saturate = fbgemmDepthwisePath(x.c(), w.oc, w.groups, w.kh, w.kw, geo);
-            depthwise(x, w, bias, geo, rq, out, oh, ow, saturate);
+            // The depthwise kernel runs on the same threads as the GEMM passed in (one thread for a one-thread GEMM).
+            Parallel pool = gemm instanceof VectorInt8Gemm vector ? vector.pool() : Parallel.shared();
+            depthwise(x, w, bias, geo, rq, out, oh, ow, saturate, pool);
         } else {
             im2rowGemm(x, w, bias, geo, rq, out, oh, ow, gemm);
         }
@@ -105,9 +107,9 @@ public final class Int8Conv2d {
      * kernel when available, else {@link #depthwiseReference}.
      */
     static void depthwise(Activation x, PackedConvWeights w, float[] bias, Geometry geo, Requant rq, byte[] out,
-                          int oh, int ow, boolean saturate) {
+                          int oh, int ow, boolean saturate, Parallel pool) {
         if (Kernels.vectorKernels() && w.kh * w.kw <= 512) {
-            VectorInt8Depthwise.run(x, w, bias, geo, rq, out, oh, ow, saturate, Parallel.shared());
+            VectorInt8Depthwise.run(x, w, bias, geo, rq, out, oh, ow, saturate, pool);
         } else {
             depthwiseReference(x, w, bias, geo, rq, out, oh, ow, saturate);
         }

@@ -117,6 +117,11 @@ public final class VectorInt8Gemm implements Int8Gemm {
         this.pool = Objects.requireNonNull(pool, "pool");
     }
 
+    /** The threads this GEMM runs on (a convolution's depthwise kernel uses the same). */
+    Parallel pool() {
+        return pool;
+    }
+
     /** Panel width the weights must be packed with for this kernel. */
     static int panelWidth() {
         return NR;
