@@ -2,5 +2,6 @@
 open module dev.graft.jmh {
     requires dev.graft.formats;
     requires jmh.core;
+    requires jdk.incubator.vector;
     requires com.microsoft.onnxruntime;
 }

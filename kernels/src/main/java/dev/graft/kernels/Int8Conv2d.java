@@ -83,7 +83,9 @@ public final class Int8Conv2d {
         }
         if (w.depthwise()) {
             boolean saturate = fbgemmDepthwisePath(x.c(), w.oc, w.groups, w.kh, w.kw, geo);
-            depthwise(x, w, bias, geo, rq, out, oh, ow, saturate);
+            // The depthwise kernel runs on the same threads as the GEMM passed in (one thread for a one-thread GEMM).
+            Parallel pool = gemm instanceof VectorInt8Gemm vector ? vector.pool() : Parallel.shared();
+            depthwise(x, w, bias, geo, rq, out, oh, ow, saturate, pool);
         } else {
             im2rowGemm(x, w, bias, geo, rq, out, oh, ow, gemm);
         }
@@ -105,9 +107,9 @@ public final class Int8Conv2d {
      * kernel when available, else {@link #depthwiseReference}.
      */
     static void depthwise(Activation x, PackedConvWeights w, float[] bias, Geometry geo, Requant rq, byte[] out,
-                          int oh, int ow, boolean saturate) {
+                          int oh, int ow, boolean saturate, Parallel pool) {
         if (Kernels.vectorKernels() && w.kh * w.kw <= 512) {
-            VectorInt8Depthwise.run(x, w, bias, geo, rq, out, oh, ow, saturate, Parallel.shared());
+            VectorInt8Depthwise.run(x, w, bias, geo, rq, out, oh, ow, saturate, pool);
         } else {
             depthwiseReference(x, w, bias, geo, rq, out, oh, ow, saturate);
         }
@@ -171,12 +173,67 @@ public final class Int8Conv2d {
         byte[] rows = new byte[Math.multiplyExact(pixels, k)];
         for (int img = 0; img < x.n(); img++) {
             for (int g = 0; g < w.groups; g++) {
-                im2row(x, img, g * w.cpg, w, geo, oh, ow, rows);
                 int outBase = (img * w.oc + g * opg) * pixels;
-                gemm.gemm(pixels, rows, 0, k, x.zeroPoint(), w.perGroup[g], new Int8Output.Requantize(x.scale(),
-                        bias, g * opg, rq.scale(), rq.zeroPoint(), rq.relu(), out, outBase, 1, pixels));
+                Int8Output output = new Int8Output.Requantize(x.scale(), bias, g * opg, rq.scale(), rq.zeroPoint(),
+                        rq.relu(), out, outBase, 1, pixels);
+                if (gemm instanceof VectorInt8Gemm vector) {
+                    // im2col (k rows of pixels) is built from contiguous runs; the vector GEMM packs it directly.
+                    im2col(x, img, g * w.cpg, w, geo, oh, ow, rows);
+                    vector.gemmTransposedA(pixels, rows, 0, pixels, x.zeroPoint(), w.perGroup[g], output);
+                } else {
+                    im2row(x, img, g * w.cpg, w, geo, oh, ow, rows);
+                    gemm.gemm(pixels, rows, 0, k, x.zeroPoint(), w.perGroup[g], output);
+                }
             }
         }
+    }
+
+    /**
+     * {@code cols[((ci*kh + ky)*kw + kx)*oh*ow + oy*ow + ox] = x[img][c0+ci][iy][ix]}, or the zero point outside the
+     * input: the transpose of {@link #im2row}. With stride 1 each output row is one contiguous copy of an input row
+     * plus the padding on either side. Every element is written.
+     */
+    static void im2col(Activation x, int img, int c0, PackedConvWeights w, Geometry geo, int oh, int ow,
+                       byte[] cols) {
+        byte zp = (byte) x.zeroPoint();
+        byte[] src = x.data();
+        int pixels = oh * ow;
+        int sw = geo.strideW();
+        for (int ci = 0; ci < w.cpg; ci++) {
+            int plane = ((img * x.c()) + c0 + ci) * x.h() * x.w();
+            for (int ky = 0; ky < w.kh; ky++) {
+                for (int kx = 0; kx < w.kw; kx++) {
+                    int d0 = ((ci * w.kh + ky) * w.kw + kx) * pixels;
+                    int dx = kx * geo.dilW() - geo.padW(); // ix = ox*sw + dx
+                    // Outputs [lo, hi) read inside the row: ox*sw + dx in [0, x.w()).
+                    int lo = Math.min(ow, Math.max(0, ceilDiv(-dx, sw)));
+                    int hi = Math.max(lo, Math.min(ow, ceilDiv(x.w() - dx, sw)));
+                    for (int oy = 0; oy < oh; oy++) {
+                        int d = d0 + oy * ow;
+                        int iy = oy * geo.strideH() - geo.padH() + ky * geo.dilH();
+                        if (iy < 0 || iy >= x.h()) {
+                            java.util.Arrays.fill(cols, d, d + ow, zp);
+                            continue;
+                        }
+                        int rowBase = plane + iy * x.w() + dx;
+                        java.util.Arrays.fill(cols, d, d + lo, zp);
+                        if (sw == 1) {
+                            System.arraycopy(src, rowBase + lo, cols, d + lo, hi - lo);
+                        } else {
+                            for (int ox = lo; ox < hi; ox++) {
+                                cols[d + ox] = src[rowBase + ox * sw];
+                            }
+                        }
+                        java.util.Arrays.fill(cols, d + hi, d + ow, zp);
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code ceil(a / b)} for {@code b > 0} and any sign of {@code a}. */
+    private static int ceilDiv(int a, int b) {
+        return Math.floorDiv(a + b - 1, b);
     }
 
     /**

@@ -18,6 +18,8 @@ final class VectorFloatLinear {
     private static final int KC = 256;
     private static final int MC = 128;
     private static final int NC = 1024;
+    /** Row panels per thread from which x is split by rows rather than by columns. */
+    private static final int ROW_SPLIT_PANELS = 16;
 
     private VectorFloatLinear() {
     }
@@ -28,7 +30,21 @@ final class VectorFloatLinear {
             throw new IllegalArgumentException("linear: weights packed with width " + w.width + ", need " + NR);
         }
         int panels = FloatPacking.ceilDiv(w.n, NR);
-        int tasks = Math.max(1, Math.min(pool.threads(), (long) m * w.n * w.k < 1_000_000L ? 1 : panels));
+        int rowPanels = FloatPacking.ceilDiv(m, MR);
+        int threads = pool.threads();
+        if (threads > 1 && (long) m * w.n * w.k >= 1_000_000L && rowPanels >= ROW_SPLIT_PANELS * threads) {
+            // Tall x: split by rows, so the tasks do not each pack all of x (each element is still summed by one
+            // task in the same order, so the bits do not depend on the split).
+            pool.forEach(threads, t -> {
+                int i0 = Math.min(m, rowPanels * t / threads * MR);
+                int i1 = Math.min(m, rowPanels * (t + 1) / threads * MR);
+                if (i1 > i0) {
+                    columns(i1 - i0, x, xOff + i0 * ldx, ldx, w, bias, relu, y, yOff + i0 * ldy, ldy, 0, w.n);
+                }
+            });
+            return;
+        }
+        int tasks = Math.max(1, Math.min(threads, (long) m * w.n * w.k < 1_000_000L ? 1 : panels));
         pool.forEach(tasks, t -> {
             int j0 = Math.min(w.n, panels * t / tasks * NR);
             int j1 = Math.min(w.n, panels * (t + 1) / tasks * NR);

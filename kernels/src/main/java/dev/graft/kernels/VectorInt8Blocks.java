@@ -1,7 +1,6 @@
 package dev.graft.kernels;
 
 import static dev.graft.kernels.VectorMicroKernel.LANES;
-import static dev.graft.kernels.VectorMicroKernel.MR;
 import static dev.graft.kernels.VectorMicroKernel.NR;
 import static dev.graft.kernels.VectorMicroKernel.SPECIES;
 
@@ -15,16 +14,17 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Small Vector API pieces of {@link VectorInt8Gemm}, each kept short so C2 inlines its intrinsics.
  *
- * <p>Why float arithmetic is exact here: both operands are centred integers, {@code |x - zx| <= 255} and
- * {@code |w - zw| <= 255}, so every product is at most {@code 65025} in magnitude, and a sum of at most
- * {@link #EXACT_K} = 256 of them at most {@code 16,646,400 < 2^24}. Every partial sum is then an integer that float32
- * represents exactly, so each fused multiply-add is exact whatever the order. Sums over longer K are split into
- * such blocks and the blocks added in int32.
+ * <p>Why float arithmetic is exact here: activations are centred, {@code |x - zx| <= 255}, and weights are the raw
+ * s8 values, {@code |w| <= 128} (their zero points are applied afterwards in int32), so every product is at most
+ * {@code 32,640} in magnitude, and a sum of at most {@link #EXACT_K} = 512 of them at most
+ * {@code 16,711,680 < 2^24}. Every partial sum is then an integer that float32 represents exactly, so each fused
+ * multiply-add is exact whatever the order. Sums over longer K are split into such blocks and the blocks added in
+ * int32.
  */
 final class VectorInt8Blocks {
 
     /** Longest K block whose float sums are provably exact (see the class comment). */
-    static final int EXACT_K = 256;
+    static final int EXACT_K = 512;
 
     static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, SPECIES.vectorShape());
     /** Bytes with one lane per float lane (128 bits for 512-bit floats), for widening loads. */
@@ -39,70 +39,123 @@ final class VectorInt8Blocks {
     }
 
     /**
-     * Widens rows {@code [p0, p0+kc)} of weight panels {@code [q0, q1)} (each {@code NR} wide) into the float
-     * panel layout of {@link FloatPacking#packB}: {@code dst[(q-q0)*kc*NR + p*NR + j] = W[q*NR+j][p0+p] - zw}.
+     * Packs rows {@code [row0, row0+rows)} of u8 X, all {@code k} columns, centred, for
+     * {@link VectorInt8MicroKernel}. Rows are cut into panels of {@link VectorInt8MicroKernel#panelRows} rows (12,
+     * and 8 for a short last panel), K into blocks of {@code kc}. The block starting at {@code pc} begins at
+     * {@code dst[pc * paddedRows]}; in it, the panel of height {@code h} starting at row {@code i} begins at
+     * {@code i * kcCur} and holds {@code dst[.. + p*h + r] = X[row0 + i + r][pc + p] - zx}, padding rows 0
+     * ({@code paddedRows} = {@link VectorInt8MicroKernel#paddedRows}). Also sets
+     * {@code rowSums[r] = sum_p (X[row0 + r][p] - zx)}, which the weights' zero points need.
+     *
+     * @param row scratch of at least {@code MR * k} floats
      */
-    static void widenPanels(PackedInt8Weights w, int q0, int q1, int p0, int kc, float[] dst) {
-        byte[] panels = w.panels();
-        int k = w.k();
-        int[] zps = w.zeroPoints();
-        for (int q = q0; q < q1; q++) {
-            int src = (q * k + p0) * NR;
-            int d = (q - q0) * kc * NR;
-            if (w.symmetric()) {
-                widenRun(panels, src, kc * NR, dst, d);
-            } else {
-                FloatVector z0 = zeroPoints(zps, q * NR);
-                FloatVector z1 = zeroPoints(zps, q * NR + LANES);
-                widenCentred(panels, src, kc, z0, z1, dst, d);
+    static void packActivations(byte[] a, int aOff, int lda, int zx, int row0, int rows, int k, int kc,
+                                float[] dst, int[] rowSums, float[] row) {
+        int paddedRows = VectorInt8MicroKernel.paddedRows(rows);
+        for (int i = 0; i < paddedRows; ) {
+            int h = VectorInt8MicroKernel.panelRows(rows - i);
+            // The panel's rows, centred one after another in `row` (h*k floats), then dealt out four at a time.
+            for (int r = 0; r < h; r++) {
+                if (i + r < rows) {
+                    rowSums[i + r] = centre(a, aOff + (row0 + i + r) * lda, k, zx, row, r * k);
+                } else {
+                    java.util.Arrays.fill(row, r * k, (r + 1) * k, 0f);
+                }
+            }
+            for (int pc = 0; pc < k; pc += kc) {
+                int kcCur = Math.min(kc, k - pc);
+                for (int r = 0; r < h; r += 4) { // h is 8 or 12
+                    interleaveFour(row, r * k + pc, k, kcCur, dst, pc * paddedRows + i * kcCur + r, h);
+                }
+            }
+            i += h;
+        }
+    }
+
+    /** Floats {@link #packTransposedActivations} may write past the packed activations (one vector's spill). */
+    static final int PACK_SLACK = LANES;
+
+    /**
+     * {@link #packActivations} for transposed activations, {@code X[i][p] = a[aOff + p*ldaT + i]}: the {@code h}
+     * values of one panel at one {@code p} are then contiguous bytes, centred and converted as one vector. A full
+     * vector is stored each time (the lanes past {@code h} land on the next slot, which is written afterwards:
+     * blocks, panels and {@code p} are visited in storage order), so {@code dst} needs {@link #PACK_SLACK} spare
+     * floats. Panels with padding rows, or too close to the end of {@code a} for a whole vector load, go element by
+     * element.
+     */
+    static void packTransposedActivations(byte[] a, int aOff, int ldaT, int zx, int row0, int rows, int k, int kc,
+                                          float[] dst, int[] rowSums) {
+        int paddedRows = VectorInt8MicroKernel.paddedRows(rows);
+        java.util.Arrays.fill(rowSums, 0, rows, 0);
+        for (int pc = 0; pc < k; pc += kc) {
+            int kcCur = Math.min(kc, k - pc);
+            for (int i = 0; i < paddedRows; ) {
+                int h = VectorInt8MicroKernel.panelRows(rows - i);
+                int d = pc * paddedRows + i * kcCur;
+                int src = aOff + pc * ldaT + row0 + i;
+                boolean whole = i + h <= rows && src + (long) (kcCur - 1) * ldaT + LANES <= a.length;
+                if (whole) {
+                    IntVector sum = IntVector.zero(INTS);
+                    for (int p = 0; p < kcCur; p++) {
+                        IntVector v = ((IntVector) ByteVector.fromArray(BYTES, a, src + p * ldaT)
+                                .convertShape(VectorOperators.B2I, INTS, 0)).and(0xFF).sub(zx);
+                        sum = sum.add(v);
+                        ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(dst, d + p * h);
+                    }
+                    for (int r = 0; r < h; r++) {
+                        rowSums[i + r] += sum.lane(r);
+                    }
+                } else {
+                    for (int r = 0; r < h; r++) {
+                        boolean real = i + r < rows;
+                        int sum = 0;
+                        for (int p = 0; p < kcCur; p++) {
+                            int v = real ? (a[src + p * ldaT + r] & 0xFF) - zx : 0;
+                            dst[d + p * h + r] = v;
+                            sum += v;
+                        }
+                        if (real) {
+                            rowSums[i + r] += sum;
+                        }
+                    }
+                }
+                i += h;
             }
         }
     }
 
-    private static void widenRun(byte[] src, int s, int len, float[] dst, int d) {
-        for (int i = 0; i < len; i += LANES) { // len is a multiple of NR = 2*LANES
-            widen(src, s + i).intoArray(dst, d + i);
+    /** {@code row[r0 + p] = (x[s + p] & 0xFF) - zx} for {@code p < k}; returns their sum. */
+    private static int centre(byte[] x, int s, int k, int zx, float[] row, int r0) {
+        IntVector sum = IntVector.zero(INTS);
+        int p = 0;
+        for (int bound = k - LANES; p <= bound; p += LANES) {
+            IntVector v = ((IntVector) ByteVector.fromArray(BYTES, x, s + p).convertShape(VectorOperators.B2I, INTS, 0))
+                    .and(0xFF).sub(zx);
+            sum = sum.add(v);
+            ((FloatVector) v.convert(VectorOperators.I2F, 0)).intoArray(row, r0 + p);
         }
-    }
-
-    private static void widenCentred(byte[] src, int s, int kc, FloatVector z0, FloatVector z1, float[] dst, int d) {
-        for (int p = 0; p < kc; p++) {
-            int o = p * NR;
-            widen(src, s + o).sub(z0).intoArray(dst, d + o);
-            widen(src, s + o + LANES).sub(z1).intoArray(dst, d + o + LANES);
+        int total = sum.reduceLanes(VectorOperators.ADD);
+        for (; p < k; p++) {
+            int v = (x[s + p] & 0xFF) - zx;
+            row[r0 + p] = v;
+            total += v;
         }
-    }
-
-    /** Zero points of channels {@code [j0, j0+LANES)} as floats; channels past the end (padding) get 0. */
-    private static FloatVector zeroPoints(int[] zps, int j0) {
-        float[] z = new float[LANES];
-        for (int l = 0; l < LANES && j0 + l < zps.length; l++) {
-            z[l] = zps[j0 + l];
-        }
-        return FloatVector.fromArray(SPECIES, z, 0);
+        return total;
     }
 
     /**
-     * Packs rows {@code [row0, row0+rows)}, columns {@code [p0, p0+kc)} of u8 X into {@code MR}-row float panels,
-     * centred: {@code dst[q*kc*MR + p*MR + r] = X[row0+q*MR+r][p0+p] - zx}, padding rows 0.
+     * {@code dst[d + p*stride + j] = src[s + j*streamStride + p]} for {@code j < 4}, {@code p < len}: four
+     * contiguous runs interleaved, each read front to back (faster than one run at a time with scattered stores).
      */
-    static void packActivations(byte[] a, int aOff, int lda, int zx, int row0, int rows, int p0, int kc,
-                                float[] dst) {
-        for (int r0 = 0, base = 0; r0 < rows; r0 += MR, base += kc * MR) {
-            int count = Math.min(MR, rows - r0);
-            for (int r = 0; r < MR; r++) {
-                int d = base + r;
-                if (r < count) {
-                    int s = aOff + (row0 + r0 + r) * lda + p0;
-                    for (int p = 0; p < kc; p++) {
-                        dst[d + p * MR] = (a[s + p] & 0xFF) - zx;
-                    }
-                } else {
-                    for (int p = 0; p < kc; p++) {
-                        dst[d + p * MR] = 0f;
-                    }
-                }
-            }
+    private static void interleaveFour(float[] src, int s, int streamStride, int len, float[] dst, int d,
+                                       int stride) {
+        int s1 = s + streamStride, s2 = s1 + streamStride, s3 = s2 + streamStride;
+        for (int p = 0; p < len; p++) {
+            int o = d + p * stride;
+            dst[o] = src[s + p];
+            dst[o + 1] = src[s1 + p];
+            dst[o + 2] = src[s2 + p];
+            dst[o + 3] = src[s3 + p];
         }
     }
 
@@ -148,7 +201,7 @@ final class VectorInt8Blocks {
         FloatVector s0 = FloatVector.zero(SPECIES);
         FloatVector s1 = s0, t0 = s0, t1 = s0, u0 = s0, u1 = s0, v0 = s0, v1 = s0;
         int p = 0;
-        for (; p + 4 <= kc; p += 4) {
+        for (int bound = kc - 3; p < bound; p += 4) { // not "p + 4 <= kc": that form keeps range checks in the loop
             int b = panelBase + (p0 + p) * NR;
             int xi = xOff + p0 + p;
             FloatVector xv = FloatVector.broadcast(SPECIES, x[xi]);

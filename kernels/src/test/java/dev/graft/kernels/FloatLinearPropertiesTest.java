@@ -15,6 +15,7 @@ import net.jqwik.api.constraints.IntRange;
  */
 class FloatLinearPropertiesTest {
 
+    private static final Parallel TWO = new Parallel(2);
     private static final Parallel THREE = new Parallel(3);
 
     @Property(tries = 200)
@@ -45,5 +46,25 @@ class FloatLinearPropertiesTest {
         float[] threaded = new float[m * n];
         new VectorFloatGemm(THREE).linear(m, x, 0, k, packed, bias, relu, threaded, 0, n);
         assertArrayEquals(actual, threaded);
+    }
+
+    /** Tall x (enough row panels that the threads split it by rows): the same bits for 1, 2 and 3 threads. */
+    @Property(tries = 20)
+    void tallLinearIsBitIdenticalForAnyThreadCount(@ForAll @IntRange(min = 384, max = 450) int m,
+                                                   @ForAll @IntRange(min = 40, max = 70) int n,
+                                                   @ForAll @IntRange(min = 60, max = 90) int k,
+                                                   @ForAll boolean relu, @ForAll long seed) {
+        Random r = new Random(seed);
+        float[] x = FloatGemmPropertiesTest.randomArray(m * k, r);
+        float[] w = FloatGemmPropertiesTest.randomArray(n * k, r);
+        float[] bias = FloatGemmPropertiesTest.randomArray(n, r);
+        PackedFloatWeights packed = PackedFloatWeights.pack(w, 0, n, k);
+        float[] one = new float[m * n];
+        new VectorFloatGemm(new Parallel(1)).linear(m, x, 0, k, packed, bias, relu, one, 0, n);
+        for (Parallel pool : new Parallel[] {TWO, THREE}) {
+            float[] threaded = new float[m * n];
+            new VectorFloatGemm(pool).linear(m, x, 0, k, packed, bias, relu, threaded, 0, n);
+            assertArrayEquals(one, threaded);
+        }
     }
 }

@@ -69,7 +69,7 @@ class Int8ConvPropertiesTest {
         if (packed.depthwise()) {
             for (boolean saturate : new boolean[] {false, true}) {
                 Int8Conv2d.depthwiseReference(act, packed, bias, geo, rq, expected, oh, ow, saturate);
-                Int8Conv2d.depthwise(act, packed, bias, geo, rq, actual, oh, ow, saturate);
+                Int8Conv2d.depthwise(act, packed, bias, geo, rq, actual, oh, ow, saturate, Parallel.shared());
                 assertArrayEquals(expected, actual, "depthwise, saturate=" + saturate);
             }
         }

@@ -49,6 +49,56 @@ class Int8GemmPropertiesTest {
         check(new VectorInt8Gemm(5, 8, 1, POOLS[c.threads() - 1]), c);
     }
 
+    /** Row blocks of 13 and 20 rows: a 12-row panel followed by a short (8-row) panel holding 1 or 8 rows. */
+    @Property(tries = 100)
+    void vectorWithShortPanelsMatchesScalar(@ForAll("cases") Case c) {
+        check(new VectorInt8Gemm(300, c.seed() % 2 == 0 ? 13 : 20, 40, POOLS[c.threads() - 1]), c);
+    }
+
+    /** The im2col entry point: activations stored transposed, same int32 results as the scalar GEMM. */
+    @Property(tries = 150)
+    void transposedActivationsMatchScalar(@ForAll("cases") Case c) {
+        Random r = new Random(c.seed());
+        int m = c.m(), n = c.n(), k = c.k();
+        int ldaT = m + r.nextInt(3);
+        int aOff = r.nextInt(3);
+        byte[] aT = new byte[aOff + (k - 1) * ldaT + m + r.nextInt(2)];
+        r.nextBytes(aT);
+        byte[] a = new byte[m * k];
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) {
+                a[i * k + p] = aT[aOff + p * ldaT + i];
+            }
+        }
+        byte[] w = new byte[n * k];
+        r.nextBytes(w);
+        int[] zps = c.asymmetric() ? new int[] {r.nextInt(256) - 128} : null;
+        int zx = r.nextInt(256);
+        int[] expected = new int[m * n];
+        int[] actual = new int[m * n];
+        SCALAR.gemm(m, a, 0, k, zx, PackedInt8Weights.pack(w, 0, n, k, new float[] {0.01f}, zps, 7),
+                new Int8Output.Int32(expected, 0, n, 1));
+        VectorInt8Gemm vector = c.seed() % 2 == 0 ? new VectorInt8Gemm(POOLS[c.threads() - 1])
+                : new VectorInt8Gemm(300, 20, 40, POOLS[c.threads() - 1]);
+        vector.gemmTransposedA(m, aT, aOff, ldaT, zx, PackedInt8Weights.pack(w, 0, n, k, new float[] {0.01f}, zps,
+                VectorInt8Gemm.panelWidth()), new Int8Output.Int32(actual, 0, n, 1));
+        assertArrayEquals(expected, actual);
+    }
+
+    /** Tall A, split among the threads by rows. */
+    @Property(tries = 20)
+    void tallActivationsMatchScalar(@ForAll("tallCases") Case c) {
+        check(new VectorInt8Gemm(POOLS[c.threads() - 1]), c);
+    }
+
+    @Provide
+    Arbitrary<Case> tallCases() {
+        return Combinators.combine(Arbitraries.integers().between(384, 420), Arbitraries.integers().between(40, 70),
+                        Arbitraries.integers().between(20, 40), Arbitraries.of(Stage.class), Arbitraries.of(false, true),
+                        Arbitraries.integers().between(2, 3), Arbitraries.longs())
+                .as((mm, nn, kk, s, asym, t, seed) -> new Case(mm, nn, kk, Fill.RANDOM, s, true, asym, t, seed));
+    }
+
     @Property(tries = 100)
     void resultsDoNotDependOnThreadCount(@ForAll("cases") Case c) {
         Object one = run(new VectorInt8Gemm(POOLS[0]), c);
