@@ -418,12 +418,13 @@ public final class Tensor {
         if (dtype.byteSize() != 1) {
             throw new DTypeException("toByteArray(): needs int8, uint8 or bool, tensor is " + dtype);
         }
-        byte[] out = new byte[numelRef()];
-        StridedCursor c = new StridedCursor(shape, strides, offset);
-        for (int i = 0; i < out.length; i++, c.next()) {
-            out[i] = storage.bytes[c.offset];
+        int n = numelRef();
+        if (isContiguous()) {
+            return Arrays.copyOfRange(storage.bytes, offset, offset + n);
         }
-        return out;
+        Tensor dense = Tensor.empty(dtype, shape);
+        MovementOps.copyInto(this, dense);   // a row at a time
+        return dense.storage.bytes;
     }
 
     private int storageIndex(int[] index) {
