@@ -45,8 +45,8 @@ final class InspectCommand implements Command {
         FileArgs a = FileArgs.parse(args, java.util.Set.of("--graphs"));
         Path file = a.file();
         boolean graphs = a.has("--graphs");
-        SavedModel.Loaded loaded = GraftFile.read(file);
         GraftFile.Contents raw = GraftFile.readContents(file);
+        SavedModel.Loaded loaded = GraftFile.read(file, raw);
         out.printf("%s: %s, %s on disk (manifest %s, tensors %s)%n", file, loaded.model().getClass().getSimpleName(),
                 Format.bytes(Files.size(file)), Format.bytes(raw.manifestBytes()), Format.bytes(raw.tensorBytes()));
         for (Map.Entry<String, Object> e : loaded.info().entrySet()) {

@@ -88,7 +88,7 @@ final class TrainCommand implements Command {
                 default -> throw new UsageException("train: unknown option " + args.get(i));
             }
         }
-        ProgressListener progress = progressLine(err);
+        ProgressListener progress = Progress.on(err);
         return switch (what) {
             case "mnist" -> trainMnist(epochs < 0 ? 3 : epochs, outFile == null ? sourceAsset(MNIST_ASSET) : outFile,
                     out, progress);
@@ -214,8 +214,12 @@ final class TrainCommand implements Command {
 
     /** Mean-pooled (over the attention mask) MiniLM embeddings of every document, labels from the class. */
     static Dataset embed(BertModel encoder, BertTokenizer tokenizer, ArffDataset data, ProgressListener progress) {
-        List<String> texts = data.strings("Text");
-        int[] labels = data.nominalIndices(data.classAttribute());
+        return embed(encoder, tokenizer, data.strings("Text"), data.nominalIndices(data.classAttribute()), progress);
+    }
+
+    /** Mean-pooled MiniLM features of {@code texts} (batches of 32), labelled with {@code labels[0 .. texts.size())}. */
+    static Dataset embed(BertModel encoder, BertTokenizer tokenizer, List<String> texts, int[] labels,
+                         ProgressListener progress) {
         float[] features = new float[texts.size() * 384];
         int batch = 32;
         try (var g = Autograd.noGrad()) {
@@ -228,7 +232,7 @@ final class TrainCommand implements Command {
                 progress.progress(Math.min(texts.size(), from + batch), texts.size(), "embedding documents");
             }
         }
-        long[] y = new long[labels.length];
+        long[] y = new long[texts.size()];
         for (int i = 0; i < y.length; i++) {
             y[i] = labels[i];
         }
@@ -289,11 +293,6 @@ final class TrainCommand implements Command {
             }
         }
         return Path.of(asset).getFileName().toAbsolutePath();
-    }
-
-    /** Progress on stderr: a bar on a terminal, plain periodic lines otherwise ({@link Progress}). */
-    static ProgressListener progressLine(PrintStream err) {
-        return Progress.on(err);
     }
 
     /** Runs the command without Main (until it is registered there). */

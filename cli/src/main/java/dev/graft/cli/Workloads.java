@@ -4,7 +4,6 @@ import dev.graft.engine.Init;
 import dev.graft.engine.Module;
 import dev.graft.engine.ProgressListener;
 import dev.graft.engine.autograd.Autograd;
-import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.nn.Linear;
 import dev.graft.engine.nn.Sequential;
 import dev.graft.engine.quant.QConfig;
@@ -28,6 +27,7 @@ import dev.graft.formats.data.IdxReader;
 import dev.graft.formats.image.Images;
 import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.BertModel;
 import dev.graft.models.bert.SentenceClassifier;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.models.nanodet.Detection;
@@ -182,6 +182,7 @@ final class Workloads {
         private static final int BATCH = 32;
         private List<String> trainTexts;
         private int[] trainLabels;
+        private List<String> testTexts;
         private List<Object[]> testBatches;
         private List<long[]> testLabels;
 
@@ -226,6 +227,7 @@ final class Workloads {
             if (testBatches == null) {
                 ArffDataset test = ArffReader.read(TrainCommand.findArff(DataSources.reuters(), "Grain", "test"));
                 List<String> texts = test.strings("Text");
+                testTexts = texts;
                 int[] labels = test.nominalIndices(test.classAttribute());
                 testBatches = new ArrayList<>();
                 testLabels = new ArrayList<>();
@@ -265,10 +267,8 @@ final class Workloads {
         Object[] latencyInput(int batch) throws IOException {
             loadTest();
             List<String> texts = new ArrayList<>();
-            ArffDataset test = ArffReader.read(TrainCommand.findArff(DataSources.reuters(), "Grain", "test"));
-            List<String> all = test.strings("Text");
             for (int i = 0; i < batch; i++) {
-                texts.add(all.get(i % all.size()));
+                texts.add(testTexts.get(i % testTexts.size()));
             }
             return encode(texts);
         }
@@ -305,7 +305,8 @@ final class Workloads {
             int n = budget.qatSamples() > 0 ? Math.min(budget.qatSamples(), trainTexts.size()) : trainTexts.size();
             int epochs = budget.qatEpochs() > 0 ? budget.qatEpochs() : 10;
             SentenceClassifier classifier = (SentenceClassifier) model;
-            Dataset features = features(classifier, trainTexts.subList(0, n), trainLabels, progress);
+            Dataset features = TrainCommand.embed((BertModel) classifier.module("encoder"), MiniLm.tokenizer(),
+                    trainTexts.subList(0, n), trainLabels, progress);
             Linear head = TrainCommand.loadReutersHead();
             Module qatHead = new Sequential(head);
             Partition hp = Partitioner.partition(qatHead, features.inputs(new int[] {0, 1}));
@@ -337,25 +338,6 @@ final class Workloads {
                 idx[i] = from + i;
             }
             return d.inputs(idx);
-        }
-
-        private static Dataset features(SentenceClassifier model, List<String> texts, int[] labels,
-                                        ProgressListener progress) {
-            int hidden = model.config().hiddenSize();
-            float[] out = new float[texts.size() * hidden];
-            try (var g = Autograd.noGrad()) {
-                for (int from = 0; from < texts.size(); from += BATCH) {
-                    Object[] in = encode(texts.subList(from, Math.min(texts.size(), from + BATCH)));
-                    float[] f = model.features((Tensor) in[0], (Tensor) in[1], (Tensor) in[2]).toFloatArray();
-                    System.arraycopy(f, 0, out, from * hidden, f.length);
-                    progress.progress(Math.min(texts.size(), from + BATCH), texts.size(), "embedding training documents");
-                }
-            }
-            long[] y = new long[texts.size()];
-            for (int i = 0; i < y.length; i++) {
-                y[i] = labels[i];
-            }
-            return new Dataset(Tensor.wrap(out, texts.size(), hidden), Tensor.ofLongs(y, y.length));
         }
 
         Score score(Module model, Module reference, ProgressListener progress) throws IOException {
@@ -560,7 +542,7 @@ final class Workloads {
                 List<Detection> mine = (List<Detection>) model.callAny(in);
                 @SuppressWarnings("unchecked")
                 List<Detection> ref = (List<Detection>) reference.callAny(in);
-                matched += matches(mine, ref);
+                matched += Detection.countMatches(mine, ref, 0.5f);
                 got += mine.size();
                 want += ref.size();
                 progress.progress(i + 1, all.size(), "photos");
@@ -571,10 +553,6 @@ final class Workloads {
             return new Score(f1, String.format(Locale.ROOT, "F1 %.3f", f1));
         }
 
-        static int matches(List<Detection> mine, List<Detection> ref) {
-            return Detection.countMatches(mine, ref, 0.5f);
-        }
-
         /** The photos as images (for the report's drawings). */
         List<BufferedImage> images() throws IOException {
             List<BufferedImage> out = new ArrayList<>();
@@ -583,10 +561,5 @@ final class Workloads {
             }
             return out;
         }
-    }
-
-    /** Whether {@code m} is (or holds) a graph module, for callers that check a partition found blocks. */
-    static boolean hasBlocks(Module m) {
-        return m instanceof GraphModule || m.namedModules().values().stream().anyMatch(x -> x instanceof GraphModule);
     }
 }

@@ -15,13 +15,8 @@ public final class QuantOps {
 
     /** One value, as {@code fbgemm::Quantize}: exact for the int8/uint8 ranges. */
     public static int quantize(float x, float scale, int zeroPoint, int qmin, int qmax) {
-        float inverse = 1.0f / scale;
-        float r = (float) Math.rint(x * inverse) + zeroPoint;
-        // NaN becomes qmin below, like a clamped NaN in the C++ (which is undefined there; we pick a fixed answer).
-        if (!(r >= qmin)) {
-            return qmin;
-        }
-        return r > qmax ? qmax : (int) r;
+        // NaN becomes qmin, like a clamped NaN in the C++ (which is undefined there; we pick a fixed answer).
+        return Quantization.quantizeOne(x, 1.0f / scale, zeroPoint, qmin, qmax);
     }
 
     public static float dequantize(int q, float scale, int zeroPoint) {

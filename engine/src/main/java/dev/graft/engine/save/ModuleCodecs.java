@@ -238,11 +238,6 @@ public final class ModuleCodecs {
         }
     }
 
-    /** Whether a module of this class can be saved. */
-    public static synchronized boolean canSave(Module m) {
-        return BY_CLASS.containsKey(m.getClass()) || m instanceof Savable;
-    }
-
     // ---------------------------------------------------------------- helpers for the codecs above
 
     private static <M extends Module> void stateful(String type, Class<M> cls, Function<M, ModuleRecord> config,

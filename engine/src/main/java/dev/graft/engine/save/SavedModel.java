@@ -406,19 +406,13 @@ public final class SavedModel {
             }
             Map<String, Tensor> state = new LinkedHashMap<>();
             stateRefs.forEach((k, ref) -> state.put(k, tensor(ref, "model.state['" + k + "']")));
-            ModuleCodecs.loadState(model, withBlockState(model, state, blocks.keySet()), "model.state");
+            try {
+                // Not strict: the key sets were compared above, and the blocks' tensors are already in place.
+                model.loadStateDict(state, false);
+            } catch (RuntimeException e) {
+                throw new SavedModelException("model.state", "tensors do not fit " + className + ": " + e.getMessage(), e);
+            }
             return model;
-        }
-
-        /** Strict loading wants every key: the blocks' own tensors are passed through as they are. */
-        static Map<String, Tensor> withBlockState(Module model, Map<String, Tensor> glue, Set<String> blocks) {
-            Map<String, Tensor> all = new LinkedHashMap<>(glue);
-            model.stateDict().forEach((k, t) -> {
-                if (underAny(k, blocks)) {
-                    all.put(k, t);
-                }
-            });
-            return all;
         }
 
         GraphModule block(Map<String, Object> b, String where) {

@@ -54,10 +54,10 @@ public final class Values {
                 yield Map.of("floats", out);
             }
             case DType d -> Map.of("dtype", d.name());
-            case Enum<?> e -> Map.of("enum", e.getDeclaringClass().getName(), "value", e.name());
-            case QParams.PerTensor q -> Map.of("qparams", "per_tensor", "scale", encode(q.scale(), null, where),
+            case Enum<?> e -> ordered("enum", e.getDeclaringClass().getName(), "value", e.name());
+            case QParams.PerTensor q -> ordered("qparams", "per_tensor", "scale", encode(q.scale(), null, where),
                     "zero_point", q.zeroPoint());
-            case QParams.PerChannel q -> Map.of("qparams", "per_channel", "scales", encode(q.scales(), null, where),
+            case QParams.PerChannel q -> ordered("qparams", "per_channel", "scales", encode(q.scales(), null, where),
                     "zero_points", encode(q.zeroPoints(), null, where), "axis", q.axis());
             case List<?> list -> {
                 List<Object> out = new ArrayList<>(list.size());
@@ -79,6 +79,15 @@ public final class Values {
             default -> throw new SavedModelException(where, "cannot save a value of type " + v.getClass().getName()
                     + " (numbers, booleans, strings, int[]/long[]/float[], enums, qparams, lists and maps only)");
         };
+    }
+
+    /** A map keeping the order of its key-value pairs (Map.of would print them in a different order each run). */
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return m;
     }
 
     /** Decodes what {@link #encode} made; {@code nodes} resolves node names (null when nodes are not expected). */

@@ -88,7 +88,11 @@ public final class GraftFile {
 
     /** Reads a model written by {@link #write}: blocks grafted in, INT8 weights packed once, ready to run. */
     public static SavedModel.Loaded read(Path file) {
-        Contents c = readContents(file);
+        return read(file, readContents(file));
+    }
+
+    /** Builds the model from contents already read by {@link #readContents} ({@code file} names it in errors). */
+    public static SavedModel.Loaded read(Path file, Contents c) {
         try {
             return SavedModel.decode(new SavedModel.Archive(c.manifest(), c.tensors()));
         } catch (SavedModelException e) {
