@@ -84,7 +84,11 @@ public final class Int8Conv2d {
         if (w.depthwise()) {
             boolean saturate = fbgemmDepthwisePath(x.c(), w.oc, w.groups, w.kh, w.kw, geo);
             // The depthwise kernel runs on the same threads as the GEMM passed in (one thread for a one-thread GEMM).
-            Parallel pool = gemm instanceof VectorInt8Gemm vector ? vector.pool() : Parallel.shared();
+            Parallel pool = switch (gemm) {
+                case VectorInt8Gemm vector -> vector.pool();
+                case JitInt8Gemm jit -> jit.pool();
+                default -> Parallel.shared();
+            };
             depthwise(x, w, bias, geo, rq, out, oh, ow, saturate, pool);
         } else {
             im2rowGemm(x, w, bias, geo, rq, out, oh, ow, gemm);

@@ -3,21 +3,27 @@ package dev.graft.kernels;
 import java.lang.System.Logger.Level;
 
 /**
- * Start-up choice of kernel implementations: the Vector API versions when they can run, the scalar references
- * otherwise.
+ * Start-up choice of kernel implementations: generated machine code for INT8 where the CPU has VNNI, the Vector API
+ * versions when they can run, the scalar references otherwise.
  *
- * <p>The vector kernels are chosen when the {@code jdk.incubator.vector} module is in the boot layer (the JVM was
- * started with {@code --add-modules jdk.incubator.vector}, or this module sits on the module path) and the system
- * property {@code graft.kernels} is not {@code scalar}. The choice is made once, on first use, and reported in
- * exactly one log line through {@link System.Logger}: INFO naming the implementation and vector width, or WARNING
- * with the fix when the module is missing.
+ * <ul>
+ *   <li>INT8 GEMM: {@link JitInt8Gemm} (AVX-512 VNNI code generated at start-up) when native access is enabled, the
+ *       CPU and OS support AVX-512 VNNI, executable memory is granted and the generated code passes its self-test;
+ *       else {@link VectorInt8Gemm}; else {@link ScalarInt8Gemm}.</li>
+ *   <li>FP32 GEMM and the other kernels: the Vector API versions when the {@code jdk.incubator.vector} module is in
+ *       the boot layer (the JVM was started with {@code --add-modules jdk.incubator.vector}), else scalar.</li>
+ * </ul>
+ * The system property {@code graft.kernels} forces a level: {@code jit}, {@code vector} or {@code scalar} (when the
+ * forced level cannot run, the next one down is used and the log line says why). The choice is made once, on first
+ * use, and reported in exactly one log line through {@link System.Logger}: INFO naming the implementations (and why
+ * INT8 is not on generated code when it is not), or WARNING with the fix when the Vector API module is missing.
  *
  * <p>Classes that touch {@code jdk.incubator.vector} are loaded only after the module was found, so on a JVM
  * without the flag this class, and the scalar kernels, work normally.
  */
 public final class Kernels {
 
-    /** System property that forces the scalar kernels when set to {@code scalar}. */
+    /** System property that forces a kernel level: {@code jit}, {@code vector} or {@code scalar}. */
     public static final String PROPERTY = "graft.kernels";
 
     static final String VECTOR_MODULE = "jdk.incubator.vector";
@@ -30,36 +36,71 @@ public final class Kernels {
         return Holder.GEMM;
     }
 
-    /** The INT8 GEMM chosen at start-up (same choice as {@link #floatGemm()}); stateless and thread-safe. */
+    /** The INT8 GEMM chosen at start-up; stateless and thread-safe. */
     public static Int8Gemm int8Gemm() {
         return Holder.INT8;
     }
 
-    /** Panel width {@link PackedInt8Weights#pack} uses: the vector kernel's, or a fixed width for the scalar one. */
+    /** Panel width {@link PackedInt8Weights#pack} uses: the chosen INT8 kernel's. */
     static int int8PanelWidth() {
-        return Holder.INT8 instanceof ScalarInt8Gemm ? PackedInt8Weights.DEFAULT_PANEL_WIDTH
-                : Holder.INT8_PANEL_WIDTH;
+        return switch (Holder.INT8) {
+            case JitInt8Gemm jit -> JitInt8Gemm.PANEL_WIDTH;
+            case ScalarInt8Gemm scalar -> PackedInt8Weights.DEFAULT_PANEL_WIDTH;
+            default -> Holder.VECTOR_PANEL_WIDTH;
+        };
+    }
+
+    /** The weight layout the chosen INT8 kernel reads. */
+    static PackedInt8Weights.Layout int8Layout() {
+        return Holder.INT8 instanceof JitInt8Gemm ? PackedInt8Weights.Layout.VNNI : PackedInt8Weights.Layout.PANELS;
+    }
+
+    /** Panel width of {@link PackedFloatWeights}: the vector micro-kernel's, or a default for scalar builds. */
+    static int floatPanelWidth() {
+        return Holder.VECTOR ? Holder.VECTOR_PANEL_WIDTH : PackedInt8Weights.DEFAULT_PANEL_WIDTH;
     }
 
     /** True when the Vector API kernels were chosen at start-up (callers use it to pick vector helpers). */
     static boolean vectorKernels() {
-        return !(Holder.INT8 instanceof ScalarInt8Gemm);
+        return Holder.VECTOR;
     }
 
-    /** One line for humans (the CLI prints it), e.g. {@code FP32 GEMM: vector (512-bit FloatVector, ...)}. */
+    /** One line for humans (the CLI prints it), e.g. {@code FP32 GEMM: vector (...); INT8 GEMM: jit (...)}. */
     public static String description() {
         return Holder.DESCRIPTION;
     }
 
-    /** What was chosen, and why when it is not the vector kernels. */
+    /** The requested level, from the property ({@code null} or blank: the best available). */
+    enum Tier { JIT, VECTOR, SCALAR }
+
+    /** What was chosen for the Vector API kernels, and why when it is not them. */
     enum Choice { VECTOR, SCALAR_BY_PROPERTY, SCALAR_NO_MODULE }
 
-    /** The decision alone, separate from instantiation and logging so tests can cover every case. */
+    /** The requested level, or null for "best available" (blank or unknown values). */
+    static Tier requested(String property) {
+        if (property == null) {
+            return null;
+        }
+        return switch (property.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "jit" -> Tier.JIT;
+            case "vector" -> Tier.VECTOR;
+            case "scalar" -> Tier.SCALAR;
+            default -> null;
+        };
+    }
+
+    /** The decision for the Vector API kernels, separate from instantiation and logging so tests cover every case. */
     static Choice choose(String property, boolean vectorModulePresent) {
-        if (property != null && property.trim().equalsIgnoreCase("scalar")) {
+        if (requested(property) == Tier.SCALAR) {
             return Choice.SCALAR_BY_PROPERTY;
         }
         return vectorModulePresent ? Choice.VECTOR : Choice.SCALAR_NO_MODULE;
+    }
+
+    /** Whether to try the generated INT8 kernels: unless a lower level was asked for. */
+    static boolean tryJit(String property) {
+        Tier level = requested(property);
+        return level == null || level == Tier.JIT;
     }
 
     static boolean vectorModulePresent() {
@@ -86,39 +127,45 @@ public final class Kernels {
     private static final class Holder {
         static final FloatGemm GEMM;
         static final Int8Gemm INT8;
-        static final int INT8_PANEL_WIDTH;
+        static final boolean VECTOR;
+        static final int VECTOR_PANEL_WIDTH;
         static final String DESCRIPTION;
 
         static {
             String property = System.getProperty(PROPERTY);
             Choice choice = choose(property, vectorModulePresent());
             System.Logger log = System.getLogger(Kernels.class.getName());
-            String unknown = property == null || property.isBlank()
-                    || property.trim().equalsIgnoreCase("scalar") || property.trim().equalsIgnoreCase("vector")
-                    ? "" : " (ignored unknown " + PROPERTY + "=" + property + "; use scalar or vector)";
-            switch (choice) {
-                case VECTOR -> {
-                    GEMM = newVectorFloatGemm();
-                    INT8 = newVectorInt8Gemm();
-                    INT8_PANEL_WIDTH = vectorPanelWidth();
-                    DESCRIPTION = "FP32 GEMM: " + GEMM + "; INT8 GEMM: " + INT8;
-                    log.log(Level.INFO, "Graft kernels: " + DESCRIPTION + unknown);
+            String unknown = property == null || property.isBlank() || requested(property) != null ? ""
+                    : " (ignored unknown " + PROPERTY + "=" + property + "; use jit, vector or scalar)";
+            VECTOR = choice == Choice.VECTOR;
+            VECTOR_PANEL_WIDTH = VECTOR ? vectorPanelWidth() : PackedInt8Weights.DEFAULT_PANEL_WIDTH;
+            GEMM = VECTOR ? newVectorFloatGemm() : new ScalarFloatGemm();
+            Int8Gemm jit = null;
+            String noJit;
+            if (tryJit(property)) {
+                try {
+                    jit = JitInt8Gemm.create(Parallel.shared());
+                    noJit = null;
+                } catch (JitInt8Gemm.UnavailableException e) {
+                    noJit = e.getMessage();
                 }
-                case SCALAR_BY_PROPERTY -> {
-                    GEMM = new ScalarFloatGemm();
-                    INT8 = new ScalarInt8Gemm();
-                    INT8_PANEL_WIDTH = PackedInt8Weights.DEFAULT_PANEL_WIDTH;
-                    DESCRIPTION = "FP32 GEMM: scalar (" + PROPERTY + "=scalar); INT8 GEMM: scalar";
-                    log.log(Level.INFO, "Graft kernels: " + DESCRIPTION);
-                }
-                default -> {
-                    GEMM = new ScalarFloatGemm();
-                    INT8 = new ScalarInt8Gemm();
-                    INT8_PANEL_WIDTH = PackedInt8Weights.DEFAULT_PANEL_WIDTH;
-                    DESCRIPTION = "FP32 GEMM: scalar (module " + VECTOR_MODULE + " not present); INT8 GEMM: scalar";
-                    log.log(Level.WARNING, "Graft kernels: " + VECTOR_MODULE + " is not present, falling back to the"
-                            + " slower scalar kernels; run the JVM with --add-modules " + VECTOR_MODULE + unknown);
-                }
+            } else {
+                noJit = PROPERTY + "=" + property.trim();
+            }
+            INT8 = jit != null ? jit : VECTOR ? newVectorInt8Gemm() : new ScalarInt8Gemm();
+            String fp32 = switch (choice) {
+                case VECTOR -> GEMM.toString();
+                case SCALAR_BY_PROPERTY -> "scalar (" + PROPERTY + "=scalar)";
+                case SCALAR_NO_MODULE -> "scalar (module " + VECTOR_MODULE + " not present)";
+            };
+            String int8 = INT8 + (noJit == null ? "" : "; not generated code: " + noJit);
+            DESCRIPTION = "FP32 GEMM: " + fp32 + "; INT8 GEMM: " + int8;
+            if (choice == Choice.SCALAR_NO_MODULE) {
+                log.log(Level.WARNING, "Graft kernels: " + VECTOR_MODULE + " is not present, falling back to the"
+                        + " slower scalar kernels; run the JVM with --add-modules " + VECTOR_MODULE + unknown
+                        + " [" + DESCRIPTION + "]");
+            } else {
+                log.log(Level.INFO, "Graft kernels: " + DESCRIPTION + unknown);
             }
         }
     }

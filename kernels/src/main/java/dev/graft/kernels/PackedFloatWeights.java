@@ -31,7 +31,7 @@ public final class PackedFloatWeights {
             throw new IllegalArgumentException("PackedFloatWeights: [" + n + " x " + k + "] at offset " + off
                     + " does not fit in " + weights.length + " floats");
         }
-        int width = Kernels.int8PanelWidth(); // the vector micro-kernel's NR (or a default for scalar builds)
+        int width = Kernels.floatPanelWidth(); // the vector micro-kernel's NR (or a default for scalar builds)
         int panelsCount = (n + width - 1) / width;
         float[] packed = new float[Math.multiplyExact(Math.multiplyExact(panelsCount, k), width)];
         for (int j = 0; j < n; j++) {

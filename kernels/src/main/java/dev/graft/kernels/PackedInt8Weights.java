@@ -1,5 +1,8 @@
 package dev.graft.kernels;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -8,10 +11,16 @@ import java.util.Objects;
  * per-tensor scales and zero points, packed once, when the model is converted, into the layout the INT8 kernels
  * stream through. No kernel ever repacks it.
  *
- * <p>Layout: panels of {@link #panelWidth()} output channels; {@code panels[(q*k + p)*width + j] = W[q*width + j][p]},
- * the last panel zero-padded. For every step {@code p} of the sum, the weights of {@code width} consecutive output
- * channels are then one contiguous run of bytes (a GEMV reads the whole matrix front to back; the GEMM widens a
- * block of it to float once per call and reuses it across all rows of A).
+ * <p>Two layouts, chosen by the INT8 GEMM the weights are packed for ({@link Layout}):
+ * <ul>
+ *   <li>{@link Layout#PANELS} (Vector API and scalar kernels): panels of {@link #panelWidth()} output channels;
+ *       {@code panels[(q*k + p)*width + j] = W[q*width + j][p]}, the last panel zero-padded. For every step {@code p}
+ *       of the sum, the weights of {@code width} consecutive output channels are one contiguous run of bytes.</li>
+ *   <li>{@link Layout#VNNI} (generated AVX-512 VNNI kernels): the same panels, but K in groups of four, each column's
+ *       four weights adjacent: byte {@code ((q*k4 + g)*width + j)*4 + t} is {@code W[q*width + j][4g + t]}, zero past
+ *       K and past N, in 64-byte aligned off-heap memory: one 64-byte load is the second operand of one
+ *       {@code vpdpbusd} for 16 columns.</li>
+ * </ul>
  *
  * <p>Zero-point folding (gemmlowp, XNNPACK): {@link #columnSum(int)} {@code = sum_p W[j][p]} is computed here, so
  * the integer reference gets {@code sum_p (x-zx)(w-zw) = sum xw - zw*sum x - zx*colSum + k*zx*zw} without a pass
@@ -24,21 +33,30 @@ public final class PackedInt8Weights {
     /** Panel width when the vector kernels are absent; any width works for the scalar kernels. */
     static final int DEFAULT_PANEL_WIDTH = 32;
 
+    /** How the bytes are laid out; each {@link Int8Gemm} reads one (the scalar reference reads both). */
+    enum Layout { PANELS, VNNI }
+
     private final int n;
     private final int k;
     private final int width;
+    private final Layout layout;
+    /** {@link Layout#PANELS}: the panels; null for VNNI. */
     private final byte[] panels;
+    /** {@link Layout#VNNI}: the groups of four; null for PANELS. */
+    private final MemorySegment vnni;
     private final float[] scales;
     private final int[] zeroPoints;
     private final int[] columnSums;
     private final boolean symmetric;
 
-    private PackedInt8Weights(int n, int k, int width, byte[] panels, float[] scales, int[] zeroPoints,
-                              int[] columnSums) {
+    private PackedInt8Weights(int n, int k, int width, Layout layout, byte[] panels, MemorySegment vnni,
+                              float[] scales, int[] zeroPoints, int[] columnSums) {
         this.n = n;
         this.k = k;
         this.width = width;
+        this.layout = layout;
         this.panels = panels;
+        this.vnni = vnni;
         this.scales = scales;
         this.zeroPoints = zeroPoints;
         this.columnSums = columnSums;
@@ -57,12 +75,18 @@ public final class PackedInt8Weights {
      * @throws IllegalArgumentException on inconsistent sizes or out-of-range zero points
      */
     public static PackedInt8Weights pack(byte[] weights, int off, int n, int k, float[] scales, int[] zeroPoints) {
-        return pack(weights, off, n, k, scales, zeroPoints, Kernels.int8PanelWidth());
+        return pack(weights, off, n, k, scales, zeroPoints, Kernels.int8PanelWidth(), Kernels.int8Layout());
     }
 
-    /** {@link #pack} with an explicit panel width (tests use odd widths to reach every padding case). */
+    /** {@link #pack} in the panel layout with an explicit width (tests use odd widths to reach every padding case). */
     static PackedInt8Weights pack(byte[] weights, int off, int n, int k, float[] scales, int[] zeroPoints,
                                   int width) {
+        return pack(weights, off, n, k, scales, zeroPoints, width, Layout.PANELS);
+    }
+
+    /** {@link #pack} for an explicit kernel layout and panel width. */
+    static PackedInt8Weights pack(byte[] weights, int off, int n, int k, float[] scales, int[] zeroPoints,
+                                  int width, Layout layout) {
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(scales, "scales");
         if (n < 1 || k < 1 || width < 1) {
@@ -85,21 +109,40 @@ public final class PackedInt8Weights {
             }
         }
         int panelsCount = (n + width - 1) / width;
-        byte[] packed = new byte[Math.multiplyExact(Math.multiplyExact(panelsCount, k), width)];
         int[] sums = new int[n];
         for (int j = 0; j < n; j++) {
-            int q = j / width;
-            int lane = j - q * width;
-            int src = off + j * k;
             int sum = 0;
             for (int p = 0; p < k; p++) {
-                byte w = weights[src + p];
-                packed[(q * k + p) * width + lane] = w;
-                sum += w;
+                sum += weights[off + j * k + p];
             }
             sums[j] = sum;
         }
-        return new PackedInt8Weights(n, k, width, packed, s, z, sums);
+        if (layout == Layout.VNNI) {
+            int k4 = (k + 3) / 4;
+            long bytes = Math.multiplyExact(Math.multiplyExact((long) panelsCount * k4, width), 4L);
+            byte[] packed = new byte[Math.toIntExact(bytes)];
+            for (int j = 0; j < n; j++) {
+                int q = j / width;
+                int lane = j - q * width;
+                for (int p = 0; p < k; p++) {
+                    packed[((q * k4 + p / 4) * width + lane) * 4 + (p & 3)] = weights[off + j * k + p];
+                }
+            }
+            // Off-heap and 64-byte aligned, so every vector load of the generated kernel is one cache line; freed
+            // with these weights by the GC.
+            MemorySegment segment = Arena.ofAuto().allocate(bytes, 64);
+            MemorySegment.copy(packed, 0, segment, ValueLayout.JAVA_BYTE, 0, packed.length);
+            return new PackedInt8Weights(n, k, width, layout, null, segment, s, z, sums);
+        }
+        byte[] packed = new byte[Math.multiplyExact(Math.multiplyExact(panelsCount, k), width)];
+        for (int j = 0; j < n; j++) {
+            int q = j / width;
+            int lane = j - q * width;
+            for (int p = 0; p < k; p++) {
+                packed[(q * k + p) * width + lane] = weights[off + j * k + p];
+            }
+        }
+        return new PackedInt8Weights(n, k, width, layout, packed, null, s, z, sums);
     }
 
     private static float[] perChannel(String what, float[] values, int n) {
@@ -166,16 +209,36 @@ public final class PackedInt8Weights {
     /** {@code W[j][p]}. */
     public byte weight(int j, int p) {
         int q = j / width;
+        if (layout == Layout.VNNI) {
+            int k4 = (k + 3) / 4;
+            return vnni.get(ValueLayout.JAVA_BYTE, ((long) (q * k4 + p / 4) * width + (j - q * width)) * 4 + (p & 3));
+        }
         return panels[(q * k + p) * width + (j - q * width)];
     }
 
-    /** Bytes held (the packed panels); for size reports. */
+    /** Bytes held (the packed weights); for size reports. */
     public long sizeInBytes() {
-        return panels.length + 12L * n;
+        return (layout == Layout.VNNI ? vnni.byteSize() : panels.length) + 12L * n;
     }
 
+    Layout layout() {
+        return layout;
+    }
+
+    /** The panels of {@link Layout#PANELS}. */
     byte[] panels() {
+        if (layout != Layout.PANELS) {
+            throw new IllegalStateException("weights packed in the " + layout + " layout have no byte panels");
+        }
         return panels;
+    }
+
+    /** The groups of four of {@link Layout#VNNI}. */
+    MemorySegment vnni() {
+        if (layout != Layout.VNNI) {
+            throw new IllegalStateException("weights packed in the " + layout + " layout have no VNNI groups");
+        }
+        return vnni;
     }
 
     float[] scales() {
@@ -188,6 +251,7 @@ public final class PackedInt8Weights {
 
     @Override
     public String toString() {
-        return "PackedInt8Weights[" + n + " x " + k + ", panels of " + width + (symmetric ? ", symmetric]" : "]");
+        return "PackedInt8Weights[" + n + " x " + k + ", " + (layout == Layout.VNNI ? "VNNI " : "") + "panels of "
+                + width + (symmetric ? ", symmetric]" : "]");
     }
 }

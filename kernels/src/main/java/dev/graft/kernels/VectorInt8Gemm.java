@@ -130,7 +130,7 @@ public final class VectorInt8Gemm implements Int8Gemm {
     @Override
     public void gemm(int m, byte[] a, int aOff, int lda, int aZeroPoint, PackedInt8Weights w, Int8Output output) {
         PreparedOutput out = PreparedOutput.checkGemm("VectorInt8Gemm", m, a, aOff, lda, aZeroPoint, w, output);
-        if (w.panelWidth() != NR) {
+        if (w.panelWidth() != NR || w.layout() != PackedInt8Weights.Layout.PANELS) {
             throw new IllegalArgumentException("VectorInt8Gemm: weights packed with panel width " + w.panelWidth()
                     + ", this kernel needs " + NR + "; pack with PackedInt8Weights.pack");
         }
@@ -180,7 +180,7 @@ public final class VectorInt8Gemm implements Int8Gemm {
         PreparedOutput out = PreparedOutput.checkGemm("VectorInt8Gemm", Math.min(m, 1), a, 0, w.k(), aZeroPoint, w,
                 output);
         out.check("VectorInt8Gemm", m, w.n());
-        if (w.panelWidth() != NR) {
+        if (w.panelWidth() != NR || w.layout() != PackedInt8Weights.Layout.PANELS) {
             throw new IllegalArgumentException("VectorInt8Gemm: weights packed with panel width " + w.panelWidth()
                     + ", this kernel needs " + NR + "; pack with PackedInt8Weights.pack");
         }

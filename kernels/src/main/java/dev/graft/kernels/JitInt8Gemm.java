@@ -1,0 +1,423 @@
+package dev.graft.kernels;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+
+import dev.graft.kernels.x86.CpuFeatures;
+import dev.graft.kernels.x86.ExecutableMemory;
+import dev.graft.kernels.x86.NativeCode;
+import dev.graft.kernels.x86.VnniGemmCode;
+import dev.graft.kernels.x86.VnniGemmCode.Output;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+
+/**
+ * {@link Int8Gemm} on machine code generated at start-up for AVX-512 VNNI ({@code vpdpbusd}: 64 u8 x s8 products
+ * summed into 16 int32 lanes per instruction, four times the multiply-adds of an FP32 FMA). The code comes from
+ * {@link VnniGemmCode}, is installed by {@link ExecutableMemory} and called through a critical FFM downcall with
+ * the heap arrays passed in place; no native library ships with Graft.
+ *
+ * <p>Java's side of each call: check every bound ({@link PreparedOutput#checkGemm}), fold the zero points into
+ * per-column and per-row int32 terms, lay out the output stage's per-column constants next to them, and cut the work
+ * into calls of at most {@link #MACS_PER_CALL} multiply-adds (about half a millisecond: a critical call holds off
+ * safepoints, so garbage collection waits for it). The generated code then runs the K loop, the row tiles, the
+ * column panels and the output stage itself. The integer part is exact and the output stage per element, so the
+ * result is bit-identical to {@link ScalarInt8Gemm} and to itself for any thread count.
+ *
+ * <p>Destinations with a column stride other than 1 (a convolution's NCHW output) are computed row-major into a
+ * scratch array and scattered in Java.
+ */
+public final class JitInt8Gemm implements Int8Gemm {
+
+    /** Rows and 16-column vectors of the register tile (6x64: 24 zmm accumulators). */
+    static final int TILE_ROWS = 6;
+    static final int TILE_VECTORS = 4;
+    /** Output channels per panel of the weights' {@link PackedInt8Weights.Layout#VNNI} layout. */
+    static final int PANEL_WIDTH = 16 * TILE_VECTORS;
+    /** Upper bound on the multiply-adds of one downcall. */
+    static final long MACS_PER_CALL = 1L << 28;
+    /** Below this many multiply-adds a GEMM runs on the calling thread alone. */
+    private static final long MACS_PER_THREAD = 1L << 21;
+
+    private static final FunctionDescriptor SIGNATURE = FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+            ADDRESS, ADDRESS);
+
+    private final Parallel pool;
+    private final Code code;
+
+    /**
+     * The generated kernels, one per output stage and weight symmetry, installed once and shared by every instance.
+     */
+    static final class Code {
+        private final Map<Output, MethodHandle> symmetric = new EnumMap<>(Output.class);
+        private final Map<Output, MethodHandle> asymmetric = new EnumMap<>(Output.class);
+        private final int bytes;
+
+        private Code(VnniGemmCode.Fault fault) throws ExecutableMemory.UnavailableException {
+            int total = 0;
+            for (Output o : Output.values()) {
+                for (boolean asym : new boolean[] {false, true}) {
+                    VnniGemmCode gen = new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym, fault);
+                    NativeCode installed = NativeCode.install("int8 gemm " + o + (asym ? " asymmetric" : ""),
+                            gen.assembler());
+                    total += installed.size();
+                    (asym ? asymmetric : symmetric).put(o, installed.handle(SIGNATURE, true));
+                }
+            }
+            this.bytes = total;
+        }
+
+        MethodHandle handle(Output o, boolean asym) {
+            return (asym ? asymmetric : symmetric).get(o);
+        }
+    }
+
+    /** Why the generated kernels cannot be used here; the message is the log line's reason. */
+    static final class UnavailableException extends Exception {
+        UnavailableException(String reason) {
+            super(reason);
+        }
+    }
+
+    private JitInt8Gemm(Parallel pool, Code code) {
+        this.pool = Objects.requireNonNull(pool, "pool");
+        this.code = code;
+    }
+
+    /** The kernels of this JVM (generated and self-tested on first use) on {@code pool}. */
+    static JitInt8Gemm create(Parallel pool) throws UnavailableException {
+        return new JitInt8Gemm(pool, Shared.code());
+    }
+
+    /** Generates, installs and self-tests the kernels for a CPU with {@code cpu}'s features. */
+    static Code build(CpuFeatures cpu, VnniGemmCode.Fault fault) throws UnavailableException {
+        String missing = cpu.missingForAvx512Vnni();
+        if (missing != null) {
+            throw new UnavailableException(missing);
+        }
+        Code code;
+        try {
+            code = new Code(fault);
+        } catch (ExecutableMemory.UnavailableException e) {
+            throw new UnavailableException("executable memory was refused: " + e.getMessage());
+        }
+        String failure = selfTest(new JitInt8Gemm(new Parallel(1), code));
+        if (failure != null) {
+            throw new UnavailableException("the start-up self-test failed: " + failure);
+        }
+        return code;
+    }
+
+    /** The JVM-wide code: built once; the failure, if any, is remembered with its reason. */
+    private static final class Shared {
+        private static Code code;
+        private static String failure;
+
+        static synchronized Code code() throws UnavailableException {
+            if (code == null && failure == null) {
+                try {
+                    if (!ExecutableMemory.nativeAccessEnabled()) {
+                        throw new UnavailableException("native access is not enabled (run the JVM with"
+                                + " --enable-native-access=ALL-UNNAMED)");
+                    }
+                    CpuFeatures cpu;
+                    try {
+                        cpu = CpuFeatures.detect();
+                    } catch (ExecutableMemory.UnavailableException e) {
+                        throw new UnavailableException("executable memory was refused: " + e.getMessage());
+                    }
+                    code = build(cpu, VnniGemmCode.Fault.NONE);
+                } catch (UnavailableException e) {
+                    failure = e.getMessage();
+                } catch (RuntimeException | LinkageError e) {
+                    failure = "could not set up the generated kernels: " + e;
+                }
+            }
+            if (code == null) {
+                throw new UnavailableException(failure);
+            }
+            return code;
+        }
+    }
+
+    /**
+     * Runs every kernel variant on small awkward cases (a full and a short row tile, a column tail, K not a multiple
+     * of 4, extreme values) against {@link ScalarInt8Gemm}; returns null when all agree bit for bit, else what
+     * differed.
+     */
+    static String selfTest(JitInt8Gemm jit) {
+        ScalarInt8Gemm scalar = new ScalarInt8Gemm();
+        Random random = new Random(20261202);
+        int[][] shapes = {{7, 70, 13}, {1, 5, 4}, {13, 129, 37}, {6, 64, 8}};
+        for (int[] shape : shapes) {
+            int m = shape[0], n = shape[1], k = shape[2];
+            for (boolean asym : new boolean[] {false, true}) {
+                byte[] a = new byte[m * k];
+                byte[] w = new byte[n * k];
+                random.nextBytes(a);
+                random.nextBytes(w);
+                a[0] = (byte) 255;
+                w[0] = -128;
+                w[w.length - 1] = 127;
+                float[] scales = new float[n];
+                int[] zps = asym ? new int[n] : null;
+                float[] bias = new float[n];
+                for (int j = 0; j < n; j++) {
+                    scales[j] = 0.001f + random.nextFloat() * 0.01f;
+                    bias[j] = random.nextFloat() * 4 - 2;
+                    if (asym) {
+                        zps[j] = random.nextInt(256) - 128;
+                    }
+                }
+                int zx = random.nextInt(256);
+                PackedInt8Weights ref = PackedInt8Weights.pack(w, 0, n, k, scales, zps, 32,
+                        PackedInt8Weights.Layout.PANELS);
+                PackedInt8Weights packed = PackedInt8Weights.pack(w, 0, n, k, scales, zps, PANEL_WIDTH,
+                        PackedInt8Weights.Layout.VNNI);
+                int[] i1 = new int[m * n];
+                int[] i2 = new int[m * n];
+                scalar.gemm(m, a, 0, k, zx, ref, new Int8Output.Int32(i1, 0, n, 1));
+                jit.gemm(m, a, 0, k, zx, packed, new Int8Output.Int32(i2, 0, n, 1));
+                if (!java.util.Arrays.equals(i1, i2)) {
+                    return "int32 output differs on " + m + "x" + n + "x" + k;
+                }
+                byte[] q1 = new byte[m * n];
+                byte[] q2 = new byte[m * n];
+                scalar.gemm(m, a, 0, k, zx, ref, new Int8Output.Requantize(0.02f, bias, 0.05f, 3, asym, q1, 0, n));
+                jit.gemm(m, a, 0, k, zx, packed, new Int8Output.Requantize(0.02f, bias, 0.05f, 3, asym, q2, 0, n));
+                if (!java.util.Arrays.equals(q1, q2)) {
+                    return "requantized output differs on " + m + "x" + n + "x" + k;
+                }
+                for (float[] b : new float[][] {bias, null}) {
+                    float[] f1 = new float[m * n];
+                    float[] f2 = new float[m * n];
+                    scalar.gemm(m, a, 0, k, zx, ref, new Int8Output.Dequantize(0.02f, b, f1, 0, n));
+                    jit.gemm(m, a, 0, k, zx, packed, new Int8Output.Dequantize(0.02f, b, f2, 0, n));
+                    if (!java.util.Arrays.equals(f1, f2)) {
+                        return "float output differs on " + m + "x" + n + "x" + k;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The threads this GEMM runs on. */
+    Parallel pool() {
+        return pool;
+    }
+
+    @Override
+    public void gemm(int m, byte[] a, int aOff, int lda, int aZeroPoint, PackedInt8Weights w, Int8Output output) {
+        PreparedOutput out = PreparedOutput.checkGemm("JitInt8Gemm", m, a, aOff, lda, aZeroPoint, w, output);
+        if (w.layout() != PackedInt8Weights.Layout.VNNI || w.panelWidth() != PANEL_WIDTH) {
+            throw new IllegalArgumentException("JitInt8Gemm: weights packed as " + w + "; this kernel needs the VNNI"
+                    + " layout in panels of " + PANEL_WIDTH + " (pack with PackedInt8Weights.pack)");
+        }
+        if (m == 0) {
+            return;
+        }
+        int n = w.n();
+        int k = w.k();
+        int k4 = (k + 3) / 4;
+        if (m > 0 && aOff + (long) (m - 1) * lda + 4L * k4 > a.length) {
+            // The last group of four reads past K; copy the rows so those bytes exist (they meet zero weights).
+            byte[] padded = new byte[m * 4 * k4];
+            for (int i = 0; i < m; i++) {
+                System.arraycopy(a, aOff + i * lda, padded, i * 4 * k4, k);
+            }
+            a = padded;
+            aOff = 0;
+            lda = 4 * k4;
+        }
+        Destination dst = Destination.of(out.stage);
+        boolean direct = dst.colStride == 1 && (m == 1 || dst.rowStride >= n);
+        if (direct) {
+            run(m, a, aOff, lda, aZeroPoint, w, out, dst.array, dst.off, dst.rowStride);
+        } else {
+            Object scratch = dst.newRowMajor(m, n);
+            run(m, a, aOff, lda, aZeroPoint, w, out, scratch, 0, n);
+            dst.scatter(scratch, m, n);
+        }
+    }
+
+    /** The destination of an output stage, unpacked. */
+    private record Destination(Object array, int off, int rowStride, int colStride) {
+        static Destination of(Int8Output stage) {
+            return switch (stage) {
+                case Int8Output.Int32 s -> new Destination(s.out(), s.off(), s.rowStride(), s.colStride());
+                case Int8Output.Requantize r -> new Destination(r.out(), r.off(), r.rowStride(), r.colStride());
+                case Int8Output.Dequantize d -> new Destination(d.out(), d.off(), d.rowStride(), d.colStride());
+            };
+        }
+
+        Object newRowMajor(int m, int n) {
+            return switch (array) {
+                case byte[] b -> new byte[m * n];
+                case float[] f -> new float[m * n];
+                default -> new int[m * n];
+            };
+        }
+
+        void scatter(Object rowMajor, int m, int n) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    int to = off + i * rowStride + j * colStride;
+                    switch (array) {
+                        case byte[] b -> b[to] = ((byte[]) rowMajor)[i * n + j];
+                        case float[] f -> f[to] = ((float[]) rowMajor)[i * n + j];
+                        default -> ((int[]) array)[to] = ((int[]) rowMajor)[i * n + j];
+                    }
+                }
+            }
+        }
+    }
+
+    private void run(int m, byte[] a, int aOff, int lda, int zx, PackedInt8Weights w, PreparedOutput out,
+                     Object dst, int dstOff, int ldo) {
+        int n = w.n();
+        int k = w.k();
+        int panels = (n + PANEL_WIDTH - 1) / PANEL_WIDTH;
+        Output kind = switch (out.kind) {
+            case INT32 -> Output.INT32;
+            case REQUANTIZE -> Output.REQUANTIZE;
+            case DEQUANTIZE -> out.biasTerm == null ? Output.DEQUANTIZE : Output.DEQUANTIZE_BIAS;
+        };
+        boolean asym = !w.symmetric();
+        int[] cols = columnTerms(w, out, zx, panels);
+        int[] rows = asym ? rowTerms(m, a, aOff, lda, k) : new int[1];
+        MethodHandle kernel = code.handle(kind, asym);
+        Call call = new Call(kernel, kind, a, aOff, lda, w, cols, rows, dst, dstOff, ldo, panels, out.zeroPoint,
+                out.lowerBound);
+
+        long macs = (long) m * n * k;
+        int threads = (int) Math.min(pool.threads(), Math.max(1, macs / MACS_PER_THREAD));
+        if (threads <= 1) {
+            call.rowsAndPanels(0, m, 0, panels);
+        } else if (panels >= 2 * threads || m < 2 * TILE_ROWS * threads) {
+            int tasks = Math.min(threads, panels);
+            pool.forEach(tasks, t -> call.rowsAndPanels(0, m, panels * t / tasks, panels * (t + 1) / tasks));
+        } else {
+            int tiles = (m + TILE_ROWS - 1) / TILE_ROWS;
+            pool.forEach(threads, t -> call.rowsAndPanels(Math.min(m, tiles * t / threads * TILE_ROWS),
+                    Math.min(m, tiles * (t + 1) / threads * TILE_ROWS), 0, panels));
+        }
+    }
+
+    /**
+     * Per panel, four runs of {@link #PANEL_WIDTH} dwords: the zero-point column term, the multiplier, the bias term
+     * and the weight zero point (the layout {@link VnniGemmCode} reads).
+     */
+    private static int[] columnTerms(PackedInt8Weights w, PreparedOutput out, int zx, int panels) {
+        int n = w.n();
+        int k = w.k();
+        int[] cols = new int[panels * 4 * PANEL_WIDTH];
+        for (int j = 0; j < n; j++) {
+            int base = j / PANEL_WIDTH * 4 * PANEL_WIDTH + j % PANEL_WIDTH;
+            int zw = w.zeroPoint(j);
+            cols[base] = -zx * w.columnSum(j) + k * zx * zw;
+            if (out.multiplier != null) {
+                cols[base + PANEL_WIDTH] = Float.floatToRawIntBits(out.multiplier[j]);
+            }
+            if (out.biasTerm != null) {
+                cols[base + 2 * PANEL_WIDTH] = Float.floatToRawIntBits(out.biasTerm[j]);
+            }
+            cols[base + 3 * PANEL_WIDTH] = zw;
+        }
+        return cols;
+    }
+
+    /** {@code -sum_p x[i][p]} per row: the weights' zero points multiply it. */
+    private static int[] rowTerms(int m, byte[] a, int aOff, int lda, int k) {
+        int[] rows = new int[m];
+        for (int i = 0; i < m; i++) {
+            int sum = 0;
+            for (int p = 0; p < k; p++) {
+                sum += a[aOff + i * lda + p] & 0xFF;
+            }
+            rows[i] = -sum;
+        }
+        return rows;
+    }
+
+    /** One GEMM's operands, cut into downcalls of bounded work. */
+    private record Call(MethodHandle kernel, Output kind, byte[] a, int aOff, int lda, PackedInt8Weights w,
+                        int[] cols, int[] rows, Object dst, int dstOff, int ldo, int panels, int zeroPoint,
+                        int lowerBound) {
+
+        void rowsAndPanels(int i0, int i1, int q0, int q1) {
+            if (i0 >= i1 || q0 >= q1) {
+                return;
+            }
+            long panelMacs = (long) PANEL_WIDTH * 4 * ((w.k() + 3) / 4);
+            long rowsPerCall = Math.max(TILE_ROWS, MACS_PER_CALL / panelMacs / TILE_ROWS * TILE_ROWS);
+            for (int r0 = i0; r0 < i1; r0 += (int) Math.min(rowsPerCall, i1 - r0)) {
+                int rowsNow = (int) Math.min(rowsPerCall, i1 - r0);
+                int panelsPerCall = (int) Math.max(1, MACS_PER_CALL / (panelMacs * rowsNow));
+                for (int p0 = q0; p0 < q1; p0 += panelsPerCall) {
+                    invoke(r0, rowsNow, p0, Math.min(q1, p0 + panelsPerCall));
+                }
+            }
+        }
+
+        private void invoke(int r0, int rowsNow, int p0, int p1) {
+            int elem = kind == Output.REQUANTIZE ? 1 : 4;
+            int k4 = (w.k() + 3) / 4;
+            long[] params = new long[VnniGemmCode.PARAMS];
+            params[VnniGemmCode.P_M] = rowsNow;
+            params[VnniGemmCode.P_PANELS] = p1 - p0;
+            params[VnniGemmCode.P_K4] = k4;
+            params[VnniGemmCode.P_LDA] = lda;
+            params[VnniGemmCode.P_LDO] = (long) ldo * elem;
+            params[VnniGemmCode.P_W_PANEL_BYTES] = (long) k4 * PANEL_WIDTH * 4;
+            params[VnniGemmCode.P_COL_PANEL_BYTES] = 4L * 4 * PANEL_WIDTH;
+            params[VnniGemmCode.P_OUT_PANEL_BYTES] = (long) PANEL_WIDTH * elem;
+            params[VnniGemmCode.P_A_TILE_BYTES] = (long) TILE_ROWS * lda;
+            params[VnniGemmCode.P_OUT_TILE_BYTES] = (long) TILE_ROWS * ldo * elem;
+            params[VnniGemmCode.P_MASK_FULL] = 0xFFFF;
+            int tail = p1 == panels ? w.n() - (panels - 1) * PANEL_WIDTH : PANEL_WIDTH;
+            for (int c = 0; c < TILE_VECTORS; c++) {
+                int lanes = Math.max(0, Math.min(16, tail - 16 * c));
+                params[VnniGemmCode.P_MASK_TAIL + c] = (1 << lanes) - 1;
+            }
+            // The requantize constants of PreparedOutput's per-element formula.
+            params[VnniGemmCode.P_CLAMP_HIGH] = Float.floatToRawIntBits(VnniGemmCode.CLAMP);
+            params[VnniGemmCode.P_CLAMP_LOW] = Float.floatToRawIntBits(-VnniGemmCode.CLAMP);
+            params[VnniGemmCode.P_ZERO_POINT] = zeroPoint;
+            params[VnniGemmCode.P_LOWER_BOUND] = lowerBound;
+            params[VnniGemmCode.P_UPPER_BOUND] = 255;
+            MemorySegment out = switch (dst) {
+                case byte[] b -> MemorySegment.ofArray(b);
+                case float[] f -> MemorySegment.ofArray(f);
+                default -> MemorySegment.ofArray((int[]) dst);
+            };
+            long outOffset = ((long) dstOff + (long) r0 * ldo + (long) p0 * PANEL_WIDTH) * elem;
+            try {
+                kernel.invokeExact(MemorySegment.ofArray(params),
+                        MemorySegment.ofArray(a).asSlice(aOff + (long) r0 * lda),
+                        w.vnni().asSlice((long) p0 * k4 * PANEL_WIDTH * 4),
+                        MemorySegment.ofArray(cols).asSlice((long) p0 * 4 * 4 * PANEL_WIDTH),
+                        out.asSlice(outOffset),
+                        MemorySegment.ofArray(rows).asSlice(rows.length == 1 ? 0 : 4L * r0));
+            } catch (Throwable t) {
+                throw new IllegalStateException("JitInt8Gemm: the generated kernel call failed", t);
+            }
+        }
+    }
+
+    @Override
+    public String name() {
+        return "jit";
+    }
+
+    @Override
+    public String toString() {
+        return "jit (AVX-512 VNNI machine code generated at start-up, " + TILE_ROWS + "x" + PANEL_WIDTH + " tile, "
+                + code.bytes + " bytes of code, " + pool.threads() + " threads)";
+    }
+}

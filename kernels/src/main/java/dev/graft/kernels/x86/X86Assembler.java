@@ -1,0 +1,801 @@
+package dev.graft.kernels.x86;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A small x86-64 assembler for exactly the instructions Graft's generated kernels use: general-purpose loop and
+ * address arithmetic (legacy encodings with REX), opmask moves (VEX), and AVX-512 / AVX-VNNI vector instructions
+ * (EVEX and VEX). Each method is named after the mnemonic and takes its operands in Intel order (destination first),
+ * in the manner of Xbyak: {@code vpdpbusd(zmm(0), zmm(30), Mem.at(R15, 64))}.
+ *
+ * <p>Every instruction also appends its text, as GNU objdump prints it in Intel syntax, to a {@link #listing()}.
+ * A test disassembles the bytes with objdump and compares the two line by line, so an encoding mistake (which would
+ * kill the JVM, not throw) is caught before any generated code runs.
+ *
+ * <p>Encodings follow the Intel SDM, volume 2, chapter 2: ModRM/SIB addressing with disp8 or disp32, the REX, VEX
+ * (2- and 3-byte) and EVEX prefixes, and EVEX's compressed displacement (disp8 scaled by the operand's tuple size).
+ * Not thread-safe; one assembler builds one piece of code.
+ */
+public final class X86Assembler {
+
+    /** Condition codes of {@code jcc}, with their objdump mnemonics. */
+    public enum Cond {
+        B(0x2, "jb"), AE(0x3, "jae"), E(0x4, "je"), NE(0x5, "jne"), BE(0x6, "jbe"), A(0x7, "ja"),
+        L(0xC, "jl"), GE(0xD, "jge"), LE(0xE, "jle"), G(0xF, "jg");
+
+        final int code;
+        final String mnemonic;
+
+        Cond(int code, String mnemonic) {
+            this.code = code;
+            this.mnemonic = mnemonic;
+        }
+    }
+
+    /** Predicates of {@code vcmpps} (the first eight, quiet forms), named as objdump spells the alias. */
+    public enum CmpPredicate {
+        EQ, LT, LE, UNORD, NEQ, NLT, NLE, ORD;
+
+        int imm() {
+            return ordinal();
+        }
+    }
+
+    // Instruction prefixes' pp and map fields.
+    private static final int PP_NONE = 0;
+    private static final int PP_66 = 1;
+    private static final int PP_F3 = 2;
+    private static final int MAP_0F = 1;
+    private static final int MAP_0F38 = 2;
+
+    private byte[] code = new byte[4096];
+    private int size;
+    private final List<Line> listing = new ArrayList<>();
+
+    /** One listed instruction; jumps get their target text once the label is bound. */
+    private record Line(int offset, String text, Label target) {
+    }
+
+    /** Bytes emitted so far. */
+    public int size() {
+        return size;
+    }
+
+    /** A copy of the machine code; every label used by a jump must be bound. */
+    public byte[] toBytes() {
+        for (Line line : listing) {
+            if (line.target() != null && line.target().position < 0) {
+                throw new IllegalStateException("jump at 0x" + Integer.toHexString(line.offset())
+                        + " targets a label that was never bound");
+            }
+        }
+        return Arrays.copyOf(code, size);
+    }
+
+    /** The instructions as objdump would print them, one per line, with each line's offset. */
+    public List<String> listing() {
+        List<String> lines = new ArrayList<>(listing.size());
+        for (Line line : listing) {
+            String text = line.target() == null ? line.text()
+                    : line.text() + " 0x" + Integer.toHexString(line.target().position);
+            lines.add(Integer.toHexString(line.offset()) + ": " + text);
+        }
+        return lines;
+    }
+
+    // ---------------------------------------------------------------------------------------------- plumbing
+
+    private void emit(int b) {
+        if (size == code.length) {
+            code = Arrays.copyOf(code, code.length * 2);
+        }
+        code[size++] = (byte) b;
+    }
+
+    private void emit32(int v) {
+        emit(v);
+        emit(v >>> 8);
+        emit(v >>> 16);
+        emit(v >>> 24);
+    }
+
+    private void list(int start, String text) {
+        listing.add(new Line(start, text, null));
+    }
+
+    /** ModRM with a register in {@code rm} (mod = 11). */
+    private void modrmRegister(int reg, int rm) {
+        emit(0xC0 | (reg & 7) << 3 | (rm & 7));
+    }
+
+    /**
+     * ModRM, SIB and displacement for a memory operand. {@code n} scales an 8-bit displacement (EVEX's compressed
+     * disp8*N; 1 for legacy and VEX encodings): a displacement that is a multiple of {@code n} and within
+     * {@code [-128, 127] * n} takes one byte, any other four.
+     */
+    private void modrmMemory(int reg, Mem m, int n) {
+        int baseLow = m.base().code() & 7;
+        int disp = m.disp();
+        int mod;
+        if (disp == 0 && baseLow != 5) {
+            mod = 0;
+        } else if (disp % n == 0 && disp / n >= -128 && disp / n <= 127) {
+            mod = 1;
+        } else {
+            mod = 2;
+        }
+        boolean sib = m.index() != null || baseLow == 4;
+        emit(mod << 6 | (reg & 7) << 3 | (sib ? 4 : baseLow));
+        if (sib) {
+            int indexLow = m.index() == null ? 4 : m.index().code() & 7;
+            emit(Integer.numberOfTrailingZeros(m.scale()) << 6 | indexLow << 3 | baseLow);
+        }
+        if (mod == 1) {
+            emit(disp / n);
+        } else if (mod == 2) {
+            emit32(disp);
+        }
+    }
+
+    private static int bit3(int code) {
+        return code >> 3 & 1;
+    }
+
+    private static int indexBit3(Mem m) {
+        return m.index() == null ? 0 : bit3(m.index().code());
+    }
+
+    /** REX prefix (emitted only when some bit is set). */
+    private void rex(boolean w, int r, int x, int b) {
+        int rex = 0x40 | (w ? 8 : 0) | (r & 1) << 2 | (x & 1) << 1 | (b & 1);
+        if (rex != 0x40) {
+            emit(rex);
+        }
+    }
+
+    /** VEX prefix: the 2-byte form where it can express the instruction, else the 3-byte form. */
+    private void vex(int r, int x, int b, int map, boolean w, int vvvv, boolean l256, int pp) {
+        if (x == 0 && b == 0 && !w && map == MAP_0F) {
+            emit(0xC5);
+            emit((~r & 1) << 7 | (~vvvv & 15) << 3 | (l256 ? 4 : 0) | pp);
+        } else {
+            emit(0xC4);
+            emit((~r & 1) << 7 | (~x & 1) << 6 | (~b & 1) << 5 | map);
+            emit((w ? 0x80 : 0) | (~vvvv & 15) << 3 | (l256 ? 4 : 0) | pp);
+        }
+    }
+
+    /**
+     * EVEX prefix. {@code reg} is the ModRM.reg operand's full number (vector 0-31 or mask 0-7), {@code x} and
+     * {@code b} the extension bits of the rm side (for a vector rm register: its bits 4 and 3), {@code vvvv} the
+     * second source (0-31; 0 when unused), {@code ll} the vector length (or the rounding mode when {@code bcst} is
+     * set on a register form), {@code aaa} the opmask.
+     */
+    private void evex(int reg, int x, int b, int map, boolean w, int vvvv, int ll, boolean bcst, int aaa,
+                      boolean zeroing, int pp) {
+        emit(0x62);
+        emit((~reg >> 3 & 1) << 7 | (~x & 1) << 6 | (~b & 1) << 5 | (~reg >> 4 & 1) << 4 | map);
+        emit((w ? 0x80 : 0) | (~vvvv & 15) << 3 | 4 | pp);
+        emit((zeroing ? 0x80 : 0) | ll << 5 | (bcst ? 0x10 : 0) | (~vvvv >> 4 & 1) << 3 | aaa);
+    }
+
+    private static int lengthCode(Vec v) {
+        return v.bits() == 512 ? 2 : v.bits() == 256 ? 1 : 0;
+    }
+
+    /** An EVEX instruction {@code op dst, src1, src2} with all three in registers. */
+    private void evexRRR(int pp, int map, int opcode, int dst, int src1, Vec src2, int ll, int aaa, boolean zeroing) {
+        evex(dst, src2.index() >> 4, src2.index() >> 3, map, false, src1, ll, false, aaa, zeroing, pp);
+        emit(opcode);
+        modrmRegister(dst, src2.index());
+    }
+
+    /** An EVEX instruction with a memory operand; {@code n} is the disp8 scale of its tuple type. */
+    private void evexRRM(int pp, int map, int opcode, int reg, int src1, Mem m, int ll, boolean bcst, int aaa,
+                         boolean zeroing, int n) {
+        evex(reg, indexBit3(m), bit3(m.base().code()), map, false, src1, ll, bcst, aaa, zeroing, pp);
+        emit(opcode);
+        modrmMemory(reg, m, n);
+    }
+
+    private static String maskText(Mask k, boolean zeroing) {
+        if (k == null || k.index() == 0) {
+            return "";
+        }
+        return "{" + k.name() + "}" + (zeroing ? "{z}" : "");
+    }
+
+    private static int maskCode(Mask k) {
+        return k == null ? 0 : k.index();
+    }
+
+    private static void requireSameWidth(Vec... regs) {
+        for (Vec v : regs) {
+            if (v.bits() != regs[0].bits()) {
+                throw new IllegalArgumentException("operands of different widths: " + Arrays.toString(regs));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------- general-purpose instructions (legacy)
+
+    /** {@code mov dst, src} (64-bit). */
+    public void mov(Gpr dst, Gpr src) {
+        int start = size;
+        rex(true, bit3(src.code()), 0, bit3(dst.code()));
+        emit(0x89);
+        modrmRegister(src.code(), dst.code());
+        list(start, "mov " + dst.name64() + "," + src.name64());
+    }
+
+    /** {@code mov dst32, src32} (zero-extends into the 64-bit register). */
+    public void mov32(Gpr dst, Gpr src) {
+        int start = size;
+        rex(false, bit3(src.code()), 0, bit3(dst.code()));
+        emit(0x89);
+        modrmRegister(src.code(), dst.code());
+        list(start, "mov " + dst.name32() + "," + src.name32());
+    }
+
+    /** {@code mov dst, imm}: the sign-extended 32-bit form when it fits, else {@code movabs}. */
+    public void mov(Gpr dst, long imm) {
+        int start = size;
+        if (imm == (int) imm) {
+            rex(true, 0, 0, bit3(dst.code()));
+            emit(0xC7);
+            modrmRegister(0, dst.code());
+            emit32((int) imm);
+            list(start, "mov " + dst.name64() + ",0x" + Long.toHexString(imm));
+        } else {
+            rex(true, 0, 0, bit3(dst.code()));
+            emit(0xB8 + (dst.code() & 7));
+            emit32((int) imm);
+            emit32((int) (imm >>> 32));
+            list(start, "movabs " + dst.name64() + ",0x" + Long.toHexString(imm));
+        }
+    }
+
+    /** {@code mov dst, QWORD PTR [m]}. */
+    public void mov(Gpr dst, Mem m) {
+        int start = size;
+        rex(true, bit3(dst.code()), indexBit3(m), bit3(m.base().code()));
+        emit(0x8B);
+        modrmMemory(dst.code(), m, 1);
+        list(start, "mov " + dst.name64() + ",QWORD PTR " + m.text());
+    }
+
+    /** {@code mov QWORD PTR [m], src}. */
+    public void mov(Mem m, Gpr src) {
+        int start = size;
+        rex(true, bit3(src.code()), indexBit3(m), bit3(m.base().code()));
+        emit(0x89);
+        modrmMemory(src.code(), m, 1);
+        list(start, "mov QWORD PTR " + m.text() + "," + src.name64());
+    }
+
+    /** {@code mov DWORD PTR [m], src32}. */
+    public void mov32(Mem m, Gpr src) {
+        int start = size;
+        rex(false, bit3(src.code()), indexBit3(m), bit3(m.base().code()));
+        emit(0x89);
+        modrmMemory(src.code(), m, 1);
+        list(start, "mov DWORD PTR " + m.text() + "," + src.name32());
+    }
+
+    /** {@code lea dst, [m]}. */
+    public void lea(Gpr dst, Mem m) {
+        int start = size;
+        rex(true, bit3(dst.code()), indexBit3(m), bit3(m.base().code()));
+        emit(0x8D);
+        modrmMemory(dst.code(), m, 1);
+        list(start, "lea " + dst.name64() + "," + m.text());
+    }
+
+    /** The ALU group {@code add/or/sub/xor/cmp} as (opcode of the r/m, reg form; the /digit of the imm form). */
+    private enum Alu {
+        ADD(0x01, 0, "add"), OR(0x09, 1, "or"), SUB(0x29, 5, "sub"), XOR(0x31, 6, "xor"), CMP(0x39, 7, "cmp");
+
+        final int opcode;
+        final int digit;
+        final String mnemonic;
+
+        Alu(int opcode, int digit, String mnemonic) {
+            this.opcode = opcode;
+            this.digit = digit;
+            this.mnemonic = mnemonic;
+        }
+    }
+
+    private void alu(Alu op, Gpr dst, Gpr src) {
+        int start = size;
+        rex(true, bit3(src.code()), 0, bit3(dst.code()));
+        emit(op.opcode);
+        modrmRegister(src.code(), dst.code());
+        list(start, op.mnemonic + " " + dst.name64() + "," + src.name64());
+    }
+
+    private void alu(Alu op, Gpr dst, int imm) {
+        int start = size;
+        rex(true, 0, 0, bit3(dst.code()));
+        if (imm >= -128 && imm <= 127) {
+            emit(0x83);
+            modrmRegister(op.digit, dst.code());
+            emit(imm);
+        } else {
+            emit(0x81);
+            modrmRegister(op.digit, dst.code());
+            emit32(imm);
+        }
+        list(start, op.mnemonic + " " + dst.name64() + ",0x" + Long.toHexString(imm));
+    }
+
+    /** {@code op dst, QWORD PTR [m]} for add/sub/cmp (opcode of the reg, r/m form is the r/m one plus 2). */
+    private void alu(Alu op, Gpr dst, Mem m) {
+        int start = size;
+        rex(true, bit3(dst.code()), indexBit3(m), bit3(m.base().code()));
+        emit(op.opcode + 2);
+        modrmMemory(dst.code(), m, 1);
+        list(start, op.mnemonic + " " + dst.name64() + ",QWORD PTR " + m.text());
+    }
+
+    public void add(Gpr dst, Gpr src) {
+        alu(Alu.ADD, dst, src);
+    }
+
+    public void add(Gpr dst, int imm) {
+        alu(Alu.ADD, dst, imm);
+    }
+
+    public void add(Gpr dst, Mem m) {
+        alu(Alu.ADD, dst, m);
+    }
+
+    public void sub(Gpr dst, Gpr src) {
+        alu(Alu.SUB, dst, src);
+    }
+
+    public void sub(Gpr dst, int imm) {
+        alu(Alu.SUB, dst, imm);
+    }
+
+    public void sub(Gpr dst, Mem m) {
+        alu(Alu.SUB, dst, m);
+    }
+
+    public void cmp(Gpr a, Gpr b) {
+        alu(Alu.CMP, a, b);
+    }
+
+    public void cmp(Gpr a, int imm) {
+        alu(Alu.CMP, a, imm);
+    }
+
+    public void or(Gpr dst, Gpr src) {
+        alu(Alu.OR, dst, src);
+    }
+
+    /** {@code xor dst32, src32}: the usual way to zero a register. */
+    public void xor32(Gpr dst, Gpr src) {
+        int start = size;
+        rex(false, bit3(src.code()), 0, bit3(dst.code()));
+        emit(0x31);
+        modrmRegister(src.code(), dst.code());
+        list(start, "xor " + dst.name32() + "," + src.name32());
+    }
+
+    /** {@code imul dst, src} (64-bit, low half kept). */
+    public void imul(Gpr dst, Gpr src) {
+        int start = size;
+        rex(true, bit3(dst.code()), 0, bit3(src.code()));
+        emit(0x0F);
+        emit(0xAF);
+        modrmRegister(dst.code(), src.code());
+        list(start, "imul " + dst.name64() + "," + src.name64());
+    }
+
+    private void shift(int digit, String mnemonic, Gpr dst, int count) {
+        if (count < 0 || count > 63) {
+            throw new IllegalArgumentException("shift count " + count + " is outside 0-63");
+        }
+        int start = size;
+        rex(true, 0, 0, bit3(dst.code()));
+        emit(0xC1);
+        modrmRegister(digit, dst.code());
+        emit(count);
+        list(start, mnemonic + " " + dst.name64() + ",0x" + Integer.toHexString(count));
+    }
+
+    public void shl(Gpr dst, int count) {
+        shift(4, "shl", dst, count);
+    }
+
+    public void shr(Gpr dst, int count) {
+        shift(5, "shr", dst, count);
+    }
+
+    /** {@code dec dst} (64-bit; sets ZF for the loop branch). */
+    public void dec(Gpr dst) {
+        int start = size;
+        rex(true, 0, 0, bit3(dst.code()));
+        emit(0xFF);
+        modrmRegister(1, dst.code());
+        list(start, "dec " + dst.name64());
+    }
+
+    public void push(Gpr r) {
+        int start = size;
+        rex(false, 0, 0, bit3(r.code()));
+        emit(0x50 + (r.code() & 7));
+        list(start, "push " + r.name64());
+    }
+
+    public void pop(Gpr r) {
+        int start = size;
+        rex(false, 0, 0, bit3(r.code()));
+        emit(0x58 + (r.code() & 7));
+        list(start, "pop " + r.name64());
+    }
+
+    /** Binds {@code label} to the current position and patches the jumps already emitted to it. */
+    public void bind(Label label) {
+        if (label.position >= 0) {
+            throw new IllegalStateException("label bound twice");
+        }
+        label.position = size;
+        for (int at : label.fixups) {
+            patch(at, size);
+        }
+        label.fixups.clear();
+    }
+
+    private void patch(int at, int target) {
+        int rel = target - (at + 4);
+        code[at] = (byte) rel;
+        code[at + 1] = (byte) (rel >>> 8);
+        code[at + 2] = (byte) (rel >>> 16);
+        code[at + 3] = (byte) (rel >>> 24);
+    }
+
+    private void jumpTarget(Label label) {
+        int at = size;
+        emit32(0);
+        if (label.position >= 0) {
+            patch(at, label.position);
+        } else {
+            label.fixups.add(at);
+        }
+    }
+
+    /** {@code jcc label} (always the rel32 form, so code size does not depend on distances). */
+    public void j(Cond cond, Label label) {
+        int start = size;
+        emit(0x0F);
+        emit(0x80 | cond.code);
+        jumpTarget(label);
+        listing.add(new Line(start, cond.mnemonic, label));
+    }
+
+    /** {@code jmp label} (rel32). */
+    public void jmp(Label label) {
+        int start = size;
+        emit(0xE9);
+        jumpTarget(label);
+        listing.add(new Line(start, "jmp", label));
+    }
+
+    public void ret() {
+        int start = size;
+        emit(0xC3);
+        list(start, "ret");
+    }
+
+    public void cpuid() {
+        int start = size;
+        emit(0x0F);
+        emit(0xA2);
+        list(start, "cpuid");
+    }
+
+    /** {@code xgetbv}: reads the extended control register {@code ecx} into {@code edx:eax}. */
+    public void xgetbv() {
+        int start = size;
+        emit(0x0F);
+        emit(0x01);
+        emit(0xD0);
+        list(start, "xgetbv");
+    }
+
+    /** {@code ud2}: an instruction guaranteed to be invalid (the crash tests use it). */
+    public void ud2() {
+        int start = size;
+        emit(0x0F);
+        emit(0x0B);
+        list(start, "ud2");
+    }
+
+    /** {@code vzeroupper}: leave no dirty upper vector state behind for the JVM's SSE code. */
+    public void vzeroupper() {
+        int start = size;
+        emit(0xC5);
+        emit(0xF8);
+        emit(0x77);
+        list(start, "vzeroupper");
+    }
+
+    // ------------------------------------------------------------------------------ opmask moves (VEX)
+
+    /** {@code kmovw k, WORD PTR [m]}. */
+    public void kmovw(Mask k, Mem m) {
+        int start = size;
+        vex(0, indexBit3(m), bit3(m.base().code()), MAP_0F, false, 0, false, PP_NONE);
+        emit(0x90);
+        modrmMemory(k.index(), m, 1);
+        list(start, "kmovw " + k.name() + ",WORD PTR " + m.text());
+    }
+
+    /** {@code kmovw k, r32}. */
+    public void kmovw(Mask k, Gpr r) {
+        int start = size;
+        vex(0, 0, bit3(r.code()), MAP_0F, false, 0, false, PP_NONE);
+        emit(0x92);
+        modrmRegister(k.index(), r.code());
+        list(start, "kmovw " + k.name() + "," + r.name32());
+    }
+
+    // ------------------------------------------------------------------------ vector instructions (EVEX)
+
+    /**
+     * The common shape {@code op dst{k}{z}, src1, src2} with {@code src2} a register, for EVEX instructions of one
+     * element size 4 (all of the ones here are dword or single-precision).
+     */
+    private void evexOp(String mnemonic, int pp, int map, int opcode, Vec dst, Mask k, boolean zeroing, Vec src1,
+                        Vec src2) {
+        requireSameWidth(dst, src1, src2);
+        int start = size;
+        evexRRR(pp, map, opcode, dst.index(), src1.index(), src2, lengthCode(dst), maskCode(k), zeroing);
+        list(start, mnemonic + " " + dst.name() + maskText(k, zeroing) + "," + src1.name() + "," + src2.name());
+    }
+
+    /** {@code op dst{k}{z}, src1, [m]} (full vector) or {@code [m]{1toN}} (broadcast dword) for EVEX. */
+    private void evexOp(String mnemonic, int pp, int map, int opcode, Vec dst, Mask k, boolean zeroing, Vec src1,
+                        Mem m, boolean broadcast) {
+        requireSameWidth(dst, src1);
+        int start = size;
+        evexRRM(pp, map, opcode, dst.index(), src1.index(), m, lengthCode(dst), broadcast, maskCode(k), zeroing,
+                broadcast ? 4 : dst.bytes());
+        String operand = broadcast ? "DWORD BCST " + m.text() : dst.memoryKeyword() + " PTR " + m.text();
+        list(start, mnemonic + " " + dst.name() + maskText(k, zeroing) + "," + src1.name() + "," + operand);
+    }
+
+    /** {@code vpdpbusd dst, a, b}: dst.dword[i] += sum of four u8(a) * s8(b) products (wrapping, no saturation). */
+    public void vpdpbusd(Vec dst, Vec a, Vec b) {
+        evexOp("vpdpbusd", PP_66, MAP_0F38, 0x50, dst, null, false, a, b);
+    }
+
+    /** {@code vpdpbusd dst, a, [m]}: the s8 operand from memory (a full vector). */
+    public void vpdpbusd(Vec dst, Vec a, Mem b) {
+        evexOp("vpdpbusd", PP_66, MAP_0F38, 0x50, dst, null, false, a, b, false);
+    }
+
+    /** {@code vpdpbusd dst, a, DWORD BCST [m]}: four s8 values from memory, broadcast to every dword lane. */
+    public void vpdpbusdBroadcast(Vec dst, Vec a, Mem b) {
+        evexOp("vpdpbusd", PP_66, MAP_0F38, 0x50, dst, null, false, a, b, true);
+    }
+
+    /** {@code {vex} vpdpbusd dst, a, b}: the AVX-VNNI (VEX, 256-bit) form for CPUs without AVX-512. */
+    public void vpdpbusdVex(Vec dst, Vec a, Vec b) {
+        requireSameWidth(dst, a, b);
+        requireVexRegisters(dst, a, b);
+        int start = size;
+        vex(bit3(dst.index()), 0, bit3(b.index()), MAP_0F38, false, a.index(), dst.bits() == 256, PP_66);
+        emit(0x50);
+        modrmRegister(dst.index(), b.index());
+        list(start, "{vex} vpdpbusd " + dst.name() + "," + a.name() + "," + b.name());
+    }
+
+    /** {@code {vex} vpdpbusd dst, a, YMMWORD PTR [m]}. */
+    public void vpdpbusdVex(Vec dst, Vec a, Mem b) {
+        requireSameWidth(dst, a);
+        requireVexRegisters(dst, a);
+        int start = size;
+        vex(bit3(dst.index()), indexBit3(b), bit3(b.base().code()), MAP_0F38, false, a.index(), dst.bits() == 256,
+                PP_66);
+        emit(0x50);
+        modrmMemory(dst.index(), b, 1);
+        list(start, "{vex} vpdpbusd " + dst.name() + "," + a.name() + "," + dst.memoryKeyword() + " PTR " + b.text());
+    }
+
+    private static void requireVexRegisters(Vec... regs) {
+        for (Vec v : regs) {
+            if (v.index() > 15 || v.bits() == 512) {
+                throw new IllegalArgumentException(v + " cannot be encoded with VEX (xmm/ymm 0-15 only)");
+            }
+        }
+    }
+
+    /** {@code vpbroadcastd dst, DWORD PTR [m]}. */
+    public void vpbroadcastd(Vec dst, Mem m) {
+        int start = size;
+        evexRRM(PP_66, MAP_0F38, 0x58, dst.index(), 0, m, lengthCode(dst), false, 0, false, 4);
+        list(start, "vpbroadcastd " + dst.name() + ",DWORD PTR " + m.text());
+    }
+
+    /** {@code vpbroadcastd dst, r32}. */
+    public void vpbroadcastd(Vec dst, Gpr src) {
+        int start = size;
+        evex(dst.index(), 0, bit3(src.code()), MAP_0F38, false, 0, lengthCode(dst), false, 0, false, PP_66);
+        emit(0x7C);
+        modrmRegister(dst.index(), src.code());
+        list(start, "vpbroadcastd " + dst.name() + "," + src.name32());
+    }
+
+    /** {@code vmovdqu32 dst{k}{z}, [m]}: an unaligned load of dwords. */
+    public void vmovdqu32(Vec dst, Mask k, boolean zeroing, Mem m) {
+        int start = size;
+        evexRRM(PP_F3, MAP_0F, 0x6F, dst.index(), 0, m, lengthCode(dst), false, maskCode(k), zeroing, dst.bytes());
+        list(start, "vmovdqu32 " + dst.name() + maskText(k, zeroing) + "," + dst.memoryKeyword() + " PTR "
+                + m.text());
+    }
+
+    /** {@code vmovdqu32 dst, [m]}. */
+    public void vmovdqu32(Vec dst, Mem m) {
+        vmovdqu32(dst, null, false, m);
+    }
+
+    /** {@code vmovdqu32 [m]{k}, src}: a store of the lanes selected by {@code k} (all with k0 or null). */
+    public void vmovdqu32(Mem m, Mask k, Vec src) {
+        int start = size;
+        evexRRM(PP_F3, MAP_0F, 0x7F, src.index(), 0, m, lengthCode(src), false, maskCode(k), false, src.bytes());
+        list(start, "vmovdqu32 " + src.memoryKeyword() + " PTR " + m.text() + maskText(k, false) + "," + src.name());
+    }
+
+    /** {@code vmovups [m]{k}, src}. */
+    public void vmovups(Mem m, Mask k, Vec src) {
+        int start = size;
+        evexRRM(PP_NONE, MAP_0F, 0x11, src.index(), 0, m, lengthCode(src), false, maskCode(k), false, src.bytes());
+        list(start, "vmovups " + src.memoryKeyword() + " PTR " + m.text() + maskText(k, false) + "," + src.name());
+    }
+
+    /** {@code vmovups dst, [m]}. */
+    public void vmovups(Vec dst, Mem m) {
+        int start = size;
+        evexRRM(PP_NONE, MAP_0F, 0x10, dst.index(), 0, m, lengthCode(dst), false, 0, false, dst.bytes());
+        list(start, "vmovups " + dst.name() + "," + dst.memoryKeyword() + " PTR " + m.text());
+    }
+
+    /**
+     * {@code vpmovdb [m]{k}, src}: the low byte of each dword lane, stored (16 bytes for a zmm source); the values
+     * must already be in range (it truncates).
+     */
+    public void vpmovdb(Mem m, Mask k, Vec src) {
+        int start = size;
+        int stored = src.bytes() / 4;
+        evexRRM(PP_F3, MAP_0F38, 0x31, src.index(), 0, m, lengthCode(src), false, maskCode(k), false, stored);
+        String keyword = stored == 16 ? "XMMWORD" : stored == 8 ? "QWORD" : "DWORD";
+        list(start, "vpmovdb " + keyword + " PTR " + m.text() + maskText(k, false) + "," + src.name());
+    }
+
+    /** {@code vpxord dst{k}, a, b} (with a == b == dst: zero the lanes of k, or the whole register). */
+    public void vpxord(Vec dst, Mask k, Vec a, Vec b) {
+        evexOp("vpxord", PP_66, MAP_0F, 0xEF, dst, k, false, a, b);
+    }
+
+    public void vpxord(Vec dst, Vec a, Vec b) {
+        vpxord(dst, null, a, b);
+    }
+
+    public void vpaddd(Vec dst, Vec a, Vec b) {
+        evexOp("vpaddd", PP_66, MAP_0F, 0xFE, dst, null, false, a, b);
+    }
+
+    public void vpaddd(Vec dst, Vec a, Mem b) {
+        evexOp("vpaddd", PP_66, MAP_0F, 0xFE, dst, null, false, a, b, false);
+    }
+
+    public void vpadddBroadcast(Vec dst, Vec a, Mem b) {
+        evexOp("vpaddd", PP_66, MAP_0F, 0xFE, dst, null, false, a, b, true);
+    }
+
+    public void vpsubd(Vec dst, Vec a, Vec b) {
+        evexOp("vpsubd", PP_66, MAP_0F, 0xFA, dst, null, false, a, b);
+    }
+
+    /** {@code vpmulld dst, a, b}: dword products, low 32 bits. */
+    public void vpmulld(Vec dst, Vec a, Vec b) {
+        evexOp("vpmulld", PP_66, MAP_0F38, 0x40, dst, null, false, a, b);
+    }
+
+    public void vpmulldBroadcast(Vec dst, Vec a, Mem b) {
+        evexOp("vpmulld", PP_66, MAP_0F38, 0x40, dst, null, false, a, b, true);
+    }
+
+    public void vpmaxsdBroadcast(Vec dst, Vec a, Mem b) {
+        evexOp("vpmaxsd", PP_66, MAP_0F38, 0x3D, dst, null, false, a, b, true);
+    }
+
+    public void vpminsdBroadcast(Vec dst, Vec a, Mem b) {
+        evexOp("vpminsd", PP_66, MAP_0F38, 0x39, dst, null, false, a, b, true);
+    }
+
+    /** {@code vcvtdq2ps dst, src}: int32 to float32, rounding to nearest even (as Java's {@code (float) int}). */
+    public void vcvtdq2ps(Vec dst, Vec src) {
+        requireSameWidth(dst, src);
+        int start = size;
+        evexRRR(PP_NONE, MAP_0F, 0x5B, dst.index(), 0, src, lengthCode(dst), 0, false);
+        list(start, "vcvtdq2ps " + dst.name() + "," + src.name());
+    }
+
+    /**
+     * {@code vcvtps2dq dst, src{rn-sae}}: float32 to int32 rounding to nearest even whatever MXCSR says (embedded
+     * rounding, 512-bit only); NaN and out-of-range values give {@code 0x80000000}.
+     */
+    public void vcvtps2dqRoundNearest(Vec dst, Vec src) {
+        requireSameWidth(dst, src);
+        if (dst.bits() != 512) {
+            throw new IllegalArgumentException("embedded rounding needs 512-bit registers, got " + dst);
+        }
+        int start = size;
+        // With EVEX.b on a register form, L'L carries the rounding mode: 00 = round to nearest even.
+        evex(dst.index(), src.index() >> 4, src.index() >> 3, MAP_0F, false, 0, 0, true, 0, false, PP_66);
+        emit(0x5B);
+        modrmRegister(dst.index(), src.index());
+        list(start, "vcvtps2dq " + dst.name() + "," + src.name() + "{rn-sae}");
+    }
+
+    public void vaddps(Vec dst, Vec a, Mem b) {
+        evexOp("vaddps", PP_NONE, MAP_0F, 0x58, dst, null, false, a, b, false);
+    }
+
+    public void vmulps(Vec dst, Vec a, Mem b) {
+        evexOp("vmulps", PP_NONE, MAP_0F, 0x59, dst, null, false, a, b, false);
+    }
+
+    public void vmulps(Vec dst, Vec a, Vec b) {
+        evexOp("vmulps", PP_NONE, MAP_0F, 0x59, dst, null, false, a, b);
+    }
+
+    /** {@code vminps dst, a, b}: where either is NaN the result is {@code b} (the second source). */
+    public void vminps(Vec dst, Vec a, Vec b) {
+        evexOp("vminps", PP_NONE, MAP_0F, 0x5D, dst, null, false, a, b);
+    }
+
+    /** {@code vmaxps dst, a, b}: where either is NaN the result is {@code b} (the second source). */
+    public void vmaxps(Vec dst, Vec a, Vec b) {
+        evexOp("vmaxps", PP_NONE, MAP_0F, 0x5F, dst, null, false, a, b);
+    }
+
+    /** {@code vfmadd213ps dst, a, [m]}: {@code dst = a*dst + m}, one rounding (Java's {@code Math.fma}). */
+    public void vfmadd213ps(Vec dst, Vec a, Mem b) {
+        evexOp("vfmadd213ps", PP_66, MAP_0F38, 0xA8, dst, null, false, a, b, false);
+    }
+
+    /** {@code vcmpps k, a, b, predicate}. */
+    public void vcmpps(Mask k, Vec a, Vec b, CmpPredicate predicate) {
+        requireSameWidth(a, b);
+        int start = size;
+        evexRRR(PP_NONE, MAP_0F, 0xC2, k.index(), a.index(), b, lengthCode(a), 0, false);
+        emit(predicate.imm());
+        list(start, "vcmp" + predicate.name().toLowerCase(java.util.Locale.ROOT) + "ps " + k.name() + "," + a.name()
+                + "," + b.name());
+    }
+
+    /** {@code vbroadcastss dst, DWORD PTR [m]}. */
+    public void vbroadcastss(Vec dst, Mem m) {
+        int start = size;
+        evexRRM(PP_66, MAP_0F38, 0x18, dst.index(), 0, m, lengthCode(dst), false, 0, false, 4);
+        list(start, "vbroadcastss " + dst.name() + ",DWORD PTR " + m.text());
+    }
+
+    /** Raw bytes (the crash tests plant invalid code with it); listed as {@code (bad)}. */
+    public void bytes(byte... raw) {
+        Objects.requireNonNull(raw, "raw");
+        int start = size;
+        for (byte b : raw) {
+            emit(b);
+        }
+        list(start, "(bytes)");
+    }
+}
