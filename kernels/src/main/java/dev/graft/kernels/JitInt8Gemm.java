@@ -49,6 +49,7 @@ public final class JitInt8Gemm implements Int8Gemm {
 
     private final Parallel pool;
     private final Code code;
+    private final long macsPerCall;
 
     /**
      * The generated kernels, one per output stage and weight symmetry, installed once and shared by every instance.
@@ -84,14 +85,20 @@ public final class JitInt8Gemm implements Int8Gemm {
         }
     }
 
-    private JitInt8Gemm(Parallel pool, Code code) {
+    private JitInt8Gemm(Parallel pool, Code code, long macsPerCall) {
         this.pool = Objects.requireNonNull(pool, "pool");
         this.code = code;
+        this.macsPerCall = macsPerCall;
+    }
+
+    /** The same kernels with a smaller bound per downcall, so tests reach every way a GEMM is cut into calls. */
+    JitInt8Gemm withMacsPerCall(long macs) {
+        return new JitInt8Gemm(pool, code, macs);
     }
 
     /** The kernels of this JVM (generated and self-tested on first use) on {@code pool}. */
     static JitInt8Gemm create(Parallel pool) throws UnavailableException {
-        return new JitInt8Gemm(pool, Shared.code());
+        return new JitInt8Gemm(pool, Shared.code(), MACS_PER_CALL);
     }
 
     /** Generates, installs and self-tests the kernels for a CPU with {@code cpu}'s features. */
@@ -106,7 +113,10 @@ public final class JitInt8Gemm implements Int8Gemm {
         } catch (ExecutableMemory.UnavailableException e) {
             throw new UnavailableException("executable memory was refused: " + e.getMessage());
         }
-        String failure = selfTest(new JitInt8Gemm(new Parallel(1), code));
+        String failure;
+        try (Parallel one = new Parallel(1)) {
+            failure = selfTest(new JitInt8Gemm(one, code, MACS_PER_CALL));
+        }
         if (failure != null) {
             throw new UnavailableException("the start-up self-test failed: " + failure);
         }
@@ -293,7 +303,7 @@ public final class JitInt8Gemm implements Int8Gemm {
         int[] rows = asym ? rowTerms(m, a, aOff, lda, k) : new int[1];
         MethodHandle kernel = code.handle(kind, asym);
         Call call = new Call(kernel, kind, a, aOff, lda, w, cols, rows, dst, dstOff, ldo, panels, out.zeroPoint,
-                out.lowerBound);
+                out.lowerBound, macsPerCall);
 
         long macs = (long) m * n * k;
         int threads = (int) Math.min(pool.threads(), Math.max(1, macs / MACS_PER_THREAD));
@@ -348,17 +358,17 @@ public final class JitInt8Gemm implements Int8Gemm {
     /** One GEMM's operands, cut into downcalls of bounded work. */
     private record Call(MethodHandle kernel, Output kind, byte[] a, int aOff, int lda, PackedInt8Weights w,
                         int[] cols, int[] rows, Object dst, int dstOff, int ldo, int panels, int zeroPoint,
-                        int lowerBound) {
+                        int lowerBound, long macsPerCall) {
 
         void rowsAndPanels(int i0, int i1, int q0, int q1) {
             if (i0 >= i1 || q0 >= q1) {
                 return;
             }
             long panelMacs = (long) PANEL_WIDTH * 4 * ((w.k() + 3) / 4);
-            long rowsPerCall = Math.max(TILE_ROWS, MACS_PER_CALL / panelMacs / TILE_ROWS * TILE_ROWS);
+            long rowsPerCall = Math.max(TILE_ROWS, macsPerCall / panelMacs / TILE_ROWS * TILE_ROWS);
             for (int r0 = i0; r0 < i1; r0 += (int) Math.min(rowsPerCall, i1 - r0)) {
                 int rowsNow = (int) Math.min(rowsPerCall, i1 - r0);
-                int panelsPerCall = (int) Math.max(1, MACS_PER_CALL / (panelMacs * rowsNow));
+                int panelsPerCall = (int) Math.max(1, macsPerCall / (panelMacs * rowsNow));
                 for (int p0 = q0; p0 < q1; p0 += panelsPerCall) {
                     invoke(r0, rowsNow, p0, Math.min(q1, p0 + panelsPerCall));
                 }

@@ -41,6 +41,25 @@ public final class Kernels {
         return Holder.INT8;
     }
 
+    /**
+     * Every INT8 GEMM this JVM can run, the scalar reference first, then the Vector API kernel (when its module is
+     * present) and the generated kernel (when it is available here): conformance tests run each in turn. Pack
+     * weights for each with {@link PackedInt8Weights#pack(byte[], int, int, int, float[], int[], Int8Gemm)}.
+     */
+    public static java.util.List<Int8Gemm> availableInt8Gemms() {
+        java.util.List<Int8Gemm> all = new java.util.ArrayList<>();
+        all.add(new ScalarInt8Gemm());
+        if (vectorModulePresent()) {
+            all.add(newVectorInt8Gemm());
+        }
+        try {
+            all.add(JitInt8Gemm.create(Parallel.shared()));
+        } catch (JitInt8Gemm.UnavailableException e) {
+            // Not on this machine or JVM; the selection's log line says why.
+        }
+        return java.util.List.copyOf(all);
+    }
+
     /** Panel width {@link PackedInt8Weights#pack} uses: the chosen INT8 kernel's. */
     static int int8PanelWidth() {
         return switch (Holder.INT8) {

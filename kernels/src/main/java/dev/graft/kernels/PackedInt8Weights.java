@@ -78,6 +78,20 @@ public final class PackedInt8Weights {
         return pack(weights, off, n, k, scales, zeroPoints, Kernels.int8PanelWidth(), Kernels.int8Layout());
     }
 
+    /**
+     * {@link #pack} for a given INT8 GEMM rather than the one chosen at start-up (tests and benchmarks that run
+     * several providers side by side).
+     */
+    public static PackedInt8Weights pack(byte[] weights, int off, int n, int k, float[] scales, int[] zeroPoints,
+                                         Int8Gemm gemm) {
+        return switch (gemm) {
+            case JitInt8Gemm jit -> pack(weights, off, n, k, scales, zeroPoints, JitInt8Gemm.PANEL_WIDTH, Layout.VNNI);
+            case VectorInt8Gemm vector -> pack(weights, off, n, k, scales, zeroPoints, VectorInt8Gemm.panelWidth(),
+                    Layout.PANELS);
+            default -> pack(weights, off, n, k, scales, zeroPoints, DEFAULT_PANEL_WIDTH, Layout.PANELS);
+        };
+    }
+
     /** {@link #pack} in the panel layout with an explicit width (tests use odd widths to reach every padding case). */
     static PackedInt8Weights pack(byte[] weights, int off, int n, int k, float[] scales, int[] zeroPoints,
                                   int width) {

@@ -21,7 +21,7 @@ import net.jqwik.api.lifecycle.AfterContainer;
  */
 class Int8GemmPropertiesTest {
 
-    enum Fill { RANDOM, ZERO, MAX, MIN_WEIGHT }
+    enum Fill { RANDOM, ZERO, MAX, MIN_WEIGHT, MAX_MIN }
 
     enum Stage { INT32, REQUANTIZE, REQUANTIZE_RELU, DEQUANTIZE, DEQUANTIZE_NO_BIAS, REQUANTIZE_TRANSPOSED }
 
@@ -29,7 +29,7 @@ class Int8GemmPropertiesTest {
                 long seed) {
     }
 
-    private static final Parallel[] POOLS = {new Parallel(1), new Parallel(2), new Parallel(3)};
+    static final Parallel[] POOLS = {new Parallel(1), new Parallel(2), new Parallel(3)};
     private static final Int8Gemm SCALAR = new ScalarInt8Gemm();
 
     @AfterContainer
@@ -93,6 +93,10 @@ class Int8GemmPropertiesTest {
 
     @Provide
     Arbitrary<Case> tallCases() {
+        return tallCase();
+    }
+
+    static Arbitrary<Case> tallCase() {
         return Combinators.combine(Arbitraries.integers().between(384, 420), Arbitraries.integers().between(40, 70),
                         Arbitraries.integers().between(20, 40), Arbitraries.of(Stage.class), Arbitraries.of(false, true),
                         Arbitraries.integers().between(2, 3), Arbitraries.longs())
@@ -110,6 +114,11 @@ class Int8GemmPropertiesTest {
 
     @Provide
     Arbitrary<Case> cases() {
+        return anyCase();
+    }
+
+    /** Random shapes, fills, stages, symmetry and thread counts (shared with the generated kernel's properties). */
+    static Arbitrary<Case> anyCase() {
         Arbitrary<Integer> m = Arbitraries.oneOf(Arbitraries.of(1, 2, 3, 4, 5, 7, 8, 9, 17),
                 Arbitraries.integers().between(1, 60));
         Arbitrary<Integer> n = Arbitraries.oneOf(Arbitraries.of(1, 2, 15, 16, 17, 31, 32, 33, 63, 65, 97),
@@ -129,7 +138,7 @@ class Int8GemmPropertiesTest {
         assertArrayEqualsAny(expected, actual);
     }
 
-    private static void assertArrayEqualsAny(Object expected, Object actual) {
+    static void assertArrayEqualsAny(Object expected, Object actual) {
         switch (expected) {
             case int[] e -> assertArrayEquals(e, (int[]) actual);
             case byte[] e -> assertArrayEquals(e, (byte[]) actual);
@@ -155,7 +164,7 @@ class Int8GemmPropertiesTest {
         for (int i = 0; i < a.length; i++) {
             a[i] = (byte) switch (c.fill()) {
                 case ZERO -> 0;
-                case MAX, MIN_WEIGHT -> 255;
+                case MAX, MIN_WEIGHT, MAX_MIN -> 255;
                 case RANDOM -> r.nextInt(256);
             };
         }
@@ -164,6 +173,7 @@ class Int8GemmPropertiesTest {
                 case ZERO -> 0;
                 case MAX -> 127;
                 case MIN_WEIGHT -> -128;
+                case MAX_MIN -> i % 2 == 0 ? 127 : -128;
                 case RANDOM -> r.nextInt(256) - 128;
             };
         }
@@ -177,8 +187,9 @@ class Int8GemmPropertiesTest {
                 zps[j] = c.fill() == Fill.MIN_WEIGHT ? 127 : r.nextInt(256) - 128;
             }
         }
-        PackedInt8Weights pw = PackedInt8Weights.pack(w, 0, c.n(), c.k(), scales, zps,
-                gemm instanceof VectorInt8Gemm ? VectorInt8Gemm.panelWidth() : 7);
+        PackedInt8Weights pw = gemm instanceof ScalarInt8Gemm
+                ? PackedInt8Weights.pack(w, 0, c.n(), c.k(), scales, zps, 7)
+                : PackedInt8Weights.pack(w, 0, c.n(), c.k(), scales, zps, gemm);
         float inScale = 0.001f + r.nextFloat() * 0.05f;
         float[] bias = new float[c.n() + 1];
         for (int j = 0; j < bias.length; j++) {
