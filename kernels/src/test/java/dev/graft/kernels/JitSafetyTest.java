@@ -1,0 +1,126 @@
+package dev.graft.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.graft.kernels.x86.CpuFeatures;
+import dev.graft.kernels.x86.VnniGemmCode;
+
+import java.io.File;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The guards in front of the generated code: a kernel that computes wrong results is refused by the start-up
+ * self-test; a CPU or OS without AVX-512 VNNI never gets generated code; code that does run an invalid instruction
+ * kills the JVM (shown in a subprocess), which is why the guards run first; and each provider can be forced, with
+ * the fallback and its reason in the one log line.
+ */
+class JitSafetyTest {
+
+    @TempDir
+    Path dir;
+
+    private static CpuFeatures here() throws Exception {
+        CpuFeatures cpu = CpuFeatures.detect();
+        Assumptions.assumeTrue(cpu.avx512Vnni(), "this CPU has no AVX-512 VNNI: " + cpu);
+        return cpu;
+    }
+
+    @Test
+    void selfTestRefusesAKernelThatComputesWrongResults() throws Exception {
+        CpuFeatures cpu = here();
+        JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(cpu, VnniGemmCode.Fault.WRONG_RESULT));
+        assertTrue(e.getMessage().startsWith("the start-up self-test failed"), e.getMessage());
+        // The same code without the defect passes.
+        JitInt8Gemm.build(cpu, VnniGemmCode.Fault.NONE);
+    }
+
+    @Test
+    void noGeneratedCodeWithoutTheCpuFeatures() {
+        CpuFeatures noVnni = new CpuFeatures("Test", true, true, true, false, false, true, true);
+        JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(noVnni, VnniGemmCode.Fault.INVALID_INSTRUCTION));
+        assertEquals("the CPU lacks AVX512_VNNI", e.getMessage());
+        CpuFeatures noOsState = new CpuFeatures("Test", true, true, true, true, false, true, false);
+        e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(noOsState, VnniGemmCode.Fault.INVALID_INSTRUCTION));
+        assertEquals("the OS does not enable AVX-512 state (XCR0)", e.getMessage());
+    }
+
+    @Test
+    void anInvalidInstructionKillsTheJvm() throws Exception {
+        here();
+        Path errorFile = dir.resolve("hs_err.log");
+        Result r = probe(List.of("-XX:ErrorFile=" + errorFile, "-XX:-CreateCoredumpOnCrash",
+                "--enable-native-access=ALL-UNNAMED"), "invalid-instruction");
+        assertNotEquals(0, r.exit, r.toString());
+        assertFalse(r.stdout.contains("returned"), r.toString());
+        String report = Files.exists(errorFile) ? Files.readString(errorFile) : r.stdout + r.stderr;
+        assertTrue(report.contains("SIGILL"), report.lines().limit(20).toList().toString());
+    }
+
+    @Test
+    void eachProviderCanBeForced() throws Exception {
+        here();
+        for (String level : new String[] {"jit", "vector", "scalar"}) {
+            Result r = probe(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                    "-Dgraft.kernels=" + level), "select");
+            assertEquals(0, r.exit, r.toString());
+            assertTrue(r.stdout.contains("int8=" + level + " "), r.toString());
+            assertTrue(r.stdout.contains("result=[-1, 3, 0, 0, 5]"), r.toString());
+            assertEquals(1, r.stderr.lines().filter(l -> l.contains("Graft kernels:")).count(), r.toString());
+        }
+        Result auto = probe(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"),
+                "select");
+        assertTrue(auto.stdout.contains("int8=jit "), auto.toString());
+    }
+
+    @Test
+    void withoutNativeAccessItFallsBackAndTheJdkPrintsNoWarning() throws Exception {
+        Result r = probe(List.of("--add-modules", "jdk.incubator.vector"), "select");
+        assertEquals(0, r.exit, r.toString());
+        assertTrue(r.stdout.contains("int8=vector "), r.toString());
+        assertTrue(r.stdout.contains("native access is not enabled"), r.toString());
+        assertFalse(r.stderr.contains("restricted method"), r.toString());
+    }
+
+    private record Result(int exit, String stdout, String stderr) {
+        @Override
+        public String toString() {
+            return "exit " + exit + "\nstdout: " + stdout + "\nstderr: " + stderr;
+        }
+    }
+
+    private static Result probe(List<String> jvmFlags, String mode) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmFlags);
+        command.add("-cp");
+        command.add(classesDir(Kernels.class) + File.pathSeparator + classesDir(JitProbe.class));
+        command.add(JitProbe.class.getName());
+        command.add(mode);
+        Process process = new ProcessBuilder(command).start();
+        assertTrue(process.waitFor(120, TimeUnit.SECONDS), "probe JVM timed out");
+        return new Result(process.exitValue(),
+                new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
+                new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    private static String classesDir(Class<?> type) throws URISyntaxException {
+        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+    }
+}
