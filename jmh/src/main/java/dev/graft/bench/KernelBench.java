@@ -8,6 +8,7 @@ import dev.graft.kernels.FloatGemm;
 import dev.graft.kernels.Int8Conv2d;
 import dev.graft.kernels.Int8Gemm;
 import dev.graft.kernels.Int8Output;
+import dev.graft.kernels.JitInt8Gemm;
 import dev.graft.kernels.PackedConvWeights;
 import dev.graft.kernels.PackedFloatWeights;
 import dev.graft.kernels.PackedInt8Weights;
@@ -43,14 +44,16 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-XX:+UseParallelGC"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-XX:+UseParallelGC",
+        "--enable-native-access=ALL-UNNAMED"})
 public class KernelBench {
 
     @Param({"linear:128x768x768", "linear:128x768x3072", "linear:1x768x3072", "linear:512x512x512",
             "conv3x3:1x64x56x56", "dw3x3:1x116x52x52", "minilm:128"})
     public String shape;
 
-    @Param({"fp32", "int8"})
+    /** {@code fp32}, {@code int8} (the Vector API kernel) or {@code jit} (the generated VNNI kernel). */
+    @Param({"fp32", "int8", "jit"})
     public String precision;
 
     @Param({"1", "2"})
@@ -85,8 +88,8 @@ public class KernelBench {
     public void setUp() {
         pool = new Parallel(threads);
         FloatGemm fp32 = new VectorFloatGemm(pool);
-        Int8Gemm int8 = new VectorInt8Gemm(pool);
-        boolean q = precision.equals("int8");
+        Int8Gemm int8 = int8Gemm(precision, pool);
+        boolean q = !precision.equals("fp32");
         Random r = new Random(7);
         String[] kind = shape.split(":");
         int[] d = dims(kind[1]);
@@ -97,6 +100,18 @@ public class KernelBench {
             case "minilm" -> new MiniLm(d[0], q, fp32, int8, r)::run;
             default -> throw new IllegalArgumentException(shape);
         };
+    }
+
+    /** The INT8 GEMM a precision names: the generated kernel for {@code jit}, else the Vector API one. */
+    static Int8Gemm int8Gemm(String precision, Parallel pool) {
+        if (precision.endsWith("jit")) {
+            try {
+                return JitInt8Gemm.create(pool);
+            } catch (JitInt8Gemm.UnavailableException e) {
+                throw new IllegalStateException("the generated INT8 kernels cannot run here: " + e.getMessage(), e);
+            }
+        }
+        return new VectorInt8Gemm(pool);
     }
 
     @TearDown(Level.Trial)
@@ -128,7 +143,7 @@ public class KernelBench {
 
     static Runnable int8Linear(Int8Gemm g, int m, int k, int n, Random r) {
         byte[] x = bytes(m * k, r);
-        PackedInt8Weights w = PackedInt8Weights.pack(bytes(n * k, r), 0, n, k, scales(n, r), null);
+        PackedInt8Weights w = PackedInt8Weights.pack(bytes(n * k, r), 0, n, k, scales(n, r), null, g);
         float[] bias = floats(n, r);
         byte[] y = new byte[m * n];
         Int8Output out = new Int8Output.Requantize(0.02f, bias, 0.05f, 128, false, y, 0, n);
@@ -146,7 +161,8 @@ public class KernelBench {
             return () -> Conv2dKernels.conv2d(x, n, c, h, w, wt, bias, oc, 3, 3, 1, 1, 1, 1, 1, 1, groups, out, fp32);
         }
         var x = new Int8Conv2d.Activation(bytes(n * c * h * w, r), n, c, h, w, 0.02f, 100);
-        PackedConvWeights wt = PackedConvWeights.pack(bytes(oc * cpg * 9, r), oc, cpg, 3, 3, groups, scales(oc, r), null);
+        PackedConvWeights wt = PackedConvWeights.pack(bytes(oc * cpg * 9, r), oc, cpg, 3, 3, groups, scales(oc, r),
+                null, int8);
         float[] bias = floats(oc, r);
         byte[] out = new byte[n * oc * h * w];
         var geo = Int8Conv2d.Geometry.of(1, 1, 1);

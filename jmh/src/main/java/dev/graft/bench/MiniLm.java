@@ -59,7 +59,7 @@ final class MiniLm {
         }
         byte[] x = KernelBench.bytes(m * k, r);
         PackedInt8Weights w = PackedInt8Weights.pack(KernelBench.bytes(n * k, r), 0, n, k,
-                KernelBench.scales(n, r), null);
+                KernelBench.scales(n, r), null, q8);
         byte[] y = new byte[m * n];
         Int8Output out = new Int8Output.Requantize(0.02f, KernelBench.floats(n, r), 0.05f, 128, false, y, 0, n);
         return () -> q8.gemm(m, x, 0, k, 120, w, out);

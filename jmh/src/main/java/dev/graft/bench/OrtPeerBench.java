@@ -12,7 +12,6 @@ import dev.graft.kernels.FloatGemm;
 import dev.graft.kernels.Int8Gemm;
 import dev.graft.kernels.Parallel;
 import dev.graft.kernels.VectorFloatGemm;
-import dev.graft.kernels.VectorInt8Gemm;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -54,8 +53,12 @@ public class OrtPeerBench {
             "conv3x3:1x64x56x56"})
     public String shape;
 
-    @Param({"graft-fp32", "graft-int8", "ort-fp32", "ort-int8"})
+    @Param({"graft-fp32", "graft-int8", "graft-jit", "ort-fp32", "ort-int8"})
     public String impl;
+
+    /** Threads of both engines (Graft's pool; ONNX Runtime's intra-op threads). */
+    @Param({"1"})
+    public int threads;
 
     private Parallel pool;
     private Runnable graft;
@@ -69,10 +72,10 @@ public class OrtPeerBench {
         String[] kind = shape.split(":");
         int[] d = KernelBench.dims(kind[1]);
         if (impl.startsWith("graft")) {
-            pool = new Parallel(1);
+            pool = new Parallel(threads);
             FloatGemm fp32 = new VectorFloatGemm(pool);
-            Int8Gemm int8 = new VectorInt8Gemm(pool);
-            boolean q = impl.endsWith("int8");
+            Int8Gemm int8 = KernelBench.int8Gemm(impl, pool);
+            boolean q = !impl.endsWith("fp32");
             graft = kind[0].equals("linear")
                     ? (q ? KernelBench.int8Linear(int8, d[0], d[1], d[2], r)
                          : KernelBench.fp32Linear(fp32, d[0], d[1], d[2], r))
@@ -81,7 +84,7 @@ public class OrtPeerBench {
         }
         env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setIntraOpNumThreads(1);
+        options.setIntraOpNumThreads(threads);
         options.setInterOpNumThreads(1);
         boolean q = impl.endsWith("int8");
         OnnxModel model = kind[0].equals("linear") ? linearModel(d, q, r) : convModel(d, q, r);

@@ -79,7 +79,7 @@ public final class JitInt8Gemm implements Int8Gemm {
     }
 
     /** Why the generated kernels cannot be used here; the message is the log line's reason. */
-    static final class UnavailableException extends Exception {
+    public static final class UnavailableException extends Exception {
         UnavailableException(String reason) {
             super(reason);
         }
@@ -96,8 +96,13 @@ public final class JitInt8Gemm implements Int8Gemm {
         return new JitInt8Gemm(pool, code, macs);
     }
 
-    /** The kernels of this JVM (generated and self-tested on first use) on {@code pool}. */
-    static JitInt8Gemm create(Parallel pool) throws UnavailableException {
+    /**
+     * The kernels of this JVM (generated and self-tested on first use) on {@code pool}; benchmarks use it to run the
+     * generated kernel beside the others. Most callers want {@link Kernels#int8Gemm()}.
+     *
+     * @throws UnavailableException when they cannot run here, with the reason
+     */
+    public static JitInt8Gemm create(Parallel pool) throws UnavailableException {
         return new JitInt8Gemm(pool, Shared.code(), MACS_PER_CALL);
     }
 
@@ -274,14 +279,32 @@ public final class JitInt8Gemm implements Int8Gemm {
             };
         }
 
+        /** Copies row-major {@code [m][n]} into the strided destination, row by row. */
         void scatter(Object rowMajor, int m, int n) {
-            for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) {
-                    int to = off + i * rowStride + j * colStride;
-                    switch (array) {
-                        case byte[] b -> b[to] = ((byte[]) rowMajor)[i * n + j];
-                        case float[] f -> f[to] = ((float[]) rowMajor)[i * n + j];
-                        default -> ((int[]) array)[to] = ((int[]) rowMajor)[i * n + j];
+            switch (array) {
+                case byte[] to -> {
+                    byte[] from = (byte[]) rowMajor;
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0, at = off + i * rowStride; j < n; j++, at += colStride) {
+                            to[at] = from[i * n + j];
+                        }
+                    }
+                }
+                case float[] to -> {
+                    float[] from = (float[]) rowMajor;
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0, at = off + i * rowStride; j < n; j++, at += colStride) {
+                            to[at] = from[i * n + j];
+                        }
+                    }
+                }
+                default -> {
+                    int[] to = (int[]) array;
+                    int[] from = (int[]) rowMajor;
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0, at = off + i * rowStride; j < n; j++, at += colStride) {
+                            to[at] = from[i * n + j];
+                        }
                     }
                 }
             }

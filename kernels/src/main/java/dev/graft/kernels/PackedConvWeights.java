@@ -45,6 +45,12 @@ public final class PackedConvWeights {
      */
     public static PackedConvWeights pack(byte[] weight, int oc, int cpg, int kh, int kw, int groups,
                                          float[] scales, int[] zeroPoints) {
+        return pack(weight, oc, cpg, kh, kw, groups, scales, zeroPoints, Kernels.int8Gemm());
+    }
+
+    /** {@link #pack} for a given INT8 GEMM rather than the one chosen at start-up (benchmarks, tests). */
+    public static PackedConvWeights pack(byte[] weight, int oc, int cpg, int kh, int kw, int groups,
+                                         float[] scales, int[] zeroPoints, Int8Gemm gemm) {
         Objects.requireNonNull(weight, "weight");
         if (oc < 1 || cpg < 1 || kh < 1 || kw < 1 || groups < 1 || oc % groups != 0) {
             throw new IllegalArgumentException("PackedConvWeights: bad shape oc=" + oc + " c/groups=" + cpg
@@ -76,7 +82,7 @@ public final class PackedConvWeights {
         PackedInt8Weights[] per = new PackedInt8Weights[groups];
         for (int g = 0; g < groups; g++) {
             per[g] = PackedInt8Weights.pack(weight, g * opg * k, opg, k, slice(scales, g * opg, opg),
-                    zeroPoints == null ? null : slice(zeroPoints, g * opg, opg));
+                    zeroPoints == null ? null : slice(zeroPoints, g * opg, opg), gemm);
         }
         return new PackedConvWeights(oc, cpg, kh, kw, groups, per, null, null, null, null);
     }

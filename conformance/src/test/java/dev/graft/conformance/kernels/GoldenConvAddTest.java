@@ -18,17 +18,17 @@ import dev.graft.kernels.Int8Gemm;
 import dev.graft.kernels.Kernels;
 import dev.graft.kernels.PackedConvWeights;
 import dev.graft.kernels.QuantizedAdd;
-import dev.graft.kernels.ScalarInt8Gemm;
 
 /**
  * Golden kernel cases k_19 (conv2d 3x3, im2row + INT8 GEMM), k_20 (depthwise stride-2 conv2d_relu, fbgemm's int16
- * pair saturation) and k_21 (quantized add, add_relu, relu), bit-exact against PyTorch 1.13.1's fbgemm engine.
+ * pair saturation), both through every INT8 GEMM available here, and k_21 (quantized add, add_relu, relu), bit-exact
+ * against PyTorch 1.13.1's fbgemm engine.
  */
 class GoldenConvAddTest {
 
     static List<Object[]> convCases() {
         return List.of("k_19_conv2d_per_channel", "k_20_conv2d_relu_stride2_depthwise").stream()
-                .flatMap(c -> List.<Int8Gemm>of(new ScalarInt8Gemm(), Kernels.int8Gemm()).stream()
+                .flatMap(c -> Kernels.availableInt8Gemms().stream()
                         .map(g -> new Object[] {c, g}))
                 .toList();
     }
@@ -45,7 +45,7 @@ class GoldenConvAddTest {
         Int8Conv2d.Activation act = new Int8Conv2d.Activation(Golden.bytes(x), Golden.dim(x, 0), Golden.dim(x, 1),
                 Golden.dim(x, 2), Golden.dim(x, 3), (float) x.get("scale").asDouble(), x.get("zero_point").asInt());
         PackedConvWeights packed = PackedConvWeights.pack(Golden.bytes(w), Golden.dim(w, 0), Golden.dim(w, 1),
-                Golden.dim(w, 2), Golden.dim(w, 3), groups, Golden.scales(w), Golden.zeroPoints(w));
+                Golden.dim(w, 2), Golden.dim(w, 3), groups, Golden.scales(w), Golden.zeroPoints(w), gemm);
         Int8Conv2d.Geometry geo = Int8Conv2d.Geometry.of(params.get("stride").asInt(), params.get("padding").asInt(),
                 params.get("dilation").asInt());
         int[] expected = Golden.ints(g.get("expected_by_engine").get("fbgemm").get("y_int"));

@@ -16,17 +16,17 @@ import dev.graft.kernels.Int8Gemm;
 import dev.graft.kernels.Int8Output;
 import dev.graft.kernels.Kernels;
 import dev.graft.kernels.PackedInt8Weights;
-import dev.graft.kernels.ScalarInt8Gemm;
 
 /**
  * Golden kernel cases k_16..k_18 (static quantized linear, requantized u8 output) and k_22/k_23 (dynamic linear,
- * float output) through both the scalar reference and the start-up INT8 GEMM: bit-exact against PyTorch 1.13.1's
+ * float output) through every INT8 GEMM available here (scalar, Vector API, generated VNNI code): bit-exact against PyTorch 1.13.1's
  * fbgemm engine.
  */
 class GoldenLinearTest {
 
+    /** Every INT8 GEMM this machine can run (scalar, Vector API, generated VNNI code), each in turn. */
     static List<Int8Gemm> gemms() {
-        return List.of(new ScalarInt8Gemm(), Kernels.int8Gemm());
+        return Kernels.availableInt8Gemms();
     }
 
     static List<String> staticCases() {
@@ -55,7 +55,7 @@ class GoldenLinearTest {
         int k = Golden.dim(x, 1);
         int n = Golden.dim(w, 0);
         PackedInt8Weights packed = PackedInt8Weights.pack(Golden.bytes(w), 0, n, k, Golden.scales(w),
-                Golden.zeroPoints(w));
+                Golden.zeroPoints(w), gemm);
         byte[] out = new byte[m * n];
         gemm.gemm(m, Golden.bytes(x), 0, k, x.get("zero_point").asInt(), packed, new Int8Output.Requantize(
                 (float) x.get("scale").asDouble(), Golden.floats(in.get("bias")),
@@ -76,7 +76,7 @@ class GoldenLinearTest {
         int k = Golden.dim(in.get("x_float"), 1);
         int n = Golden.dim(w, 0);
         PackedInt8Weights packed = PackedInt8Weights.pack(Golden.bytes(w), 0, n, k, Golden.scales(w),
-                Golden.zeroPoints(w));
+                Golden.zeroPoints(w), gemm);
         float[] y = new float[m * n];
         DynamicQuantization.Params p = DynamicQuantization.linear(m, Golden.floats(in.get("x_float")), 0, packed,
                 Golden.floats(in.get("bias")), params.get("reduce_range").asBoolean(), y, 0, gemm);
