@@ -184,6 +184,10 @@ public final class Int8Conv2d {
                     // im2col (k rows of pixels) is built from contiguous runs; the vector GEMM packs it directly.
                     im2col(x, img, g * w.cpg, w, geo, oh, ow, rows);
                     vector.gemmTransposedA(pixels, rows, 0, pixels, x.zeroPoint(), w.perGroup[g], output);
+                } else if (gemm instanceof JitInt8Gemm jit) {
+                    // The same im2col; the generated kernel writes the NCHW planes directly (channels as rows).
+                    im2col(x, img, g * w.cpg, w, geo, oh, ow, rows);
+                    jit.gemmTransposedA(pixels, rows, 0, pixels, x.zeroPoint(), w.perGroup[g], output);
                 } else {
                     im2row(x, img, g * w.cpg, w, geo, oh, ow, rows);
                     gemm.gemm(pixels, rows, 0, k, x.zeroPoint(), w.perGroup[g], output);

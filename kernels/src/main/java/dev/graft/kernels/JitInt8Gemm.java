@@ -11,8 +11,6 @@ import dev.graft.kernels.x86.VnniGemmCode.Output;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.util.EnumMap;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 
@@ -55,26 +53,29 @@ public final class JitInt8Gemm implements Int8Gemm {
      * The generated kernels, one per output stage and weight symmetry, installed once and shared by every instance.
      */
     static final class Code {
-        private final Map<Output, MethodHandle> symmetric = new EnumMap<>(Output.class);
-        private final Map<Output, MethodHandle> asymmetric = new EnumMap<>(Output.class);
+        /** Indexed by operand form, output stage and weight symmetry. */
+        private final MethodHandle[][][] handles =
+                new MethodHandle[VnniGemmCode.Operands.values().length][Output.values().length][2];
         private final int bytes;
 
         private Code(VnniGemmCode.Fault fault) throws ExecutableMemory.UnavailableException {
             int total = 0;
-            for (Output o : Output.values()) {
-                for (boolean asym : new boolean[] {false, true}) {
-                    VnniGemmCode gen = new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym, fault);
-                    NativeCode installed = NativeCode.install("int8 gemm " + o + (asym ? " asymmetric" : ""),
-                            gen.assembler());
-                    total += installed.size();
-                    (asym ? asymmetric : symmetric).put(o, installed.handle(SIGNATURE, true));
+            for (VnniGemmCode.Operands form : VnniGemmCode.Operands.values()) {
+                for (Output o : Output.values()) {
+                    for (int asym = 0; asym < 2; asym++) {
+                        VnniGemmCode gen = new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault);
+                        NativeCode installed = NativeCode.install("int8 gemm " + form + " " + o
+                                + (asym == 1 ? " asymmetric" : ""), gen.assembler());
+                        total += installed.size();
+                        handles[form.ordinal()][o.ordinal()][asym] = installed.handle(SIGNATURE, true);
+                    }
                 }
             }
             this.bytes = total;
         }
 
-        MethodHandle handle(Output o, boolean asym) {
-            return (asym ? asymmetric : symmetric).get(o);
+        MethodHandle handle(VnniGemmCode.Operands form, Output o, boolean asym) {
+            return handles[form.ordinal()][o.ordinal()][asym ? 1 : 0];
         }
     }
 
@@ -208,6 +209,22 @@ public final class JitInt8Gemm implements Int8Gemm {
                 if (!java.util.Arrays.equals(q1, q2)) {
                     return "requantized output differs on " + m + "x" + n + "x" + k;
                 }
+                // The convolution form: im2col activations, NCHW destination (rows of the product contiguous).
+                byte[] aT = new byte[k * m];
+                for (int i = 0; i < m; i++) {
+                    for (int p = 0; p < k; p++) {
+                        aT[p * m + i] = a[i * k + p];
+                    }
+                }
+                byte[] t1 = new byte[m * n];
+                byte[] t2 = new byte[m * n];
+                scalar.gemm(m, a, 0, k, zx, ref, new Int8Output.Requantize(0.02f, bias, 0, 0.05f, 3, asym, t1, 0, 1,
+                        m));
+                jit.gemmTransposedA(m, aT, 0, m, zx, packed, new Int8Output.Requantize(0.02f, bias, 0, 0.05f, 3, asym,
+                        t2, 0, 1, m));
+                if (!java.util.Arrays.equals(t1, t2)) {
+                    return "requantized output of the weight-rows form differs on " + m + "x" + n + "x" + k;
+                }
                 for (float[] b : new float[][] {bias, null}) {
                     float[] f1 = new float[m * n];
                     float[] f2 = new float[m * n];
@@ -230,10 +247,7 @@ public final class JitInt8Gemm implements Int8Gemm {
     @Override
     public void gemm(int m, byte[] a, int aOff, int lda, int aZeroPoint, PackedInt8Weights w, Int8Output output) {
         PreparedOutput out = PreparedOutput.checkGemm("JitInt8Gemm", m, a, aOff, lda, aZeroPoint, w, output);
-        if (w.layout() != PackedInt8Weights.Layout.VNNI || w.panelWidth() != PANEL_WIDTH) {
-            throw new IllegalArgumentException("JitInt8Gemm: weights packed as " + w + "; this kernel needs the VNNI"
-                    + " layout in panels of " + PANEL_WIDTH + " (pack with PackedInt8Weights.pack)");
-        }
+        requireVnni(w);
         if (m == 0) {
             return;
         }
@@ -311,22 +325,97 @@ public final class JitInt8Gemm implements Int8Gemm {
         }
     }
 
+    /**
+     * {@link #gemm} with the activations stored transposed, {@code X[i][p] = a[aOff + p*ldaT + i]}: an im2col matrix.
+     * Where the destination's rows are contiguous ({@code rowStride == 1}: a convolution's NCHW output, pixels along
+     * a channel plane), the generated {@code WEIGHT_ROWS} form computes {@code out[channel][pixel]} directly from
+     * activations packed like weights ({@link VnniActivations}); any other destination goes through {@link #gemm}.
+     * Same bits as {@link #gemm} on the transposed matrix.
+     */
+    void gemmTransposedA(int m, byte[] a, int aOff, int ldaT, int aZeroPoint, PackedInt8Weights w,
+                         Int8Output output) {
+        Objects.requireNonNull(a, "a");
+        int k = w.k();
+        if (m > 0 && (ldaT < m || aOff < 0 || aOff + (long) (k - 1) * ldaT + m > a.length)) {
+            throw new IllegalArgumentException("JitInt8Gemm: transposed activations [" + k + " x " + m
+                    + "] at offset " + aOff + " with row stride " + ldaT + " do not fit in " + a.length + " bytes");
+        }
+        // The row-major check with lda = k only looks at the zero point, weights and output here.
+        PreparedOutput out = PreparedOutput.checkGemm("JitInt8Gemm", Math.min(m, 1), a, 0, k, aZeroPoint, w, output);
+        out.check("JitInt8Gemm", m, w.n());
+        requireVnni(w);
+        if (m == 0) {
+            return;
+        }
+        Destination dst = Destination.of(out.stage);
+        if (dst.rowStride != 1 || (w.n() > 1 && dst.colStride < m)) {
+            byte[] rows = new byte[m * k];
+            for (int p = 0; p < k; p++) {
+                for (int i = 0; i < m; i++) {
+                    rows[i * k + p] = a[aOff + p * ldaT + i];
+                }
+            }
+            gemm(m, rows, 0, k, aZeroPoint, w, output);
+            return;
+        }
+        int n = w.n();
+        int k4 = (k + 3) / 4;
+        byte[] packed = new byte[VnniActivations.packedBytes(m, k)];
+        VnniActivations.pack(a, aOff, ldaT, m, k, packed);
+        boolean asym = !w.symmetric();
+        int[] pixelTerms = asym ? VnniActivations.negatedPixelSums(a, aOff, ldaT, m, k) : new int[1];
+        Output kind = outputOf(out);
+        MethodHandle kernel = code.handle(VnniGemmCode.Operands.WEIGHT_ROWS, kind, asym);
+        int channelPanels = (n + PANEL_WIDTH - 1) / PANEL_WIDTH;
+        int[] cols = columnTerms(w, out, aZeroPoint, channelPanels);
+        Call[] calls = new Call[channelPanels];
+        for (int q = 0; q < channelPanels; q++) {
+            // The channel constants of panel q, the four runs the WEIGHT_ROWS code broadcasts from.
+            int[] rowData = java.util.Arrays.copyOfRange(cols, q * 4 * PANEL_WIDTH, (q + 1) * 4 * PANEL_WIDTH);
+            calls[q] = new Call(kernel, kind, w.vnni().asSlice((long) q * k4 * PANEL_WIDTH * 4), 4,
+                    Math.min(PANEL_WIDTH, n - q * PANEL_WIDTH), MemorySegment.ofArray(packed), (long) k4 * 256,
+                    MemorySegment.ofArray(pixelTerms), asym ? 256 : 0, MemorySegment.ofArray(rowData), dst.array,
+                    dst.off + (long) q * PANEL_WIDTH * dst.colStride, dst.colStride, m, k4, out.zeroPoint,
+                    out.lowerBound, macsPerCall);
+        }
+        int pixelPanels = (m + PANEL_WIDTH - 1) / PANEL_WIDTH;
+        long macs = (long) m * n * k;
+        int threads = (int) Math.min(pool.threads(), Math.max(1, macs / MACS_PER_THREAD));
+        if (threads <= 1) {
+            for (Call call : calls) {
+                call.rowsAndPanels(0, call.rowCount(), 0, pixelPanels);
+            }
+        } else if (pixelPanels >= threads) {
+            pool.forEach(threads, t -> {
+                for (Call call : calls) {
+                    call.rowsAndPanels(0, call.rowCount(), pixelPanels * t / threads, pixelPanels * (t + 1) / threads);
+                }
+            });
+        } else {
+            pool.forEach(channelPanels, q -> calls[q].rowsAndPanels(0, calls[q].rowCount(), 0, pixelPanels));
+        }
+    }
+
+    private static void requireVnni(PackedInt8Weights w) {
+        if (w.layout() != PackedInt8Weights.Layout.VNNI || w.panelWidth() != PANEL_WIDTH) {
+            throw new IllegalArgumentException("JitInt8Gemm: weights packed as " + w + "; this kernel needs the VNNI"
+                    + " layout in panels of " + PANEL_WIDTH + " (pack with PackedInt8Weights.pack)");
+        }
+    }
+
     private void run(int m, byte[] a, int aOff, int lda, int zx, PackedInt8Weights w, PreparedOutput out,
                      Object dst, int dstOff, int ldo) {
         int n = w.n();
         int k = w.k();
         int panels = (n + PANEL_WIDTH - 1) / PANEL_WIDTH;
-        Output kind = switch (out.kind) {
-            case INT32 -> Output.INT32;
-            case REQUANTIZE -> Output.REQUANTIZE;
-            case DEQUANTIZE -> out.biasTerm == null ? Output.DEQUANTIZE : Output.DEQUANTIZE_BIAS;
-        };
+        Output kind = outputOf(out);
         boolean asym = !w.symmetric();
         int[] cols = columnTerms(w, out, zx, panels);
-        int[] rows = asym ? rowTerms(m, a, aOff, lda, k) : new int[1];
-        MethodHandle kernel = code.handle(kind, asym);
-        Call call = new Call(kernel, kind, a, aOff, lda, w, cols, rows, dst, dstOff, ldo, panels, out.zeroPoint,
-                out.lowerBound, macsPerCall);
+        int[] rows = asym ? rowTerms(m, a, aOff, lda, k) : new int[m];
+        int k4 = (k + 3) / 4;
+        Call call = new Call(code.handle(VnniGemmCode.Operands.ACTIVATION_ROWS, kind, asym), kind, MemorySegment.ofArray(a).asSlice(aOff), lda, m,
+                w.vnni(), (long) k4 * PANEL_WIDTH * 4, MemorySegment.ofArray(cols), 4L * 4 * PANEL_WIDTH,
+                MemorySegment.ofArray(rows), dst, dstOff, ldo, n, k4, out.zeroPoint, out.lowerBound, macsPerCall);
 
         long macs = (long) m * n * k;
         int threads = (int) Math.min(pool.threads(), Math.max(1, macs / MACS_PER_THREAD));
@@ -340,6 +429,14 @@ public final class JitInt8Gemm implements Int8Gemm {
             pool.forEach(threads, t -> call.rowsAndPanels(Math.min(m, tiles * t / threads * TILE_ROWS),
                     Math.min(m, tiles * (t + 1) / threads * TILE_ROWS), 0, panels));
         }
+    }
+
+    private static Output outputOf(PreparedOutput out) {
+        return switch (out.kind) {
+            case INT32 -> Output.INT32;
+            case REQUANTIZE -> Output.REQUANTIZE;
+            case DEQUANTIZE -> out.biasTerm == null ? Output.DEQUANTIZE : Output.DEQUANTIZE_BIAS;
+        };
     }
 
     /**
@@ -378,16 +475,32 @@ public final class JitInt8Gemm implements Int8Gemm {
         return rows;
     }
 
-    /** One GEMM's operands, cut into downcalls of bounded work. */
-    private record Call(MethodHandle kernel, Output kind, byte[] a, int aOff, int lda, PackedInt8Weights w,
-                        int[] cols, int[] rows, Object dst, int dstOff, int ldo, int panels, int zeroPoint,
-                        int lowerBound, long macsPerCall) {
+    /**
+     * One GEMM's operands as the generated code sees them (a row operand, a run of column panels, per-panel and
+     * per-row constants, a destination), cut into downcalls of bounded work.
+     *
+     * @param rowOperand   row 0 of the broadcast operand; row {@code i} at {@code i * rowStride} bytes
+     * @param panelOperand panel 0 of the vector operand, {@code panelBytes} per panel
+     * @param columnData   per-panel constants, {@code columnDataBytes} per panel
+     * @param rowData      per-row constants (dwords), row {@code i} at {@code 4i}
+     * @param out          the destination array, element {@code (0, 0)} at index {@code outOff}, rows {@code ldo}
+     *                     elements apart, columns contiguous
+     * @param columns      columns in all (the last panel's tail is masked)
+     */
+    private record Call(MethodHandle kernel, Output kind, MemorySegment rowOperand, long rowStride, int rowCount,
+                        MemorySegment panelOperand, long panelBytes, MemorySegment columnData, long columnDataBytes,
+                        MemorySegment rowData, Object out, long outOff, long ldo, int columns, int k4,
+                        int zeroPoint, int lowerBound, long macsPerCall) {
+
+        int panels() {
+            return (columns + PANEL_WIDTH - 1) / PANEL_WIDTH;
+        }
 
         void rowsAndPanels(int i0, int i1, int q0, int q1) {
             if (i0 >= i1 || q0 >= q1) {
                 return;
             }
-            long panelMacs = (long) PANEL_WIDTH * 4 * ((w.k() + 3) / 4);
+            long panelMacs = (long) PANEL_WIDTH * 4 * k4;
             long rowsPerCall = Math.max(TILE_ROWS, macsPerCall / panelMacs / TILE_ROWS * TILE_ROWS);
             for (int r0 = i0; r0 < i1; r0 += (int) Math.min(rowsPerCall, i1 - r0)) {
                 int rowsNow = (int) Math.min(rowsPerCall, i1 - r0);
@@ -400,20 +513,20 @@ public final class JitInt8Gemm implements Int8Gemm {
 
         private void invoke(int r0, int rowsNow, int p0, int p1) {
             int elem = kind == Output.REQUANTIZE ? 1 : 4;
-            int k4 = (w.k() + 3) / 4;
             long[] params = new long[VnniGemmCode.PARAMS];
             params[VnniGemmCode.P_M] = rowsNow;
             params[VnniGemmCode.P_PANELS] = p1 - p0;
             params[VnniGemmCode.P_K4] = k4;
-            params[VnniGemmCode.P_LDA] = lda;
-            params[VnniGemmCode.P_LDO] = (long) ldo * elem;
-            params[VnniGemmCode.P_W_PANEL_BYTES] = (long) k4 * PANEL_WIDTH * 4;
-            params[VnniGemmCode.P_COL_PANEL_BYTES] = 4L * 4 * PANEL_WIDTH;
+            params[VnniGemmCode.P_LDA] = rowStride;
+            params[VnniGemmCode.P_LDO] = ldo * elem;
+            params[VnniGemmCode.P_W_PANEL_BYTES] = panelBytes;
+            params[VnniGemmCode.P_COL_PANEL_BYTES] = columnDataBytes;
             params[VnniGemmCode.P_OUT_PANEL_BYTES] = (long) PANEL_WIDTH * elem;
-            params[VnniGemmCode.P_A_TILE_BYTES] = (long) TILE_ROWS * lda;
-            params[VnniGemmCode.P_OUT_TILE_BYTES] = (long) TILE_ROWS * ldo * elem;
+            params[VnniGemmCode.P_A_TILE_BYTES] = TILE_ROWS * rowStride;
+            params[VnniGemmCode.P_OUT_TILE_BYTES] = TILE_ROWS * ldo * elem;
             params[VnniGemmCode.P_MASK_FULL] = 0xFFFF;
-            int tail = p1 == panels ? w.n() - (panels - 1) * PANEL_WIDTH : PANEL_WIDTH;
+            int panels = panels();
+            int tail = p1 == panels ? columns - (panels - 1) * PANEL_WIDTH : PANEL_WIDTH;
             for (int c = 0; c < TILE_VECTORS; c++) {
                 int lanes = Math.max(0, Math.min(16, tail - 16 * c));
                 params[VnniGemmCode.P_MASK_TAIL + c] = (1 << lanes) - 1;
@@ -424,19 +537,19 @@ public final class JitInt8Gemm implements Int8Gemm {
             params[VnniGemmCode.P_ZERO_POINT] = zeroPoint;
             params[VnniGemmCode.P_LOWER_BOUND] = lowerBound;
             params[VnniGemmCode.P_UPPER_BOUND] = 255;
-            MemorySegment out = switch (dst) {
+            MemorySegment dst = switch (out) {
                 case byte[] b -> MemorySegment.ofArray(b);
                 case float[] f -> MemorySegment.ofArray(f);
-                default -> MemorySegment.ofArray((int[]) dst);
+                default -> MemorySegment.ofArray((int[]) out);
             };
-            long outOffset = ((long) dstOff + (long) r0 * ldo + (long) p0 * PANEL_WIDTH) * elem;
+            long outOffset = (outOff + r0 * ldo + (long) p0 * PANEL_WIDTH) * elem;
             try {
                 kernel.invokeExact(MemorySegment.ofArray(params),
-                        MemorySegment.ofArray(a).asSlice(aOff + (long) r0 * lda),
-                        w.vnni().asSlice((long) p0 * k4 * PANEL_WIDTH * 4),
-                        MemorySegment.ofArray(cols).asSlice((long) p0 * 4 * 4 * PANEL_WIDTH),
-                        out.asSlice(outOffset),
-                        MemorySegment.ofArray(rows).asSlice(rows.length == 1 ? 0 : 4L * r0));
+                        rowOperand.asSlice(r0 * rowStride),
+                        panelOperand.asSlice(p0 * panelBytes),
+                        columnData.asSlice(p0 * columnDataBytes),
+                        dst.asSlice(outOffset),
+                        rowData.asSlice(4L * r0));
             } catch (Throwable t) {
                 throw new IllegalStateException("JitInt8Gemm: the generated kernel call failed", t);
             }

@@ -75,6 +75,79 @@ class JitInt8GemmPropertiesTest {
         }
     }
 
+    /**
+     * The convolution form: im2col activations ({@code k} rows of {@code m} pixels) into an NCHW-like destination
+     * ({@code out[channel*colStride + pixel]}), the generated weight-rows kernel against the scalar GEMM.
+     */
+    @Property(tries = 200)
+    void weightRowsFormMatchesScalar(@ForAll("cases") Int8GemmPropertiesTest.Case c) {
+        Random r = new Random(c.seed());
+        int m = c.m(), n = c.n(), k = c.k();
+        int ldaT = m + r.nextInt(3);
+        int aOff = r.nextInt(3);
+        byte[] aT = new byte[aOff + (k - 1) * ldaT + m + r.nextInt(2)];
+        r.nextBytes(aT);
+        if (c.fill() == Int8GemmPropertiesTest.Fill.MAX) {
+            java.util.Arrays.fill(aT, (byte) 255);
+        }
+        byte[] a = new byte[m * k];
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) {
+                a[i * k + p] = aT[aOff + p * ldaT + i];
+            }
+        }
+        byte[] w = new byte[n * k];
+        r.nextBytes(w);
+        float[] scales = new float[n];
+        for (int j = 0; j < n; j++) {
+            scales[j] = 1e-4f + r.nextFloat() * 0.02f;
+        }
+        int[] zps = c.asymmetric() ? new int[] {r.nextInt(256) - 128} : null;
+        float[] bias = new float[n + 1];
+        for (int j = 0; j < bias.length; j++) {
+            bias[j] = (float) r.nextGaussian() * 3f;
+        }
+        int zx = r.nextInt(256);
+        int colStride = m + r.nextInt(3);
+        int off = r.nextInt(4);
+        boolean relu = r.nextBoolean();
+        float inScale = 0.001f + r.nextFloat() * 0.05f;
+        float outScale = 0.001f + r.nextFloat() * 0.2f;
+        int zo = r.nextInt(256);
+        JitInt8Gemm jit = jit(c.threads());
+        PackedInt8Weights pw = PackedInt8Weights.pack(w, 0, n, k, scales, zps, jit);
+        PackedInt8Weights ref = PackedInt8Weights.pack(w, 0, n, k, scales, zps, 7);
+        int size = off + (n - 1) * colStride + m;
+        switch (c.stage()) {
+            case DEQUANTIZE, DEQUANTIZE_NO_BIAS -> {
+                float[] expected = new float[size];
+                float[] actual = new float[size];
+                float[] b = c.stage() == Int8GemmPropertiesTest.Stage.DEQUANTIZE ? bias : null;
+                new ScalarInt8Gemm().gemm(m, a, 0, k, zx, ref, new Int8Output.Dequantize(inScale, b, 1, expected, off,
+                        1, colStride));
+                jit.gemmTransposedA(m, aT, aOff, ldaT, zx, pw, new Int8Output.Dequantize(inScale, b, 1, actual, off,
+                        1, colStride));
+                Int8GemmPropertiesTest.assertArrayEqualsAny(expected, actual);
+            }
+            case INT32 -> {
+                int[] expected = new int[size];
+                int[] actual = new int[size];
+                new ScalarInt8Gemm().gemm(m, a, 0, k, zx, ref, new Int8Output.Int32(expected, off, 1, colStride));
+                jit.gemmTransposedA(m, aT, aOff, ldaT, zx, pw, new Int8Output.Int32(actual, off, 1, colStride));
+                Int8GemmPropertiesTest.assertArrayEqualsAny(expected, actual);
+            }
+            default -> {
+                byte[] expected = new byte[size];
+                byte[] actual = new byte[size];
+                new ScalarInt8Gemm().gemm(m, a, 0, k, zx, ref, new Int8Output.Requantize(inScale, bias, 1, outScale,
+                        zo, relu, expected, off, 1, colStride));
+                jit.withMacsPerCall(1 + Math.floorMod(c.seed(), 1L << 16)).gemmTransposedA(m, aT, aOff, ldaT, zx, pw,
+                        new Int8Output.Requantize(inScale, bias, 1, outScale, zo, relu, actual, off, 1, colStride));
+                Int8GemmPropertiesTest.assertArrayEqualsAny(expected, actual);
+            }
+        }
+    }
+
     /** The VNNI layout holds every weight where {@link PackedInt8Weights#weight} says, whatever n and k. */
     @Property(tries = 100)
     void vnniPackingKeepsEveryWeight(@ForAll("sizes") int n, @ForAll("sizes") int k) {

@@ -66,6 +66,26 @@ public final class VnniGemmCode {
      */
     public enum Fault { NONE, WRONG_RESULT, INVALID_INSTRUCTION }
 
+    /**
+     * Which operand the rows of the tile are.
+     * <ul>
+     *   <li>{@link #ACTIVATION_ROWS}: rows are activations (u8, four bytes broadcast per row and K group), columns
+     *       are output channels loaded from the packed weights; per-channel constants come from {@code cols} as
+     *       vectors. A linear layer: {@code out[token][channel]}.</li>
+     *   <li>{@link #WEIGHT_ROWS}: rows are output channels, read straight from the packed weights (s8, four bytes
+     *       broadcast per channel and group: channel {@code i} of a panel at {@code 4i}, group {@code g} at
+     *       {@code 256g}), columns are activations packed like weights (per panel of 64, per group, four u8 per
+     *       column); per-channel constants come from {@code rows} (four runs of 64 dwords: column term, multiplier,
+     *       bias term, zero point) as broadcasts, and the per-activation term from {@code cols}. A convolution:
+     *       {@code out[channel][pixel]}, NCHW with no transpose. One call covers at most the 64 channels of one
+     *       weight panel.</li>
+     * </ul>
+     */
+    public enum Operands { ACTIVATION_ROWS, WEIGHT_ROWS }
+
+    /** Bytes between the per-channel runs of {@code rows} in {@link Operands#WEIGHT_ROWS} (64 dwords). */
+    public static final int ROW_SECTION_BYTES = 256;
+
     // Indices into params (each a long; 32-bit constants in the low half, read as dwords).
     public static final int P_M = 0;
     public static final int P_PANELS = 1;
@@ -97,6 +117,7 @@ public final class VnniGemmCode {
     private final Output output;
     private final boolean asymmetric;
     private final Fault fault;
+    private final Operands operands;
     private final X86Assembler asm = new X86Assembler();
 
     /**
@@ -108,11 +129,19 @@ public final class VnniGemmCode {
      * @param asymmetric whether weight zero points (and so row sums) take part
      */
     public VnniGemmCode(int rows, int vectors, Output output, boolean asymmetric) {
-        this(rows, vectors, output, asymmetric, Fault.NONE);
+        this(rows, vectors, output, asymmetric, Operands.ACTIVATION_ROWS, Fault.NONE);
     }
 
     /** {@link #VnniGemmCode(int, int, Output, boolean)} with a deliberate defect (tests only). */
     public VnniGemmCode(int rows, int vectors, Output output, boolean asymmetric, Fault fault) {
+        this(rows, vectors, output, asymmetric, Operands.ACTIVATION_ROWS, fault);
+    }
+
+    /** The code for {@code operands} (and, in tests only, a deliberate defect). */
+    public VnniGemmCode(int rows, int vectors, Output output, boolean asymmetric, Operands operands, Fault fault) {
+        if (operands == Operands.WEIGHT_ROWS && vectors != 4) {
+            throw new IllegalArgumentException("weight rows read panels of 64 channels: need 4 vectors");
+        }
         if (rows < 1 || rows > 6 || vectors < 1 || vectors > 4) {
             throw new IllegalArgumentException("tile " + rows + " x " + vectors + " vectors: need 1-6 rows and 1-4"
                     + " vectors");
@@ -122,6 +151,7 @@ public final class VnniGemmCode {
         this.output = output;
         this.asymmetric = asymmetric;
         this.fault = fault;
+        this.operands = operands;
         generate();
     }
 
@@ -264,12 +294,18 @@ public final class VnniGemmCode {
             Vec x = zmm(28 + (i & 1));
             a.vpbroadcastd(x, activationRow(i));
             for (int c = 0; c < vectors; c++) {
-                a.vpdpbusd(acc(i, c), x, weight(c));
+                // vpdpbusd multiplies unsigned bytes of its first source by signed bytes of its second.
+                if (operands == Operands.ACTIVATION_ROWS) {
+                    a.vpdpbusd(acc(i, c), x, weight(c));
+                } else {
+                    a.vpdpbusd(acc(i, c), weight(c), x);
+                }
             }
         }
-        a.add(R13, 4);
+        int rowStep = operands == Operands.ACTIVATION_ROWS ? 4 : 4 * 64; // one K group of a row
+        a.add(R13, rowStep);
         if (r > 3) {
-            a.add(R14, 4);
+            a.add(R14, rowStep);
         }
         a.add(R15, 64 * vectors);
         a.dec(RBP);
@@ -299,33 +335,59 @@ public final class VnniGemmCode {
         for (int i = 0; i < r; i++) {
             for (int c = 0; c < vectors; c++) {
                 Vec v = acc(i, c);
+                boolean perColumn = operands == Operands.ACTIVATION_ROWS; // where the channel constants live
+                Mem columnTerm = perColumn ? Mem.at(RCX, 64 * c) : Mem.at(R9, 4 * i);
+                Mem mult = perColumn ? Mem.at(RCX, section + 64 * c) : Mem.at(R9, ROW_SECTION_BYTES + 4 * i);
+                Mem bias = perColumn ? Mem.at(RCX, 2 * section + 64 * c) : Mem.at(R9, 2 * ROW_SECTION_BYTES + 4 * i);
                 if (fault != Fault.WRONG_RESULT) {
-                    a.vpaddd(v, v, Mem.at(RCX, 64 * c));
+                    if (perColumn) {
+                        a.vpaddd(v, v, columnTerm);
+                    } else {
+                        a.vpadddBroadcast(v, v, columnTerm);
+                    }
                 }
                 if (asymmetric) {
-                    a.vmovdqu32(t, Mem.at(RCX, 3 * section + 64 * c));
-                    a.vpmulldBroadcast(t, t, Mem.at(R9, 4 * i));
+                    // acc += zw * (-sum x): zw per channel, the sum per activation row/column.
+                    if (perColumn) {
+                        a.vmovdqu32(t, Mem.at(RCX, 3 * section + 64 * c));
+                        a.vpmulldBroadcast(t, t, Mem.at(R9, 4 * i));
+                    } else {
+                        a.vmovdqu32(t, Mem.at(RCX, 64 * c));
+                        a.vpmulldBroadcast(t, t, Mem.at(R9, 3 * ROW_SECTION_BYTES + 4 * i));
+                    }
                     a.vpaddd(v, v, t);
                 }
-                Mem mult = Mem.at(RCX, section + 64 * c);
-                Mem bias = Mem.at(RCX, 2 * section + 64 * c);
                 switch (output) {
                     case INT32 -> a.vmovdqu32(outputRow(i, 64 * c), columnMask(c), v);
                     case DEQUANTIZE -> {
                         a.vcvtdq2ps(v, v);
-                        a.vmulps(v, v, mult);
+                        if (perColumn) {
+                            a.vmulps(v, v, mult);
+                        } else {
+                            a.vmulpsBroadcast(v, v, mult);
+                        }
                         a.vmovups(outputRow(i, 64 * c), columnMask(c), v);
                     }
                     case DEQUANTIZE_BIAS -> {
                         a.vcvtdq2ps(v, v);
-                        a.vmovups(t, mult);
-                        a.vfmadd213ps(v, t, bias);
+                        if (perColumn) {
+                            a.vmovups(t, mult);
+                            a.vfmadd213ps(v, t, bias);
+                        } else {
+                            a.vbroadcastss(t, mult);
+                            a.vfmadd213psBroadcast(v, t, bias);
+                        }
                         a.vmovups(outputRow(i, 64 * c), columnMask(c), v);
                     }
                     case REQUANTIZE -> {
                         a.vcvtdq2ps(v, v);
-                        a.vaddps(v, v, bias);
-                        a.vmulps(v, v, mult);
+                        if (perColumn) {
+                            a.vaddps(v, v, bias);
+                            a.vmulps(v, v, mult);
+                        } else {
+                            a.vaddpsBroadcast(v, v, bias);
+                            a.vmulpsBroadcast(v, v, mult);
+                        }
                         Mask nan = Mask.k(7);
                         a.vcmpps(nan, v, v, X86Assembler.CmpPredicate.UNORD);
                         a.vminps(v, zmm(30), v); // NaN stays NaN: it is the second source

@@ -745,6 +745,19 @@ public final class X86Assembler {
         list(start, "vcvtps2dq " + dst.name() + "," + src.name() + "{rn-sae}");
     }
 
+    public void vaddpsBroadcast(Vec dst, Vec a, Mem b) {
+        evexOp("vaddps", PP_NONE, MAP_0F, 0x58, dst, null, false, a, b, true);
+    }
+
+    public void vmulpsBroadcast(Vec dst, Vec a, Mem b) {
+        evexOp("vmulps", PP_NONE, MAP_0F, 0x59, dst, null, false, a, b, true);
+    }
+
+    /** {@code vfmadd213ps dst, a, DWORD BCST [m]}: {@code dst = a*dst + m}, one rounding. */
+    public void vfmadd213psBroadcast(Vec dst, Vec a, Mem b) {
+        evexOp("vfmadd213ps", PP_66, MAP_0F38, 0xA8, dst, null, false, a, b, true);
+    }
+
     public void vaddps(Vec dst, Vec a, Mem b) {
         evexOp("vaddps", PP_NONE, MAP_0F, 0x58, dst, null, false, a, b, false);
     }

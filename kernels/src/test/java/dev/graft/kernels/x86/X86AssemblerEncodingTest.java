@@ -173,7 +173,7 @@ class X86AssemblerEncodingTest {
             Vec y = zmm(r.nextInt(32));
             Mem m = memory(r);
             Mask k = Mask.k(r.nextInt(8));
-            switch (i % 20) {
+            switch (i % 23) {
                 case 0 -> a.vpdpbusd(x, y, m);
                 case 1 -> a.vpdpbusdBroadcast(x, y, m);
                 case 2 -> a.vpbroadcastd(x, m);
@@ -193,6 +193,9 @@ class X86AssemblerEncodingTest {
                 case 16 -> a.vbroadcastss(x, m);
                 case 17 -> a.vpdpbusd(ymm(x.index()), ymm(y.index()), m);
                 case 18 -> a.vpmovdb(m, k, ymm(x.index()));
+                case 19 -> a.vaddpsBroadcast(x, y, m);
+                case 20 -> a.vmulpsBroadcast(x, y, m);
+                case 21 -> a.vfmadd213psBroadcast(x, y, m);
                 default -> a.vpdpbusdVex(ymm(x.index() % 16), ymm(y.index() % 16), m);
             }
         }
