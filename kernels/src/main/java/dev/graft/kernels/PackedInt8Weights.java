@@ -18,8 +18,8 @@ import java.util.Objects;
  *       of the sum, the weights of {@code width} consecutive output channels are one contiguous run of bytes.</li>
  *   <li>{@link Layout#VNNI} (generated AVX-512 VNNI kernels): the same panels, but K in groups of four, each column's
  *       four weights adjacent: byte {@code ((q*k4 + g)*width + j)*4 + t} is {@code W[q*width + j][4g + t]}, zero past
- *       K and past N, in 64-byte aligned off-heap memory: one 64-byte load is the second operand of one
- *       {@code vpdpbusd} for 16 columns.</li>
+ *       K and past N; from 64 KiB on in 64-byte aligned off-heap memory. One 64-byte load is the second operand
+ *       of one {@code vpdpbusd} for 16 columns.</li>
  * </ul>
  *
  * <p>Zero-point folding (gemmlowp, XNNPACK): {@link #columnSum(int)} {@code = sum_p W[j][p]} is computed here, so
@@ -32,6 +32,9 @@ public final class PackedInt8Weights {
 
     /** Panel width when the vector kernels are absent; any width works for the scalar kernels. */
     static final int DEFAULT_PANEL_WIDTH = 32;
+
+    /** VNNI-layout weights from this size on live in aligned off-heap memory. */
+    static final long OFF_HEAP_BYTES = 64 * 1024;
 
     /** How the bytes are laid out; each {@link Int8Gemm} reads one (the scalar reference reads both). */
     enum Layout { PANELS, VNNI }
@@ -142,10 +145,14 @@ public final class PackedInt8Weights {
                     packed[((q * k4 + p / 4) * width + lane) * 4 + (p & 3)] = weights[off + j * k + p];
                 }
             }
-            // Off-heap and 64-byte aligned, so every vector load of the generated kernel is one cache line; freed
-            // with these weights by the GC.
-            MemorySegment segment = Arena.ofAuto().allocate(bytes, 64);
-            MemorySegment.copy(packed, 0, segment, ValueLayout.JAVA_BYTE, 0, packed.length);
+            // A model's weights go off-heap, 64-byte aligned, so every vector load of the generated kernel is one
+            // cache line (freed with these weights by the GC). Small matrices packed per call (attention's K and V
+            // per head) stay on the heap: an off-heap allocation per call costs more than the split loads.
+            MemorySegment segment = MemorySegment.ofArray(packed);
+            if (bytes >= OFF_HEAP_BYTES) {
+                segment = Arena.ofAuto().allocate(bytes, 64);
+                MemorySegment.copy(packed, 0, segment, ValueLayout.JAVA_BYTE, 0, packed.length);
+            }
             return new PackedInt8Weights(n, k, width, layout, null, segment, s, z, sums);
         }
         byte[] packed = new byte[Math.multiplyExact(Math.multiplyExact(panelsCount, k), width)];
