@@ -171,10 +171,19 @@ public final class Int8Conv2d {
 
     private static void im2rowGemm(Activation x, PackedConvWeights w, float[] bias, Geometry geo, Requant rq,
                                    byte[] out, int oh, int ow, Int8Gemm gemm) {
+        byte[] rows = ByteScratch.take(Math.multiplyExact(oh * ow, w.cpg * w.kh * w.kw));
+        try {
+            im2rowGemm(x, w, bias, rq, out, geo, oh, ow, gemm, rows);
+        } finally {
+            ByteScratch.give(rows);
+        }
+    }
+
+    private static void im2rowGemm(Activation x, PackedConvWeights w, float[] bias, Requant rq, byte[] out,
+                                   Geometry geo, int oh, int ow, Int8Gemm gemm, byte[] rows) {
         int k = w.cpg * w.kh * w.kw;
         int pixels = oh * ow;
         int opg = w.oc / w.groups;
-        byte[] rows = new byte[Math.multiplyExact(pixels, k)];
         for (int img = 0; img < x.n(); img++) {
             for (int g = 0; g < w.groups; g++) {
                 int outBase = (img * w.oc + g * opg) * pixels;

@@ -358,10 +358,21 @@ public final class JitInt8Gemm implements Int8Gemm {
             gemm(m, rows, 0, k, aZeroPoint, w, output);
             return;
         }
+        // Bytes past K and past m are never cleared: they meet zero weights or masked-off columns.
+        byte[] packed = ByteScratch.take(VnniActivations.packedBytes(m, k));
+        try {
+            VnniActivations.pack(a, aOff, ldaT, m, k, packed);
+            weightRows(m, a, aOff, ldaT, aZeroPoint, w, out, dst, packed);
+        } finally {
+            ByteScratch.give(packed);
+        }
+    }
+
+    private void weightRows(int m, byte[] a, int aOff, int ldaT, int aZeroPoint, PackedInt8Weights w,
+                            PreparedOutput out, Destination dst, byte[] packed) {
         int n = w.n();
+        int k = w.k();
         int k4 = (k + 3) / 4;
-        byte[] packed = new byte[VnniActivations.packedBytes(m, k)];
-        VnniActivations.pack(a, aOff, ldaT, m, k, packed);
         boolean asym = !w.symmetric();
         int[] pixelTerms = asym ? VnniActivations.negatedPixelSums(a, aOff, ldaT, m, k) : new int[1];
         Output kind = outputOf(out);
