@@ -129,7 +129,8 @@ final class BenchCommand implements Command {
                     min(ms[1]), int8Median, fp32Median / int8Median);
         }
         out.printf("%nms per call (wall clock); speedup = FP32 median / INT8 median, above 1 means INT8 is faster."
-                + " Why INT8 is not faster yet: README, Limits.%n");
+                + " INT8 GEMM: %s (./graft kernels); kernel and model tables: docs/BENCHMARKS.md.%n",
+                dev.graft.kernels.Kernels.int8Gemm().name());
         return 0;
     }
 
