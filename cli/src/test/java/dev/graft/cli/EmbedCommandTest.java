@@ -1,6 +1,6 @@
 package dev.graft.cli;
 
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;

@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.engine.Init;
 import dev.graft.engine.quant.convert.LayerErrorReport;
 import dev.graft.engine.trace.Partition;
@@ -56,7 +57,7 @@ class ReportPageTest {
         g.dispose();
         List<Detection> boxes = List.of(new Detection(16, "dog", 0.68f, 100, 120, 400, 450));
         List<ResultsTable.Detections> detections = List.of(new ResultsTable.Detections("dog.jpg",
-                Images.drawDetections(photo, boxes), Images.drawDetections(photo, boxes), 1, 1));
+                NanoDetImages.drawDetections(photo, boxes), NanoDetImages.drawDetections(photo, boxes), 1, 1));
         ResultsTable.Row ort = new ResultsTable.Row("MiniLM-Reuters", "ONNX Runtime INT8 (-q)", "96.9%", "97.02%",
                 0.001, 23_000_000, 90_000_000, 4.0, 9.0, "-", "ort");
         return new ResultsTable.Result(workloads, ort, "cosine 0.99", detections, 12.0, "test machine");

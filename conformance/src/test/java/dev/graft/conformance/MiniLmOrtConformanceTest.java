@@ -3,7 +3,7 @@ package dev.graft.conformance;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
 import dev.graft.models.bert.SentencePooling;

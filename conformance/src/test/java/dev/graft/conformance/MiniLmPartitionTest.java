@@ -3,7 +3,7 @@ package dev.graft.conformance;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
 import dev.graft.ops.Tensor;

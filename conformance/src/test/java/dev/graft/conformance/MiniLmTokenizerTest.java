@@ -1,6 +1,6 @@
 package dev.graft.conformance;
 
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,8 +1,8 @@
 package dev.graft.conformance;
 
-import dev.graft.formats.FormatException;
-import dev.graft.formats.models.MiniLm;
-import dev.graft.formats.models.OnnxStateDict;
+import dev.graft.engine.io.FormatException;
+import dev.graft.models.bert.MiniLm;
+import dev.graft.formats.onnx.OnnxStateDict;
 import dev.graft.formats.onnx.OnnxDataType;
 import dev.graft.formats.onnx.OnnxGraph;
 import dev.graft.formats.onnx.OnnxModel;

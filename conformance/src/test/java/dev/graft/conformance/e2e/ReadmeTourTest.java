@@ -19,7 +19,7 @@ import dev.graft.engine.quant.convert.DynamicQuantizer;
 import dev.graft.engine.quant.convert.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
 import dev.graft.ops.F;

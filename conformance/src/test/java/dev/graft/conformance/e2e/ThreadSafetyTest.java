@@ -3,6 +3,7 @@ package dev.graft.conformance.e2e;
 import dev.graft.engine.Init;
 import dev.graft.engine.Module;
 import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.io.Safetensors;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.convert.DynamicQuantizer;
@@ -10,10 +11,9 @@ import dev.graft.engine.quant.convert.QuantizationReport;
 import dev.graft.engine.quant.convert.StaticQuantizer;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
-import dev.graft.formats.safetensors.Safetensors;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -164,8 +164,8 @@ class ThreadSafetyTest {
     private static BertModel saveAndLoad(Partition p, String approach) throws Exception {
         Path file = Files.createTempFile("graft-thread-test", ".graft");
         try {
-            dev.graft.formats.saved.GraftFile.write(file, p, java.util.Map.of("approach", approach));
-            return (BertModel) dev.graft.formats.saved.GraftFile.read(file).model();
+            dev.graft.GraftFile.write(file, p, java.util.Map.of("approach", approach));
+            return (BertModel) dev.graft.GraftFile.read(file).model();
         } finally {
             Files.deleteIfExists(file);
         }
@@ -286,7 +286,7 @@ class ThreadSafetyTest {
     private static Path trainedCnnWeights() {
         Path here = Path.of("").toAbsolutePath();
         for (Path base : List.of(here, here.getParent())) {
-            Path f = base.resolve("cli/src/main/resources/dev/graft/cli/assets/mnist-cnn.safetensors");
+            Path f = base.resolve("models/src/main/resources/dev/graft/models/assets/mnist-cnn.safetensors");
             if (Files.isRegularFile(f)) {
                 return f;
             }

@@ -3,7 +3,7 @@ package dev.graft.conformance.models;
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.Init;
 import dev.graft.formats.data.IdxReader;
-import dev.graft.formats.safetensors.Safetensors;
+import dev.graft.engine.io.Safetensors;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.DType;
 import dev.graft.ops.Tensor;

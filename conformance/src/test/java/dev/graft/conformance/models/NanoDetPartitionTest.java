@@ -1,11 +1,12 @@
 package dev.graft.conformance.models;
 
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.tfjs.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetFiles;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
 import dev.graft.ops.Tensor;
@@ -34,7 +35,7 @@ class NanoDetPartitionTest {
         Path dir = json.get().getParent();
         NanoDetDetector detector = NanoDetFiles.load(json.get(), dir.resolve("coco.names"),
                 NanoDetDetector.Options.defaults());
-        Images.Fitted fitted = Images.letterbox(Images.read(dir.resolve("dog.jpg")), 416);
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(Images.read(dir.resolve("dog.jpg")), 416);
         List<Detection> eager = detector.detect(fitted.tensor(), fitted.letterbox());
 
         Partition p = Partitioner.partition(detector, fitted.tensor(), fitted.letterbox().photoWidth(),

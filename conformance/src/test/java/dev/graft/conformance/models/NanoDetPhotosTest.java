@@ -1,8 +1,9 @@
 package dev.graft.conformance.models;
 
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.conformance.SharedData;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.tfjs.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetFiles;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,9 +39,9 @@ class NanoDetPhotosTest {
 
     private List<Detection> detect(String name) {
         BufferedImage photo = Images.read(photos.resolve(name));
-        Images.Fitted fitted = Images.letterbox(photo, 416);
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(photo, 416);
         List<Detection> found = detector.detect(fitted.tensor(), fitted.letterbox());
-        Images.writePng(Images.drawDetections(photo, found), Path.of("target/nanodet-photos", name + ".png"));
+        Images.writePng(NanoDetImages.drawDetections(photo, found), Path.of("target/nanodet-photos", name + ".png"));
         for (Detection d : found) {
             assertTrue(d.x1() >= 0 && d.y1() >= 0 && d.x2() <= photo.getWidth() && d.y2() <= photo.getHeight(),
                     "box outside the photo: " + d);
@@ -105,7 +106,7 @@ class NanoDetPhotosTest {
         NanoDetDetector strict = new NanoDetDetector(detector.child("preprocess"), detector.child("backbone"),
                 detector.labels(), NanoDetDetector.Options.defaults().withScoreThreshold(0.6f));
         BufferedImage photo = Images.read(photos.resolve("dog.jpg"));
-        Images.Fitted fitted = Images.letterbox(photo, 416);
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(photo, 416);
         List<Detection> few = strict.detect(fitted.tensor(), fitted.letterbox());
         assertEquals(all.stream().filter(d -> d.score() > 0.6f).toList(), few);
     }

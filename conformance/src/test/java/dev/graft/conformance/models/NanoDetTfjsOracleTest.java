@@ -1,5 +1,6 @@
 package dev.graft.conformance.models;
 
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.conformance.SharedData;
 import dev.graft.formats.image.Images;
 import dev.graft.formats.tfjs.TfjsGraph;
@@ -43,7 +44,7 @@ class NanoDetTfjsOracleTest {
         assumeTrue(nodeWorks(), "node is not on the PATH");
 
         Path photo = json.get().getParent().resolve("dog.jpg");
-        Tensor input = new NanoDetPreprocess().call(Images.letterbox(Images.read(photo), 416).tensor());
+        Tensor input = new NanoDetPreprocess().call(NanoDetImages.letterbox(Images.read(photo), 416).tensor());
         Path inputFile = dir.resolve("input.f32");
         writeF32(inputFile, input.toFloatArray());
         Path outDir = dir.resolve("out");

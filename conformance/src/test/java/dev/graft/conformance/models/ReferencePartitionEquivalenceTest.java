@@ -4,7 +4,7 @@ import dev.graft.engine.Init;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertForSequenceClassification;
 import dev.graft.models.bert.BertModel;

@@ -13,7 +13,7 @@ import dev.graft.engine.train.Optimizer;
 import dev.graft.engine.train.Sgd;
 import dev.graft.engine.train.Trainer;
 import dev.graft.formats.data.IdxReader;
-import dev.graft.formats.safetensors.Safetensors;
+import dev.graft.engine.io.Safetensors;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;

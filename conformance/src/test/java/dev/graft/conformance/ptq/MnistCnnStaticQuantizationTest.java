@@ -10,7 +10,7 @@ import dev.graft.engine.quant.convert.StaticQuantizer;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.formats.data.IdxReader;
-import dev.graft.formats.safetensors.Safetensors;
+import dev.graft.engine.io.Safetensors;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * sits between blocks), so the pooling/flatten that open {@code exit_head}, {@code pool} and {@code head} run FP32.
  *
  * <p>Calibrated on 512 training images. With the trained weights the CLI bundles
- * ({@code cli/src/main/resources/dev/graft/cli/assets/mnist-cnn.safetensors}, written by {@code graft train mnist})
+ * ({@code models/src/main/resources/dev/graft/models/assets/mnist-cnn.safetensors}, written by {@code graft train mnist})
  * the test accuracy over the 10,000 test images is compared, FP32 vs INT8; without them (seeded random weights)
  * only the structure and the top-1 agreement on 1,000 test images are reported ({@code -Dgraft.mnist.evaluate=N}
  * changes the count).
@@ -134,7 +134,7 @@ class MnistCnnStaticQuantizationTest {
     static Optional<Path> trainedWeights() {
         Path here = Path.of("").toAbsolutePath();
         for (Path base : List.of(here, here.getParent())) {
-            Path f = base.resolve("cli/src/main/resources/dev/graft/cli/assets/mnist-cnn.safetensors");
+            Path f = base.resolve("models/src/main/resources/dev/graft/models/assets/mnist-cnn.safetensors");
             if (Files.isRegularFile(f)) {
                 return Optional.of(f);
             }

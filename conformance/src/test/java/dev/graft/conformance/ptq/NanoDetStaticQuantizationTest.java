@@ -1,5 +1,6 @@
 package dev.graft.conformance.ptq;
 
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.convert.LayerErrorReport;
@@ -8,7 +9,7 @@ import dev.graft.engine.quant.convert.StaticQuantizer;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.tfjs.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetFiles;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
 import org.junit.jupiter.api.Test;
@@ -80,19 +81,19 @@ class NanoDetStaticQuantizationTest {
                 NanoDetDetector.Options.defaults());
         NanoDetDetector int8 = NanoDetFiles.load(json.get(), dir.resolve("coco.names"),
                 NanoDetDetector.Options.defaults());
-        List<Images.Fitted> images = new ArrayList<>();
+        List<NanoDetImages.Fitted> images = new ArrayList<>();
         for (String name : PHOTOS) {
-            images.add(Images.letterbox(Images.read(dir.resolve(name)), 416));
+            images.add(NanoDetImages.letterbox(Images.read(dir.resolve(name)), 416));
         }
 
         long t0 = System.nanoTime();
-        Images.Fitted example = images.get(0);
+        NanoDetImages.Fitted example = images.get(0);
         Partition p = Partitioner.partition(int8, example.tensor(), example.letterbox().photoWidth(),
                 example.letterbox().photoHeight());
         StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, mapping());
         List<Object[]> batches = new ArrayList<>();
         for (String name : CALIBRATION) {
-            Images.Fitted f = images.get(PHOTOS.indexOf(name));
+            NanoDetImages.Fitted f = images.get(PHOTOS.indexOf(name));
             batches.add(new Object[] {f.tensor(), f.letterbox().photoWidth(), f.letterbox().photoHeight()});
         }
         StaticQuantizer.calibrate(prepared, batches, (done, total, msg) -> { });
@@ -104,7 +105,7 @@ class NanoDetStaticQuantizationTest {
         Match heldOut = new Match(0, 0, 0);
         Match all = new Match(0, 0, 0);
         for (int i = 0; i < PHOTOS.size(); i++) {
-            Images.Fitted f = images.get(i);
+            NanoDetImages.Fitted f = images.get(i);
             List<Detection> want = fp32.detect(f.tensor(), f.letterbox());
             List<Detection> got = int8.detect(f.tensor(), f.letterbox());
             Match m = match(got, want);
@@ -121,7 +122,7 @@ class NanoDetStaticQuantizationTest {
         System.out.println("held-out photos (3): " + heldOut);
         System.out.println("all photos (7):      " + all);
 
-        Images.Fitted probe = images.get(PHOTOS.indexOf("eagle.jpg"));
+        NanoDetImages.Fitted probe = images.get(PHOTOS.indexOf("eagle.jpg"));
         LayerErrorReport errors = LayerErrorReport.measure(int8, report.originals(),
                 () -> int8.rawOutputs(probe.tensor()));
         System.out.print("worst layers (eagle.jpg):\n" + errors.describe(8));
@@ -152,7 +153,7 @@ class NanoDetStaticQuantizationTest {
         return StaticQuantizer.defaultMapping().byModuleName("preprocess", null);
     }
 
-    private static double time(NanoDetDetector d, Images.Fitted f) {
+    private static double time(NanoDetDetector d, NanoDetImages.Fitted f) {
         d.rawOutputs(f.tensor());
         long best = Long.MAX_VALUE;
         for (int i = 0; i < 3; i++) {
