@@ -306,31 +306,36 @@ public final class Json {
 
     // ================================================================ writing
 
-    /** Compact UTF-8 bytes, as Jackson's {@code writeValueAsBytes}. */
+    /**
+     * Compact UTF-8 bytes, as Jackson's {@code writeValueAsBytes}: characters outside the Basic Multilingual Plane
+     * are written as their two {@code \\u} surrogate escapes, the rest as UTF-8.
+     */
     public static byte[] toBytes(Object value) {
-        return toString(value).getBytes(StandardCharsets.UTF_8);
+        return write(value, false, true).getBytes(StandardCharsets.UTF_8);
     }
 
     /** Indented UTF-8 bytes, as Jackson's {@code writeValueAsBytes} with {@code INDENT_OUTPUT}. */
     public static byte[] toPrettyBytes(Object value) {
-        return toPrettyString(value).getBytes(StandardCharsets.UTF_8);
+        return write(value, true, true).getBytes(StandardCharsets.UTF_8);
     }
 
     /** Compact text: {@code {"a":[1,2]}}. */
     public static String toString(Object value) {
-        StringBuilder sb = new StringBuilder();
-        new Writer(sb, false).value(value, 0);
-        return sb.toString();
+        return write(value, false, false);
     }
 
     /** Indented text in Jackson's default pretty-printed layout. */
     public static String toPrettyString(Object value) {
+        return write(value, true, false);
+    }
+
+    private static String write(Object value, boolean pretty, boolean escapeSurrogates) {
         StringBuilder sb = new StringBuilder();
-        new Writer(sb, true).value(value, 0);
+        new Writer(sb, pretty, escapeSurrogates).value(value, 0);
         return sb.toString();
     }
 
-    private record Writer(StringBuilder out, boolean pretty) {
+    private record Writer(StringBuilder out, boolean pretty, boolean escapeSurrogates) {
         private static final String EOL = System.lineSeparator();
         private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
@@ -415,8 +420,9 @@ public final class Json {
                     case '\n' -> out.append("\\n");
                     case '\r' -> out.append("\\r");
                     default -> {
-                        if (c < 0x20) {
-                            out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 15]);
+                        if (c < 0x20 || (escapeSurrogates && Character.isSurrogate(c))) {
+                            out.append("\\u").append(HEX[c >> 12]).append(HEX[(c >> 8) & 15])
+                                    .append(HEX[(c >> 4) & 15]).append(HEX[c & 15]);
                         } else {
                             out.append(c);
                         }
