@@ -11,7 +11,10 @@ module dev.graft.engine {
     exports dev.graft.engine.trace;
     exports dev.graft.engine.quant;
     exports dev.graft.engine.quant.nn;
-    exports dev.graft.engine.quant.convert;
+    exports dev.graft.engine.quant.observe;
+    exports dev.graft.engine.quant.qat;
+    exports dev.graft.engine.quant.passes;
+    exports dev.graft.engine.quant.report;
     exports dev.graft.engine.autograd;
     exports dev.graft.engine.train;
     exports dev.graft.engine.save;

@@ -4,9 +4,9 @@ import dev.graft.engine.Module;
 import dev.graft.engine.ProgressListener;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.DynamicQuantizer;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.DynamicQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.save.SavedModel;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
@@ -32,7 +32,7 @@ import java.util.Objects;
  * the code around them (ifs on tensor values, loops, early exits) stays as written. The blocks are then quantized
  * as {@link Config} says; the model object itself is changed in place and keeps working as before, in INT8.
  * Lower-level steps (custom {@link QConfigMapping}s, reports, layer errors) are in
- * {@code dev.graft.engine.quant.convert}.
+ * {@code dev.graft.engine.quant.passes} and {@code dev.graft.engine.quant.report}.
  */
 public final class Graft {
     private Graft() {

@@ -2,7 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.GraftFile;
 import dev.graft.engine.graph.GraphModule;
-import dev.graft.engine.quant.convert.QuantizationReport;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.save.SavedModel;
 
 import java.io.PrintStream;

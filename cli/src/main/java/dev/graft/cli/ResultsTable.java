@@ -4,7 +4,7 @@ import dev.graft.GraftFile;
 import dev.graft.engine.Module;
 import dev.graft.engine.autograd.Autograd;
 import dev.graft.engine.nn.Linear;
-import dev.graft.engine.quant.convert.LayerErrorReport;
+import dev.graft.engine.quant.report.LayerErrorReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.models.QuantizedModel;
 import dev.graft.models.bert.ReutersGrain;

@@ -1,13 +1,12 @@
 package dev.graft.cli;
 
-import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.engine.Init;
-import dev.graft.engine.quant.convert.LayerErrorReport;
+import dev.graft.engine.quant.report.LayerErrorReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.image.Images;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.models.nanodet.Detection;
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -2,7 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.GraftFile;
 import dev.graft.engine.Init;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.models.mnist.MnistCnn;

@@ -1,7 +1,7 @@
 package dev.graft.models;
 
 import dev.graft.engine.Module;
-import dev.graft.engine.quant.convert.QuantizationReport;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 
 /**

@@ -1,17 +1,17 @@
 package dev.graft.conformance.ptq;
 
-import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.LayerErrorReport;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.LayerErrorReport;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.formats.image.Images;
-import dev.graft.models.nanodet.NanoDetFiles;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetImages;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;

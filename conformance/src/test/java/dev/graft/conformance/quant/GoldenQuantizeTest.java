@@ -1,22 +1,21 @@
 package dev.graft.conformance.quant;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.graft.engine.quant.QDType;
+import dev.graft.engine.quant.QScheme;
+import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.engine.quant.qat.FakeQuantize;
+import dev.graft.ops.QuantOps;
+import dev.graft.ops.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+
 import static dev.graft.conformance.quant.QuantGolden.assertFloatsExact;
 import static dev.graft.conformance.quant.QuantGolden.floats;
 import static dev.graft.conformance.quant.QuantGolden.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import java.io.IOException;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Test;
-
-import dev.graft.engine.quant.FakeQuantize;
-import dev.graft.engine.quant.QDType;
-import dev.graft.engine.quant.QScheme;
-import dev.graft.engine.quant.QuantizationParams;
-import dev.graft.ops.QuantOps;
-import dev.graft.ops.Tensor;
 
 /** q_13, q_14 (quantize through observer parameters) and fq_15 (fake-quant forward and STE mask), exactly. */
 class GoldenQuantizeTest {

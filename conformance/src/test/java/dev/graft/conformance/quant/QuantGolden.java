@@ -1,26 +1,25 @@
 package dev.graft.conformance.quant;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.graft.conformance.SharedData;
+import dev.graft.engine.quant.QDType;
+import dev.graft.engine.quant.QScheme;
+import dev.graft.engine.quant.QuantSpec;
+import dev.graft.engine.quant.observe.HistogramObserver;
+import dev.graft.engine.quant.observe.MinMaxObserver;
+import dev.graft.engine.quant.observe.MovingAverageMinMaxObserver;
+import dev.graft.engine.quant.observe.MovingAveragePerChannelMinMaxObserver;
+import dev.graft.engine.quant.observe.Observer;
+import dev.graft.engine.quant.observe.PerChannelMinMaxObserver;
+import dev.graft.ops.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Optional;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import dev.graft.conformance.SharedData;
-import dev.graft.engine.quant.HistogramObserver;
-import dev.graft.engine.quant.MinMaxObserver;
-import dev.graft.engine.quant.MovingAverageMinMaxObserver;
-import dev.graft.engine.quant.MovingAveragePerChannelMinMaxObserver;
-import dev.graft.engine.quant.Observer;
-import dev.graft.engine.quant.PerChannelMinMaxObserver;
-import dev.graft.engine.quant.QDType;
-import dev.graft.engine.quant.QScheme;
-import dev.graft.engine.quant.QuantSpec;
-import dev.graft.ops.Tensor;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Reads the golden obs_/qp_/q_/fq_ files and builds observers from their configuration blocks. */
 final class QuantGolden {

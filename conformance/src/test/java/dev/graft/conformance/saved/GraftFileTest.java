@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.graft.GraftFile;
 import dev.graft.engine.Init;
 import dev.graft.engine.io.FormatException;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
 import dev.graft.engine.save.SavedModel;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;

@@ -1,14 +1,14 @@
 package dev.graft.models.bert;
 
+import dev.graft.engine.io.FormatException;
 import dev.graft.engine.nn.LayerNorm;
-import dev.graft.engine.quant.MinMaxObserver;
-import dev.graft.engine.quant.PerChannelMinMaxObserver;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.QDType;
 import dev.graft.engine.quant.QScheme;
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.io.FormatException;
+import dev.graft.engine.quant.observe.MinMaxObserver;
+import dev.graft.engine.quant.observe.PerChannelMinMaxObserver;
 import dev.graft.formats.onnx.OnnxGraph;
 import dev.graft.formats.onnx.OnnxModel;
 import dev.graft.formats.onnx.OnnxNode;

@@ -1,7 +1,7 @@
 package dev.graft.models.nanodet;
 
 import dev.graft.engine.ProgressListener;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
 import dev.graft.engine.trace.Partition;
 import dev.graft.models.QuantizedModel;
 

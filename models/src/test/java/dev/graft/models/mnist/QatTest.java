@@ -1,16 +1,17 @@
 package dev.graft.models.mnist;
 
-import dev.graft.engine.quant.convert.*;
 import dev.graft.engine.Init;
 import dev.graft.engine.autograd.Autograd;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
-import dev.graft.engine.quant.FakeQuantize;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.QatLayer;
 import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.qat.FakeQuantize;
+import dev.graft.engine.quant.qat.QatLayer;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.engine.train.Optimizer;
