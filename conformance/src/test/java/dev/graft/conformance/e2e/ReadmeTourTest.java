@@ -1,6 +1,7 @@
 package dev.graft.conformance.e2e;
 
 import dev.graft.Graft;
+import dev.graft.conformance.Required;
 import dev.graft.engine.Module;
 import dev.graft.engine.Submodule;
 import dev.graft.engine.nn.BatchNorm2d;
@@ -40,7 +41,6 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The README's "A first look at the API", exactly: each test's first lines are a snippet copied from README.md
@@ -103,7 +103,7 @@ public class ReadmeTourTest {
 
     @Test
     void fineGrainedTracingAndDynamicQuantizationOfMiniLm() {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         PrintStream stdout = System.out;
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));

@@ -1,23 +1,23 @@
 package dev.graft.conformance.models;
 
-import dev.graft.models.nanodet.NanoDetImages;
+import dev.graft.conformance.Required;
 import dev.graft.conformance.SharedData;
 import dev.graft.formats.image.Images;
-import dev.graft.models.nanodet.NanoDetFiles;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetImages;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.awt.image.BufferedImage;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * NanoDet-g, imported from its TensorFlow.js graph, on the shared sample photos: the obvious objects are found with
@@ -30,11 +30,9 @@ class NanoDetPhotosTest {
     private Path photos;
 
     @BeforeAll
-    void load() {
-        Optional<Path> json = SharedData.file("data/detect/nanodet.json");
-        assumeTrue(json.isPresent(), "the shared folder with data/detect is absent");
-        photos = json.get().getParent();
-        detector = NanoDetFiles.load(json.get(), photos.resolve("coco.names"), NanoDetDetector.Options.defaults());
+    void load() throws IOException {
+        photos = Required.present(SharedData.dataFile("detect", "giraffe.jpg"), "the detection photos").getParent();
+        detector = NanoDetFiles.bundled(NanoDetDetector.Options.defaults());
     }
 
     private List<Detection> detect(String name) {

@@ -1,5 +1,6 @@
 package dev.graft.conformance.ptq;
 
+import dev.graft.conformance.Required;
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.passes.StaticQuantizer;
@@ -14,13 +15,12 @@ import dev.graft.models.nanodet.NanoDetFiles;
 import dev.graft.models.nanodet.NanoDetImages;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * NanoDet static INT8 through the partitioner: the detector's post-processing (thresholds, NMS) is data-dependent
@@ -73,14 +73,10 @@ class NanoDetStaticQuantizationTest {
     }
 
     @Test
-    void int8DetectionsMatchFp32() {
-        Optional<Path> json = SharedData.file("data/detect/nanodet.json");
-        assumeTrue(json.isPresent(), "the shared folder with data/detect is absent");
-        Path dir = json.get().getParent();
-        NanoDetDetector fp32 = NanoDetFiles.load(json.get(), dir.resolve("coco.names"),
-                NanoDetDetector.Options.defaults());
-        NanoDetDetector int8 = NanoDetFiles.load(json.get(), dir.resolve("coco.names"),
-                NanoDetDetector.Options.defaults());
+    void int8DetectionsMatchFp32() throws IOException {
+        Path dir = Required.present(SharedData.dataFile("detect", "giraffe.jpg"), "the detection photos").getParent();
+        NanoDetDetector fp32 = NanoDetFiles.bundled(NanoDetDetector.Options.defaults());
+        NanoDetDetector int8 = NanoDetFiles.bundled(NanoDetDetector.Options.defaults());
         List<NanoDetImages.Fitted> images = new ArrayList<>();
         for (String name : PHOTOS) {
             images.add(NanoDetImages.letterbox(Images.read(dir.resolve(name)), 416));

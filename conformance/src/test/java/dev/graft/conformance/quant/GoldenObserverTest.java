@@ -17,6 +17,7 @@ import static dev.graft.conformance.quant.QuantGolden.floats;
 import static dev.graft.conformance.quant.QuantGolden.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The min/max observer golden cases (obs_01..09) and qp_12, exactly: state and scales compared as float bits, zero
@@ -61,7 +62,8 @@ class GoldenObserverTest {
             assertArrayEquals(ints(c.get("zero_point")), q.zeroPoints(), label + " zero_point");
             checked++;
         }
-        assertEquals(10, checked);
+        assertEquals(g.get("cases").size(), checked);
+        assertTrue(checked > 0, "the file holds cases");
     }
 
     /**

@@ -16,6 +16,7 @@ import static dev.graft.conformance.quant.QuantGolden.floats;
 import static dev.graft.conformance.quant.QuantGolden.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** q_13, q_14 (quantize through observer parameters) and fq_15 (fake-quant forward and STE mask), exactly. */
 class GoldenQuantizeTest {
@@ -52,7 +53,8 @@ class GoldenQuantizeTest {
             }
             checked++;
         }
-        assertEquals(6, checked);
+        assertEquals(g.get("cases").size(), checked);
+        assertTrue(checked > 0, "the file holds cases");
     }
 
     @Test
@@ -93,7 +95,8 @@ class GoldenQuantizeTest {
             }
             checked++;
         }
-        assertEquals(3, checked);
+        assertEquals(g.get("cases").size(), checked);
+        assertTrue(checked > 0, "the file holds cases");
     }
 
     /**

@@ -15,11 +15,8 @@ import dev.graft.engine.quant.observe.PerChannelMinMaxObserver;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Reads the golden obs_/qp_/q_/fq_ files and builds observers from their configuration blocks. */
 final class QuantGolden {
@@ -29,11 +26,9 @@ final class QuantGolden {
     private QuantGolden() {
     }
 
-    /** The parsed file, or the test is skipped when the shared folder is absent. */
+    /** The parsed vendored file. */
     static JsonNode load(String name) throws IOException {
-        Optional<Path> file = SharedData.file("golden/" + name + ".json");
-        assumeTrue(file.isPresent(), "golden file " + name + " not found (../shared absent)");
-        return JSON.readTree(file.get().toFile());
+        return JSON.readTree(SharedData.golden(name + ".json").toFile());
     }
 
     /** float32 numbers are written as the shortest double equal to the float: parse as double, cast. */

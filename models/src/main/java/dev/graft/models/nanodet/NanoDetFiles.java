@@ -34,15 +34,19 @@ public final class NanoDetFiles {
 
     /** The detector from the copy of NanoDet's files bundled in this jar ({@code assets/NOTICE.md}). */
     public static NanoDetDetector bundled(NanoDetDetector.Options options) throws IOException {
-        TfjsGraph graph;
-        try (InputStream json = BundledAssets.open("nanodet.json")) {
-            graph = TfjsGraph.read(json, Path.of("assets/nanodet.json"), BundledAssets::open);
-        }
+        TfjsGraph graph = bundledGraph();
         List<String> labels;
         try (InputStream in = BundledAssets.open("coco.names")) {
             labels = readLabels(in, Path.of("assets/coco.names"));
         }
         return create(graph, labels, options);
+    }
+
+    /** The bundled TensorFlow.js graph ({@code nanodet.json} and its {@code nanodet.bin} shard). */
+    public static TfjsGraph bundledGraph() throws IOException {
+        try (InputStream json = BundledAssets.open("nanodet.json")) {
+            return TfjsGraph.read(json, Path.of("assets/nanodet.json"), BundledAssets::open);
+        }
     }
 
     /** The bundled sample photo (a dog, a bicycle and a truck: darknet's dog.jpg). */
