@@ -1,6 +1,7 @@
 /** The {@code graft} command. */
 module dev.graft.cli {
-    requires dev.graft.formats;
+    requires dev.graft.models;
+    requires dev.graft.api;
     requires java.desktop;
     requires com.microsoft.onnxruntime;
     exports dev.graft.cli;

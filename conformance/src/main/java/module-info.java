@@ -1,6 +1,7 @@
-/** Shared helpers of the conformance tests: golden-vector loading and scalar references across modules. */
+/** Shared helpers of the conformance tests: where the vendored golden vectors and the data sets are found. */
 module dev.graft.conformance {
-    requires transitive dev.graft.formats;
+    requires transitive dev.graft.models;
+    requires transitive dev.graft.api;
     requires com.fasterxml.jackson.databind;
     exports dev.graft.conformance;
 }

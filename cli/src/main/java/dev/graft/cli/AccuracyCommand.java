@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.engine.Module;
+import dev.graft.models.QuantizedModel;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -77,7 +78,7 @@ final class AccuracyCommand implements Command {
         report(out, rows, w.title(), "FP32", reference, reference, t0);
         for (String approach : w.approaches()) {
             t0 = System.nanoTime();
-            Workloads.Quantized q = w.quantize(approach, budget, progress);
+            QuantizedModel q = w.quantize(approach, budget, progress);
             Workloads.Score score = w.score(q.model(), fp32, progress);
             progress.finishLine();
             report(out, rows, w.title(), approach + ": " + q.recipe(), score, reference, t0);

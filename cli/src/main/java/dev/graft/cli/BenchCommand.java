@@ -2,14 +2,15 @@ package dev.graft.cli;
 
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.DynamicQuantizer;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.DynamicQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.QuantizedModel;
 import dev.graft.models.bert.BertForSequenceClassification;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.mnist.MnistCnn;
 
 import java.io.PrintStream;
@@ -143,7 +144,7 @@ final class BenchCommand implements Command {
                 default -> throw new UsageException("unexpected argument '" + rest.get(i) + "'");
             }
         }
-        dev.graft.engine.save.SavedModel.Loaded loaded = dev.graft.formats.saved.GraftFile.read(file);
+        dev.graft.engine.save.SavedModel.Loaded loaded = dev.graft.GraftFile.read(file);
         Workloads.Workload w = Workloads.of(loaded.model());
         out.printf("%s (%s, %s) against the FP32 %s%n", file, w.title(), loaded.info().getOrDefault("approach", "?"),
                 w.title());
@@ -177,7 +178,7 @@ final class BenchCommand implements Command {
         Workloads.Workload w = Workloads.get(name);
         String a = approach == null ? w.approaches().get(0) : approach;
         Progress progress = Progress.on(err);
-        Workloads.Quantized q = w.quantize(a, Workloads.Budget.full(), progress);
+        QuantizedModel q = w.quantize(a, Workloads.Budget.full(), progress);
         progress.finishLine();
         out.printf("%s, %s INT8 (%s) against FP32%n", w.title(), a, q.recipe());
         benchPair(w, w.fp32(), q.model(), runs, out);

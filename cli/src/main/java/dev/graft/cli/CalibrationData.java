@@ -1,9 +1,10 @@
 package dev.graft.cli;
 
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.formats.data.IdxReader;
 import dev.graft.formats.data.ReutersText;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.ops.Tensor;
 
@@ -78,7 +79,7 @@ final class CalibrationData {
         List<Object[]> out = new ArrayList<>();
         for (Path p : jpgs.subList(0, Math.min(samples, jpgs.size()))) {
             var photo = Images.read(p);
-            Images.Fitted fitted = Images.letterbox(photo, 416);
+            NanoDetImages.Fitted fitted = NanoDetImages.letterbox(photo, 416);
             out.add(new Object[] {fitted.tensor(), photo.getWidth(), photo.getHeight()});
         }
         return new Batches(out, out.size() + " photos from " + dir);

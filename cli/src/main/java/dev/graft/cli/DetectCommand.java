@@ -1,15 +1,12 @@
 package dev.graft.cli;
 
-import dev.graft.formats.FormatException;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.tfjs.NanoDetFiles;
-import dev.graft.formats.tfjs.TfjsGraph;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetImages;
 
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,12 +15,10 @@ import java.util.List;
 /**
  * {@code graft detect [PHOTO] [--out FILE.png] [--threshold T]}: runs NanoDet (imported from its TensorFlow.js
  * graph) on a photo, prints the detections and optionally draws them. The model comes from the workplace's
- * {@code shared/data/detect} folder when there is one, else from the copy bundled in this jar (see
- * {@code assets/NOTICE.md}); without a PHOTO the bundled {@code dog.jpg} is used.
+ * {@code shared/data/detect} folder when there is one, else from the copy bundled in the models jar (see
+ * {@code dev/graft/models/assets/NOTICE.md}); without a PHOTO the bundled {@code dog.jpg} is used.
  */
 final class DetectCommand implements Command {
-    private static final String ASSETS = "assets/";
-
     @Override
     public String name() {
         return "detect";
@@ -85,8 +80,8 @@ final class DetectCommand implements Command {
             detector = NanoDetFiles.load(sharedDir.resolve("nanodet.json"), sharedDir.resolve("coco.names"), options);
             modelFrom = sharedDir.resolve("nanodet.json").toString();
         } else {
-            detector = loadBundled(options);
-            modelFrom = "the bundled copy (jar: dev/graft/cli/assets/nanodet.json)";
+            detector = NanoDetFiles.bundled(options);
+            modelFrom = "the bundled copy (jar: dev/graft/models/assets/nanodet.json)";
         }
         double loadMs = (System.nanoTime() - t0) / 1e6;
 
@@ -103,16 +98,14 @@ final class DetectCommand implements Command {
             photo = Images.read(sharedDir.resolve("dog.jpg"));
             photoName = sharedDir.resolve("dog.jpg") + " (no PHOTO given)";
         } else {
-            try (InputStream in = resource("dog.jpg")) {
-                photo = Images.read(in, "dog.jpg");
-            }
+            photo = NanoDetFiles.bundledPhoto();
             photoName = "the bundled dog.jpg (no PHOTO given)";
         }
 
         out.printf("model: NanoDet-g, COCO-80, %dx%d input, %,d parameters, from %s (%.0f ms to load)%n",
                 options.inputSize(), options.inputSize(), detector.parameterCount(), modelFrom, loadMs);
         out.printf("photo: %s, %dx%d%n", photoName, photo.getWidth(), photo.getHeight());
-        Images.Fitted fitted = Images.letterbox(photo, options.inputSize());
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(photo, options.inputSize());
         long t1 = System.nanoTime();
         List<Detection> detections = detector.detect(fitted.tensor(), fitted.letterbox());
         double runMs = (System.nanoTime() - t1) / 1e6;
@@ -123,7 +116,7 @@ final class DetectCommand implements Command {
                     d.label(), d.score(), d.x1(), d.y1(), d.x2(), d.y2());
         }
         if (outFile != null) {
-            Images.writePng(Images.drawDetections(photo, detections), outFile);
+            Images.writePng(NanoDetImages.drawDetections(photo, detections), outFile);
             out.println("wrote " + outFile);
         }
         return 0;
@@ -159,26 +152,5 @@ final class DetectCommand implements Command {
             }
         }
         return null;
-    }
-
-    static NanoDetDetector loadBundled(NanoDetDetector.Options options) throws IOException {
-        TfjsGraph graph;
-        try (InputStream json = resource("nanodet.json")) {
-            graph = TfjsGraph.read(json, Path.of("assets/nanodet.json"), DetectCommand::resource);
-        }
-        List<String> labels;
-        try (InputStream in = resource("coco.names")) {
-            labels = NanoDetFiles.readLabels(in, Path.of("assets/coco.names"));
-        }
-        return NanoDetFiles.create(graph, labels, options);
-    }
-
-    private static InputStream resource(String name) throws IOException {
-        InputStream in = DetectCommand.class.getResourceAsStream(ASSETS + name);
-        if (in == null) {
-            throw new FormatException(Path.of(ASSETS + name), -1, "bundled asset missing from the jar (was the cli"
-                    + " built from a checkout with cli/src/main/resources/dev/graft/cli/assets?)");
-        }
-        return in;
     }
 }

@@ -1,6 +1,6 @@
 package dev.graft.cli;
 
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
 import dev.graft.models.bert.SentencePooling;

@@ -1,8 +1,8 @@
 package dev.graft.cli;
 
+import dev.graft.GraftFile;
 import dev.graft.engine.Module;
 import dev.graft.engine.save.SavedModel;
-import dev.graft.formats.saved.GraftFile;
 
 import java.io.PrintStream;
 import java.nio.file.Path;

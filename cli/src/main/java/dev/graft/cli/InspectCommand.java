@@ -1,9 +1,9 @@
 package dev.graft.cli;
 
+import dev.graft.GraftFile;
 import dev.graft.engine.graph.GraphModule;
-import dev.graft.engine.quant.convert.QuantizationReport;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.save.SavedModel;
-import dev.graft.formats.saved.GraftFile;
 
 import java.io.PrintStream;
 import java.nio.file.Files;

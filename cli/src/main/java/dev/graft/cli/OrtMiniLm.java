@@ -4,7 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.graft.formats.models.MiniLm;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;

@@ -4,7 +4,7 @@ import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.PartitionPicture;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.AtomicFiles;
+import dev.graft.engine.io.AtomicFiles;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;

@@ -1,16 +1,16 @@
 package dev.graft.cli;
 
+import dev.graft.GraftFile;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.DynamicQuantizer;
-import dev.graft.engine.quant.convert.LayerErrorReport;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
-import dev.graft.formats.models.MiniLm;
+import dev.graft.engine.quant.passes.DynamicQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.LayerErrorReport;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-
-import dev.graft.formats.saved.GraftFile;
+import dev.graft.models.QuantizedModel;
+import dev.graft.models.bert.MiniLm;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -129,7 +129,7 @@ final class QuantizeCommand implements Command {
         out.println(w.title() + ", " + approach + " INT8");
         Progress progress = Progress.on(err);
         long t0 = System.nanoTime();
-        Workloads.Quantized q = w.quantize(approach, new Workloads.Budget(calib, -1, -1), progress);
+        QuantizedModel q = w.quantize(approach, new Workloads.Budget(calib, -1, -1), progress);
         progress.finishLine();
         out.println();
         out.print(q.partition().describe());

@@ -3,18 +3,19 @@ package dev.graft.cli;
 import dev.graft.engine.Init;
 import dev.graft.engine.Module;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertConfig;
 import dev.graft.models.bert.BertForSequenceClassification;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.mnist.MnistCnn;
+import dev.graft.models.mnist.MnistCnnWeights;
 import dev.graft.models.nanodet.NanoDetDetector;
-import dev.graft.formats.tfjs.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetImages;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -71,7 +72,7 @@ final class ReferenceModels {
 
     /** The MNIST CNN trained by {@code ./graft train mnist} (weights shipped in the jar), exit head at 0.9. */
     static Example cnn() throws IOException {
-        MnistCnn model = TrainCommand.loadMnist(0.9f);
+        MnistCnn model = MnistCnnWeights.bundled(0.9f);
         String weights = "trained weights (99.28% on the MNIST test set)";
         if (model == null) {
             Init.manualSeed(2);
@@ -89,12 +90,7 @@ final class ReferenceModels {
         if (shared != null && Files.isRegularFile(shared.resolve("dog.jpg"))) {
             return Images.read(shared.resolve("dog.jpg"));
         }
-        try (InputStream in = DetectCommand.class.getResourceAsStream("assets/dog.jpg")) {
-            if (in == null) {
-                throw new IOException("bundled dog.jpg missing from the jar");
-            }
-            return Images.read(in, "dog.jpg");
-        }
+        return NanoDetFiles.bundledPhoto();
     }
 
     /** NanoDet-g on dog.jpg, letterboxed to 416x416. */
@@ -103,9 +99,9 @@ final class ReferenceModels {
         Path shared = DetectCommand.sharedDetectDir();
         NanoDetDetector detector = shared != null
                 ? NanoDetFiles.load(shared.resolve("nanodet.json"), shared.resolve("coco.names"), options)
-                : DetectCommand.loadBundled(options);
+                : NanoDetFiles.bundled(options);
         BufferedImage photo = photo();
-        Images.Fitted fitted = Images.letterbox(photo, options.inputSize());
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(photo, options.inputSize());
         return new Example("nanodet", "NanoDet-g (COCO-80, 416x416) on dog.jpg", detector,
                 new Object[] {fitted.tensor(), photo.getWidth(), photo.getHeight()});
     }

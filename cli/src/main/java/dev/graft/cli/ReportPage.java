@@ -1,9 +1,8 @@
 package dev.graft.cli;
 
-import dev.graft.engine.quant.convert.LayerErrorReport;
+import dev.graft.engine.quant.report.LayerErrorReport;
 import dev.graft.engine.trace.PartitionPicture;
 
-import javax.imageio.ImageIO;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -14,6 +13,7 @@ import java.time.LocalDate;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import javax.imageio.ImageIO;
 
 /**
  * The results as one self-contained HTML page (no external files, scripts or fonts): the table, the partition

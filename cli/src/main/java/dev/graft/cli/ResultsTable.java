@@ -1,15 +1,17 @@
 package dev.graft.cli;
 
+import dev.graft.GraftFile;
 import dev.graft.engine.Module;
 import dev.graft.engine.autograd.Autograd;
 import dev.graft.engine.nn.Linear;
-import dev.graft.engine.quant.convert.LayerErrorReport;
+import dev.graft.engine.quant.report.LayerErrorReport;
 import dev.graft.engine.trace.Partition;
-import dev.graft.formats.image.Images;
-import dev.graft.formats.saved.GraftFile;
+import dev.graft.models.QuantizedModel;
+import dev.graft.models.bert.ReutersGrain;
 import dev.graft.models.bert.SentenceClassifier;
 import dev.graft.models.bert.SentencePooling;
 import dev.graft.models.nanodet.Detection;
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.ops.Tensor;
 
 import java.awt.image.BufferedImage;
@@ -93,7 +95,7 @@ final class ResultsTable {
             String worstApproach = "";
             List<LayerErrorReport.Row> worst = List.of();
             for (String approach : w.approaches()) {
-                Workloads.Quantized q = w.quantize(approach, Workloads.Budget.full(), progress);
+                QuantizedModel q = w.quantize(approach, Workloads.Budget.full(), progress);
                 Workloads.Score score = w.score(q.model(), fp32, progress);
                 progress.finishLine();
                 Path file = outDir.resolve(name + "-" + approach + ".graft");
@@ -144,7 +146,7 @@ final class ResultsTable {
                 out.println("  (ONNX Runtime's -q model is not on the class path: no ORT row)");
                 return null;
             }
-            Linear head = TrainCommand.loadReutersHead();
+            Linear head = ReutersGrain.bundledHead();
             List<Object[]> batches = w.testBatches();
             List<long[]> labels = w.testLabels();
             long correct = 0;
@@ -206,13 +208,13 @@ final class ResultsTable {
                 continue;
             }
             BufferedImage photo = images.get(i);
-            Images.Fitted f = Images.letterbox(photo, 416);
+            NanoDetImages.Fitted f = NanoDetImages.letterbox(photo, 416);
             Object[] in = {f.tensor(), photo.getWidth(), photo.getHeight()};
             @SuppressWarnings("unchecked")
             List<Detection> a = (List<Detection>) fp32.callAny(in);
             @SuppressWarnings("unchecked")
             List<Detection> b = (List<Detection>) int8.callAny(in);
-            out.add(new Detections(name, Images.drawDetections(photo, a), Images.drawDetections(photo, b), a.size(),
+            out.add(new Detections(name, NanoDetImages.drawDetections(photo, a), NanoDetImages.drawDetections(photo, b), a.size(),
                     b.size()));
         }
         return out;

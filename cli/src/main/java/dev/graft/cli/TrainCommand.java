@@ -2,7 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.engine.Init;
 import dev.graft.engine.ProgressListener;
-import dev.graft.engine.autograd.Autograd;
+import dev.graft.engine.io.Safetensors;
 import dev.graft.engine.nn.Linear;
 import dev.graft.engine.train.AdamW;
 import dev.graft.engine.train.Dataset;
@@ -13,21 +13,21 @@ import dev.graft.engine.train.Trainer;
 import dev.graft.formats.data.ArffDataset;
 import dev.graft.formats.data.ArffReader;
 import dev.graft.formats.data.IdxReader;
-import dev.graft.formats.models.MiniLm;
-import dev.graft.formats.safetensors.Safetensors;
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.BundledAssets;
 import dev.graft.models.bert.BertModel;
-import dev.graft.models.bert.SentencePooling;
+import dev.graft.models.bert.MiniLm;
+import dev.graft.models.bert.ReutersGrain;
+import dev.graft.models.bert.SentenceFeatures;
 import dev.graft.models.mnist.MnistCnn;
+import dev.graft.models.mnist.MnistCnnWeights;
 import dev.graft.ops.F;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -35,18 +35,17 @@ import java.util.Map;
 
 /**
  * {@code graft train mnist|reuters [--epochs N] [--out FILE]}: trains a reference model in Graft itself and saves its
- * weights as safetensors (by default into the CLI's bundled assets, so the demo and PTQ use them without retraining).
+ * weights as safetensors (by default into the bundled assets of the models module, so the demo and PTQ use them
+ * without retraining).
  * <ul>
  *   <li>mnist: {@link MnistCnn} from scratch on the 60,000 training images (SGD, nesterov momentum, warm-up then
  *       cosine), the exit head trained jointly with its own loss term; reports test accuracy on the 10,000.</li>
  *   <li>reuters: a linear head (384 -> 2) on frozen MiniLM mean-pooled sentence embeddings for Reuters Grain, AdamW
  *       with cosine schedule; reports test accuracy on the 604 test documents.</li>
  * </ul>
- * {@link #loadMnist()} and {@link #loadReutersHead()} read the bundled weights back.
+ * {@link MnistCnnWeights#bundled} and {@link ReutersGrain#bundledHead} read the bundled weights back.
  */
 final class TrainCommand implements Command {
-    static final String MNIST_ASSET = "assets/mnist-cnn.safetensors";
-    static final String REUTERS_ASSET = "assets/reuters-grain-head.safetensors";
     private static final long SEED = 20240601L;
 
     @Override
@@ -67,8 +66,8 @@ final class TrainCommand implements Command {
                   mnist     the MNIST CNN from scratch on the 60,000 training images, tested on the 10,000
                   reuters   a linear classifier head on frozen MiniLM embeddings for Reuters Grain (1,554 / 604)
                   --epochs  passes over the training set (default: mnist 3, reuters 60)
-                  --out     where to save the weights (default: the CLI's bundled assets in the source tree,
-                            cli/src/main/resources/dev/graft/cli/assets/)
+                  --out     where to save the weights (default: the bundled assets in the source tree,
+                            models/src/main/resources/dev/graft/models/assets/)
 
                 The data are read from ../shared/data (or -Dgraft.shared.dir, or $GRAFT_SHARED_DIR).""";
     }
@@ -90,10 +89,10 @@ final class TrainCommand implements Command {
         }
         ProgressListener progress = Progress.on(err);
         return switch (what) {
-            case "mnist" -> trainMnist(epochs < 0 ? 3 : epochs, outFile == null ? sourceAsset(MNIST_ASSET) : outFile,
+            case "mnist" -> trainMnist(epochs < 0 ? 3 : epochs, outFile == null ? BundledAssets.sourcePath(MnistCnnWeights.ASSET) : outFile,
                     out, progress);
             case "reuters" -> trainReuters(epochs < 0 ? 60 : epochs,
-                    outFile == null ? sourceAsset(REUTERS_ASSET) : outFile, out, progress);
+                    outFile == null ? BundledAssets.sourcePath(ReutersGrain.HEAD_ASSET) : outFile, out, progress);
             default -> throw new UsageException("train: unknown model " + what + " (mnist or reuters)");
         };
     }
@@ -162,18 +161,6 @@ final class TrainCommand implements Command {
         };
     }
 
-    /** The MNIST CNN with the bundled trained weights (exit threshold as given), or null when none are bundled. */
-    static MnistCnn loadMnist(float exitThreshold) throws IOException {
-        Map<String, Tensor> state = bundled(MNIST_ASSET);
-        if (state == null) {
-            return null;
-        }
-        MnistCnn model = new MnistCnn(exitThreshold);
-        model.loadStateDict(state);
-        model.eval();
-        return model;
-    }
-
     // ---------------------------------------------------------------- Reuters Grain on MiniLM
 
     static int trainReuters(int epochs, Path outFile, PrintStream out, ProgressListener progress)
@@ -212,55 +199,13 @@ final class TrainCommand implements Command {
         return 0;
     }
 
-    /** Mean-pooled (over the attention mask) MiniLM embeddings of every document, labels from the class. */
+    /** MiniLM's mean-pooled features of every document, labelled by the ARFF file's class. */
     static Dataset embed(BertModel encoder, BertTokenizer tokenizer, ArffDataset data, ProgressListener progress) {
-        return embed(encoder, tokenizer, data.strings("Text"), data.nominalIndices(data.classAttribute()), progress);
-    }
-
-    /** Mean-pooled MiniLM features of {@code texts} (batches of 32), labelled with {@code labels[0 .. texts.size())}. */
-    static Dataset embed(BertModel encoder, BertTokenizer tokenizer, List<String> texts, int[] labels,
-                         ProgressListener progress) {
-        float[] features = new float[texts.size() * 384];
-        int batch = 32;
-        try (var g = Autograd.noGrad()) {
-            for (int from = 0; from < texts.size(); from += batch) {
-                List<String> part = new ArrayList<>(texts.subList(from, Math.min(texts.size(), from + batch)));
-                BertTokenizer.Batch b = tokenizer.encodeBatch(part);
-                Tensor hidden = encoder.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
-                float[] pooled = SentencePooling.meanPool(hidden, b.attentionMask()).toFloatArray();
-                System.arraycopy(pooled, 0, features, from * 384, pooled.length);
-                progress.progress(Math.min(texts.size(), from + batch), texts.size(), "embedding documents");
-            }
-        }
-        long[] y = new long[texts.size()];
-        for (int i = 0; i < y.length; i++) {
-            y[i] = labels[i];
-        }
-        return new Dataset(Tensor.wrap(features, texts.size(), 384), Tensor.ofLongs(y, y.length));
-    }
-
-    /** The Reuters Grain head's bundled weights (a Linear(384, 2) state dict), or null when none are bundled. */
-    static Linear loadReutersHead() throws IOException {
-        Map<String, Tensor> state = bundled(REUTERS_ASSET);
-        if (state == null) {
-            return null;
-        }
-        Linear head = new Linear(384, 2);
-        head.loadStateDict(state);
-        head.eval();
-        return head;
+        return SentenceFeatures.embed(encoder, tokenizer, data.strings("Text"),
+                data.nominalIndices(data.classAttribute()), progress);
     }
 
     // ---------------------------------------------------------------- files
-
-    private static Map<String, Tensor> bundled(String asset) throws IOException {
-        try (InputStream in = TrainCommand.class.getResourceAsStream(asset)) {
-            if (in == null) {
-                return null;
-            }
-            return Safetensors.parse(in.readAllBytes(), Path.of(asset)).tensors();
-        }
-    }
 
     static Path findArff(Path dir, String topic, String split) throws IOException {
         try (var files = Files.list(dir)) {
@@ -282,17 +227,6 @@ final class TrainCommand implements Command {
             case "reuters" -> DataSources.reuters();
             default -> throw new IllegalArgumentException("no dataset named " + name);
         };
-    }
-
-    /** The asset's path in the source tree (cli/src/main/resources/...), found from the working directory. */
-    static Path sourceAsset(String asset) {
-        Path rel = Path.of("src/main/resources/dev/graft/cli").resolve(asset);
-        for (Path base : new Path[] {Path.of("cli"), Path.of("."), Path.of("main/cli")}) {
-            if (Files.isDirectory(base.resolve("src/main/resources/dev/graft/cli"))) {
-                return base.resolve(rel).toAbsolutePath().normalize();
-            }
-        }
-        return Path.of(asset).getFileName().toAbsolutePath();
     }
 
     /** Runs the command without Main (until it is registered there). */

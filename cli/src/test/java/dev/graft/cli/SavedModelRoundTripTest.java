@@ -1,16 +1,16 @@
 package dev.graft.cli;
 
+import dev.graft.GraftFile;
 import dev.graft.engine.Module;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.DynamicQuantizer;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.DynamicQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
 import dev.graft.engine.save.SavedModel;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
-import dev.graft.formats.saved.GraftFile;
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.nanodet.NanoDetDetector;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;

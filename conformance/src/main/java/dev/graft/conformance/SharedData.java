@@ -1,33 +1,87 @@
 package dev.graft.conformance;
 
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
- * Locates the workplace's shared folder (golden vectors, datasets) for tests: the system property
- * {@code graft.shared.dir} (set by the build to {@code <repo>/../shared}), else {@code ../shared} from the working
- * directory. Tests that need it skip when it is absent; the product itself never depends on it.
+ * Where the conformance tests find their data.
+ * <ul>
+ *   <li>The PyTorch golden vectors are vendored in this module ({@code src/test/resources/golden}, with the README
+ *       saying how they were made): {@link #golden} always finds them.</li>
+ *   <li>The data sets (MNIST, Reuters, the detection photos) are too large to vendor. They are looked up in the
+ *       workplace's shared folder ({@code -Dgraft.shared.dir}, set by the build to {@code <repo>/../shared}, else
+ *       {@code ../shared}), then in the cache the {@code graft} command fills from the packages they are published
+ *       in ({@code -Dgraft.data.dir}, {@code $GRAFT_DATA_DIR}, {@code $XDG_CACHE_HOME/graft/data} or
+ *       {@code ~/.cache/graft/data}; {@code ./graft demo} fills it). A test that finds neither skips, and fails
+ *       when {@code CI=true}.</li>
+ * </ul>
  */
 public final class SharedData {
     private SharedData() {
     }
 
-    public static Optional<Path> root() {
-        String prop = System.getProperty("graft.shared.dir");
-        for (String candidate : new String[] {prop, "../shared", "../../shared"}) {
-            if (candidate != null) {
-                Path p = Path.of(candidate).toAbsolutePath().normalize();
-                if (Files.isDirectory(p.resolve("golden"))) {
-                    return Optional.of(p);
-                }
+    /** A vendored golden file, e.g. {@code "k_20_conv2d_relu_stride2_depthwise.json"}. */
+    public static Path golden(String file) {
+        URL url = Thread.currentThread().getContextClassLoader().getResource("golden/" + file);
+        if (url == null) {
+            throw new IllegalStateException("golden file " + file + " is not on the test class path (it is vendored"
+                    + " in conformance/src/test/resources/golden)");
+        }
+        try {
+            return Path.of(url.toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(url.toString(), e);
+        }
+    }
+
+    /**
+     * A file of data set {@code dataset} ({@code mnist}, {@code reuters} or {@code detect}, as the shared folder
+     * names them), or empty when neither the shared folder nor the cache has it.
+     */
+    public static Optional<Path> dataFile(String dataset, String file) {
+        List<Path> candidates = new ArrayList<>();
+        for (Path shared : sharedRoots()) {
+            candidates.add(shared.resolve("data").resolve(dataset));
+        }
+        cacheRoot().ifPresent(c -> candidates.add(c.resolve(dataset.equals("detect") ? "photos" : dataset)));
+        for (Path dir : candidates) {
+            if (Files.isRegularFile(dir.resolve(file))) {
+                return Optional.of(dir.resolve(file));
             }
         }
         return Optional.empty();
     }
 
-    /** A file below the shared folder, if the folder and the file exist. */
-    public static Optional<Path> file(String relative) {
-        return root().map(r -> r.resolve(relative)).filter(Files::exists);
+    private static List<Path> sharedRoots() {
+        List<Path> out = new ArrayList<>();
+        for (String candidate : new String[] {System.getProperty("graft.shared.dir"), System.getenv("GRAFT_SHARED_DIR"),
+                "../shared", "../../shared"}) {
+            if (candidate != null && !candidate.isBlank()) {
+                Path p = Path.of(candidate).toAbsolutePath().normalize();
+                if (Files.isDirectory(p.resolve("data"))) {
+                    out.add(p);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Optional<Path> cacheRoot() {
+        String prop = System.getProperty("graft.data.dir");
+        if (prop != null && !prop.isBlank()) {
+            return Optional.of(Path.of(prop));
+        }
+        String env = System.getenv("GRAFT_DATA_DIR");
+        if (env != null && !env.isBlank()) {
+            return Optional.of(Path.of(env));
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return Optional.of(base.resolve("graft").resolve("data"));
     }
 }

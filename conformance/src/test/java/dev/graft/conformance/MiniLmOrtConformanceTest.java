@@ -3,9 +3,9 @@ package dev.graft.conformance;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.bert.SentencePooling;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.AfterAll;
@@ -21,7 +21,6 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Graft's FP32 all-MiniLM-L6-v2 against ONNX Runtime running the same ONNX file on the same token ids: the last
@@ -43,9 +42,9 @@ class MiniLmOrtConformanceTest {
 
     @BeforeAll
     void setUp() throws Exception {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         sentences = ReutersSentences.firstSentences(36);
-        assumeTrue(sentences.size() >= 32, "Reuters data not found");
+        Required.require(sentences.size() >= 32, "the Reuters Grain test file (32 sentences)");
         long load = System.nanoTime();
         model = MiniLm.load();
         System.out.printf("MiniLM loaded in %.0f ms%n", (System.nanoTime() - load) / 1e6);

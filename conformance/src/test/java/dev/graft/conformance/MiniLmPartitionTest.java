@@ -3,9 +3,9 @@ package dev.graft.conformance;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +14,6 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The real MiniLM through the fine-grained partitioner: the root's data-dependent trimming ({@code item()}) keeps
@@ -24,7 +23,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class MiniLmPartitionTest {
     @Test
     void rootStaysEagerAndEmbeddingsAndEncoderTrace() {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         BertModel model = MiniLm.load();
         BertTokenizer tokenizer = MiniLm.tokenizer();
         BertTokenizer.Batch example = tokenizer.encodeBatch(List.of("Wheat exports fell.",

@@ -1,7 +1,7 @@
 package dev.graft.conformance;
 
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.MiniLm;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -11,7 +11,6 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The real all-MiniLM-L6-v2 tokenizer.json (bert-base-uncased vocabulary) read and run by Graft. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -20,7 +19,7 @@ class MiniLmTokenizerTest {
 
     @BeforeAll
     void load() {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         tokenizer = MiniLm.tokenizer();
     }
 
@@ -53,7 +52,7 @@ class MiniLmTokenizerTest {
     @Test
     void truncatesLongReutersTextToTheModelLimit() {
         List<String> sentences = ReutersSentences.firstSentences(40);
-        assumeTrue(!sentences.isEmpty(), "Reuters data not found");
+        Required.require(!sentences.isEmpty(), "the Reuters Grain test file");
         String all = String.join(" ", sentences);
         int[] ids = tokenizer.encode(all);
         assertEquals(128, ids.length);

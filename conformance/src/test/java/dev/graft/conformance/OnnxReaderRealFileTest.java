@@ -1,12 +1,12 @@
 package dev.graft.conformance;
 
-import dev.graft.formats.FormatException;
-import dev.graft.formats.models.MiniLm;
-import dev.graft.formats.models.OnnxStateDict;
+import dev.graft.engine.io.FormatException;
 import dev.graft.formats.onnx.OnnxDataType;
 import dev.graft.formats.onnx.OnnxGraph;
 import dev.graft.formats.onnx.OnnxModel;
 import dev.graft.formats.onnx.OnnxReader;
+import dev.graft.formats.onnx.OnnxStateDict;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,7 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The ONNX reader on the real all-MiniLM-L6-v2 file: its content, truncations and bit flips. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -32,7 +31,7 @@ class OnnxReaderRealFileTest {
 
     @BeforeAll
     void load() throws Exception {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         try (InputStream in = MiniLm.class.getClassLoader().getResourceAsStream(MiniLm.MODEL_RESOURCE)) {
             file = in.readAllBytes();
         }

@@ -4,19 +4,19 @@ import dev.graft.formats.data.ReutersText;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 /** Real sentences for the text-model tests: the first sentence of each Reuters Grain test document. */
 public final class ReutersSentences {
-    static final String TEST_FILE = "data/reuters/ReutersGrain-test.arff.gz";
+    static final String TEST_FILE = "ReutersGrain-test.arff.gz";
 
     private ReutersSentences() {
     }
 
-    /** Up to {@code count} distinct first sentences; empty when the shared data is absent. */
+    /** Up to {@code count} distinct first sentences; the test stops ({@link Required}) when the data is absent. */
     public static List<String> firstSentences(int count) {
-        Optional<Path> file = SharedData.file(TEST_FILE);
-        return file.isEmpty() ? List.of() : ReutersText.firstSentences(file.get(), count);
+        Path file = Required.present(SharedData.dataFile("reuters", TEST_FILE), "the Reuters Grain test file "
+                + TEST_FILE);
+        return ReutersText.firstSentences(file, count);
     }
 
     static String firstSentence(String text) {

@@ -1,9 +1,8 @@
 package dev.graft.conformance.e2e;
 
 import dev.graft.Graft;
+import dev.graft.conformance.Required;
 import dev.graft.engine.Module;
-import dev.graft.engine.save.Savable;
-import dev.graft.engine.save.SavedConfig;
 import dev.graft.engine.Submodule;
 import dev.graft.engine.nn.BatchNorm2d;
 import dev.graft.engine.nn.Conv2d;
@@ -15,13 +14,15 @@ import dev.graft.engine.nn.ReLU;
 import dev.graft.engine.nn.Sequential;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.DynamicQuantizer;
-import dev.graft.engine.quant.convert.QuantizationReport;
+import dev.graft.engine.quant.passes.DynamicQuantizer;
+import dev.graft.engine.quant.report.QuantizationReport;
+import dev.graft.engine.save.Savable;
+import dev.graft.engine.save.SavedConfig;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.ops.F;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -33,14 +34,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The README's "A first look at the API", exactly: each test's first lines are a snippet copied from README.md
@@ -103,7 +103,7 @@ public class ReadmeTourTest {
 
     @Test
     void fineGrainedTracingAndDynamicQuantizationOfMiniLm() {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         PrintStream stdout = System.out;
         ByteArrayOutputStream printed = new ByteArrayOutputStream();
         System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));

@@ -1,19 +1,20 @@
 package dev.graft.conformance.e2e;
 
+import dev.graft.conformance.Required;
+import dev.graft.conformance.TrainedWeights;
 import dev.graft.engine.Init;
 import dev.graft.engine.Module;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.DynamicQuantizer;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.DynamicQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
-import dev.graft.formats.safetensors.Safetensors;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,6 @@ import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A loaded quantized model can be called from many threads at once with results identical to single-threaded
@@ -89,7 +89,7 @@ class ThreadSafetyTest {
 
     @Test
     void dynamicInt8MiniLmLoadedFromAFileGivesIdenticalResultsFromEightThreads() throws Exception {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         List<Object[]> inputs = sentenceInputs();
         Partition quantized = dynamicMiniLm(inputs.get(0));
         List<Tensor> want = references((BertModel) quantized.model(), inputs);
@@ -101,7 +101,7 @@ class ThreadSafetyTest {
 
     @Test
     void staticInt8MiniLmLoadedFromAFileGivesIdenticalResultsFromEightThreads() throws Exception {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         List<Object[]> inputs = sentenceInputs();
         Partition quantized = staticMiniLm(inputs);
         List<Tensor> want = references((BertModel) quantized.model(), inputs);
@@ -164,8 +164,8 @@ class ThreadSafetyTest {
     private static BertModel saveAndLoad(Partition p, String approach) throws Exception {
         Path file = Files.createTempFile("graft-thread-test", ".graft");
         try {
-            dev.graft.formats.saved.GraftFile.write(file, p, java.util.Map.of("approach", approach));
-            return (BertModel) dev.graft.formats.saved.GraftFile.read(file).model();
+            dev.graft.GraftFile.write(file, p, java.util.Map.of("approach", approach));
+            return (BertModel) dev.graft.GraftFile.read(file).model();
         } finally {
             Files.deleteIfExists(file);
         }
@@ -267,10 +267,7 @@ class ThreadSafetyTest {
     private static MnistCnn staticCnn(Tensor calibration) {
         Init.manualSeed(20261126L);
         MnistCnn model = new MnistCnn(0.5f);
-        Path trained = trainedCnnWeights();
-        if (trained != null) {
-            model.loadStateDict(Safetensors.read(trained));
-        }
+        model.loadStateDict(TrainedWeights.mnistCnn());
         model.eval();
         Partition p = Partitioner.partition(model, calibration.narrow(0, 0, 2));
         StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, StaticQuantizer.defaultMapping());
@@ -280,18 +277,6 @@ class ThreadSafetyTest {
         QuantizationReport report = StaticQuantizer.convert(prepared);
         assertTrue(report.blocks().stream().anyMatch(b -> b.int8Count() > 0), report.describe());
         return model;
-    }
-
-    /** The weights {@code graft train mnist} bundles with the CLI, or null. */
-    private static Path trainedCnnWeights() {
-        Path here = Path.of("").toAbsolutePath();
-        for (Path base : List.of(here, here.getParent())) {
-            Path f = base.resolve("cli/src/main/resources/dev/graft/cli/assets/mnist-cnn.safetensors");
-            if (Files.isRegularFile(f)) {
-                return f;
-            }
-        }
-        return null;
     }
 
     /** One or two short sentences: different batch sizes and sequence lengths, so blocks re-trace. */

@@ -1,15 +1,10 @@
 package dev.graft.conformance.kernels;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Optional;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.graft.conformance.SharedData;
+
+import java.io.IOException;
 
 /** Reads the golden k_* files: float32 numbers as double then float, quantized tensors as their int_repr. */
 final class Golden {
@@ -19,11 +14,9 @@ final class Golden {
     private Golden() {
     }
 
-    /** The parsed file, or the test is skipped when the shared folder is absent. */
+    /** The parsed vendored file. */
     static JsonNode load(String name) throws IOException {
-        Optional<Path> file = SharedData.file("golden/" + name + ".json");
-        assumeTrue(file.isPresent(), "golden file " + name + " not found (../shared absent)");
-        return JSON.readTree(file.get().toFile());
+        return JSON.readTree(SharedData.golden(name + ".json").toFile());
     }
 
     static float[] floats(JsonNode tensor) {

@@ -1,9 +1,10 @@
 package dev.graft.conformance.models;
 
+import dev.graft.conformance.Required;
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.Init;
+import dev.graft.engine.io.Safetensors;
 import dev.graft.formats.data.IdxReader;
-import dev.graft.formats.safetensors.Safetensors;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.DType;
 import dev.graft.ops.Tensor;
@@ -17,7 +18,6 @@ import java.util.Optional;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** MnistCnn with files: its state dict through safetensors, and real MNIST digits through the IDX reader. */
 class MnistCnnFilesTest {
@@ -42,9 +42,9 @@ class MnistCnnFilesTest {
 
     @Test
     void realMnistDigitsFlowThroughTheModel() {
-        Optional<Path> images = SharedData.file("data/mnist/t10k-images-idx3-ubyte.gz");
-        Optional<Path> labels = SharedData.file("data/mnist/t10k-labels-idx1-ubyte.gz");
-        assumeTrue(images.isPresent() && labels.isPresent(), "the shared MNIST files are absent");
+        Optional<Path> images = SharedData.dataFile("mnist", "t10k-images-idx3-ubyte.gz");
+        Optional<Path> labels = SharedData.dataFile("mnist", "t10k-labels-idx1-ubyte.gz");
+        Required.require(images.isPresent() && labels.isPresent(), "the MNIST test files");
         Tensor x = IdxReader.readImages(images.get(), 8);
         Tensor y = IdxReader.readLabels(labels.get(), 8);
         assertArrayEquals(new int[] {8, 1, 28, 28}, x.shape());

@@ -1,25 +1,22 @@
 package dev.graft.conformance.models;
 
-import dev.graft.conformance.SharedData;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.image.Images;
-import dev.graft.formats.tfjs.NanoDetFiles;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
+import java.io.IOException;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The imported NanoDet is ordinary Graft code: the detector as a whole does not trace (its threshold and NMS read
@@ -28,13 +25,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class NanoDetPartitionTest {
 
     @Test
-    void backboneAndPreprocessTraceTheDetectorStaysEager() {
-        Optional<Path> json = SharedData.file("data/detect/nanodet.json");
-        assumeTrue(json.isPresent(), "the shared folder with data/detect is absent");
-        Path dir = json.get().getParent();
-        NanoDetDetector detector = NanoDetFiles.load(json.get(), dir.resolve("coco.names"),
-                NanoDetDetector.Options.defaults());
-        Images.Fitted fitted = Images.letterbox(Images.read(dir.resolve("dog.jpg")), 416);
+    void backboneAndPreprocessTraceTheDetectorStaysEager() throws IOException {
+        NanoDetDetector detector = NanoDetFiles.bundled(NanoDetDetector.Options.defaults());
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(NanoDetFiles.bundledPhoto(), 416);
         List<Detection> eager = detector.detect(fitted.tensor(), fitted.letterbox());
 
         Partition p = Partitioner.partition(detector, fitted.tensor(), fitted.letterbox().photoWidth(),

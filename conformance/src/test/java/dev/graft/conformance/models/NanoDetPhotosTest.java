@@ -1,22 +1,23 @@
 package dev.graft.conformance.models;
 
+import dev.graft.conformance.Required;
 import dev.graft.conformance.SharedData;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.tfjs.NanoDetFiles;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetImages;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.awt.image.BufferedImage;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * NanoDet-g, imported from its TensorFlow.js graph, on the shared sample photos: the obvious objects are found with
@@ -29,18 +30,16 @@ class NanoDetPhotosTest {
     private Path photos;
 
     @BeforeAll
-    void load() {
-        Optional<Path> json = SharedData.file("data/detect/nanodet.json");
-        assumeTrue(json.isPresent(), "the shared folder with data/detect is absent");
-        photos = json.get().getParent();
-        detector = NanoDetFiles.load(json.get(), photos.resolve("coco.names"), NanoDetDetector.Options.defaults());
+    void load() throws IOException {
+        photos = Required.present(SharedData.dataFile("detect", "giraffe.jpg"), "the detection photos").getParent();
+        detector = NanoDetFiles.bundled(NanoDetDetector.Options.defaults());
     }
 
     private List<Detection> detect(String name) {
         BufferedImage photo = Images.read(photos.resolve(name));
-        Images.Fitted fitted = Images.letterbox(photo, 416);
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(photo, 416);
         List<Detection> found = detector.detect(fitted.tensor(), fitted.letterbox());
-        Images.writePng(Images.drawDetections(photo, found), Path.of("target/nanodet-photos", name + ".png"));
+        Images.writePng(NanoDetImages.drawDetections(photo, found), Path.of("target/nanodet-photos", name + ".png"));
         for (Detection d : found) {
             assertTrue(d.x1() >= 0 && d.y1() >= 0 && d.x2() <= photo.getWidth() && d.y2() <= photo.getHeight(),
                     "box outside the photo: " + d);
@@ -105,7 +104,7 @@ class NanoDetPhotosTest {
         NanoDetDetector strict = new NanoDetDetector(detector.child("preprocess"), detector.child("backbone"),
                 detector.labels(), NanoDetDetector.Options.defaults().withScoreThreshold(0.6f));
         BufferedImage photo = Images.read(photos.resolve("dog.jpg"));
-        Images.Fitted fitted = Images.letterbox(photo, 416);
+        NanoDetImages.Fitted fitted = NanoDetImages.letterbox(photo, 416);
         List<Detection> few = strict.detect(fitted.tensor(), fitted.letterbox());
         assertEquals(all.stream().filter(d -> d.score() > 0.6f).toList(), few);
     }

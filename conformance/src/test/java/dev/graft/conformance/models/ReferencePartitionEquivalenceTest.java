@@ -1,13 +1,14 @@
 package dev.graft.conformance.models;
 
+import dev.graft.conformance.Required;
 import dev.graft.engine.Init;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertForSequenceClassification;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,6 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The issue's equivalence bar on the reference models: the reassembled FP32 model gives bit-identical outputs to
@@ -42,7 +42,7 @@ class ReferencePartitionEquivalenceTest {
 
     @Test
     void bertWithTrimmingAndEarlyExitBothWays() {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         BertModel encoder = MiniLm.load();
         BertTokenizer tok = MiniLm.tokenizer();
         BertForSequenceClassification original = classifier(encoder);

@@ -4,17 +4,18 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.graft.conformance.Required;
 import dev.graft.conformance.ReutersSentences;
-import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.QConfig;
-import dev.graft.engine.quant.convert.DynamicQuantizer;
-import dev.graft.engine.quant.convert.LayerErrorReport;
-import dev.graft.engine.quant.convert.QuantizationReport;
+import dev.graft.engine.quant.QConfigMapping;
+import dev.graft.engine.quant.passes.DynamicQuantizer;
+import dev.graft.engine.quant.report.LayerErrorReport;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.bert.SentencePooling;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * MiniLM dynamic INT8 through the partitioner, against the issue's bars: mean-pooled embedding cosine vs FP32
@@ -41,9 +41,9 @@ class MiniLmDynamicQuantizationTest {
 
     @Test
     void dynamicInt8EmbeddingsStayCloseToFp32AndBeatOnnxRuntimesInt8() throws Exception {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         List<String> all = ReutersSentences.firstSentences(SENTENCES + BATCH);
-        assumeTrue(all.size() == SENTENCES + BATCH, "Reuters data not found");
+        Required.require(all.size() == SENTENCES + BATCH, "the Reuters Grain test file");
         List<String> sentences = all.subList(0, SENTENCES);
         List<String> calibration = all.subList(SENTENCES, SENTENCES + BATCH); // disjoint from the evaluation
         BertTokenizer tokenizer = MiniLm.tokenizer();
@@ -99,7 +99,7 @@ class MiniLmDynamicQuantizationTest {
             throws Exception {
         byte[] onnx;
         try (InputStream in = MiniLm.class.getClassLoader().getResourceAsStream("all-minilm-l6-v2-q.onnx")) {
-            assumeTrue(in != null, "the -q jar is not on the class path");
+            Required.require(in != null, "the -q model jar on the class path");
             onnx = in.readAllBytes();
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();

@@ -1,15 +1,16 @@
 package dev.graft.conformance.ptq;
 
+import dev.graft.conformance.Required;
 import dev.graft.conformance.ReutersSentences;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.LayerErrorReport;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.LayerErrorReport;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.formats.models.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.MiniLm;
 import dev.graft.models.bert.SentencePooling;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * MiniLM static INT8 through the partitioner: calibrated (min/max) on 32 Reuters sentences, evaluated on 64 others
@@ -41,9 +41,9 @@ class MiniLmStaticQuantizationTest {
 
     @Test
     void staticInt8EmbeddingsStayCloseToFp32() {
-        assumeTrue(MiniLm.available(), "model jar " + MiniLm.MAVEN_COORDINATE + " not on the class path");
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
         List<String> all = ReutersSentences.firstSentences(EVAL + CALIBRATION);
-        assumeTrue(all.size() == EVAL + CALIBRATION, "Reuters data not found");
+        Required.require(all.size() == EVAL + CALIBRATION, "the Reuters Grain test file");
         List<String> sentences = all.subList(0, EVAL);
         List<String> calibration = all.subList(EVAL, EVAL + CALIBRATION); // disjoint from the evaluation
         BertTokenizer tokenizer = MiniLm.tokenizer();

@@ -1,10 +1,12 @@
 package dev.graft.conformance.ptq;
 
+import dev.graft.conformance.Required;
 import dev.graft.conformance.SharedData;
+import dev.graft.conformance.TrainedWeights;
 import dev.graft.engine.Init;
 import dev.graft.engine.autograd.Autograd;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.engine.train.Dataset;
@@ -13,7 +15,6 @@ import dev.graft.engine.train.Optimizer;
 import dev.graft.engine.train.Sgd;
 import dev.graft.engine.train.Trainer;
 import dev.graft.formats.data.IdxReader;
-import dev.graft.formats.safetensors.Safetensors;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -21,11 +22,10 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A short quantization-aware fine-tune of the MNIST CNN through the partitioned model (its eager early-exit test
@@ -40,19 +40,17 @@ class MnistCnnQatTest {
 
     @Test
     void aShortQatFineTuneConvertsToTheStaticInt8ModelKindAndKeepsAccuracy() {
-        Optional<Path> dir = SharedData.file("data/mnist");
-        assumeTrue(dir.isPresent(), "the shared folder with data/mnist is absent");
-        Optional<Path> trained = MnistCnnStaticQuantizationTest.trainedWeights();
+        Path dir = Required.present(SharedData.dataFile("mnist", "t10k-images-idx3-ubyte.gz"), "the MNIST data set")
+                .getParent();
+        Map<String, Tensor> trained = TrainedWeights.mnistCnn();
         Init.manualSeed(20261126L);
         MnistCnn model = new MnistCnn();
-        if (trained.isPresent()) {
-            model.loadStateDict(Safetensors.read(trained.get()));
-        }
+        model.loadStateDict(trained);
         model.eval();
-        Dataset train = new Dataset(IdxReader.readImages(dir.get().resolve("train-images-idx3-ubyte.gz"), TRAIN),
-                IdxReader.readLabels(dir.get().resolve("train-labels-idx1-ubyte.gz"), TRAIN));
-        Dataset test = new Dataset(IdxReader.readImages(dir.get().resolve("t10k-images-idx3-ubyte.gz"), EVALUATE),
-                IdxReader.readLabels(dir.get().resolve("t10k-labels-idx1-ubyte.gz"), EVALUATE));
+        Dataset train = new Dataset(IdxReader.readImages(dir.resolve("train-images-idx3-ubyte.gz"), TRAIN),
+                IdxReader.readLabels(dir.resolve("train-labels-idx1-ubyte.gz"), TRAIN));
+        Dataset test = new Dataset(IdxReader.readImages(dir.resolve("t10k-images-idx3-ubyte.gz"), EVALUATE),
+                IdxReader.readLabels(dir.resolve("t10k-labels-idx1-ubyte.gz"), EVALUATE));
         double fp32 = Trainer.accuracy(model, test, 500);
 
         long t0 = System.nanoTime();
@@ -82,7 +80,7 @@ class MnistCnnQatTest {
             agree += fakeQuantized[i] == int8[i] ? 1 : 0;
         }
         System.out.printf("MNIST QAT (%s weights): %s; %d test images: FP32 %.2f%%, QAT forward %.2f%%, converted INT8"
-                + " %.2f%%, top-1 agreement QAT/INT8 %.2f%%; %.1f s%n", trained.isPresent() ? "trained" : "seeded",
+                + " %.2f%%, top-1 agreement QAT/INT8 %.2f%%; %.1f s%n", "trained",
                 r, EVALUATE, 100 * fp32, 100 * qatForward, 100 * converted, 100.0 * agree / EVALUATE,
                 (System.nanoTime() - t0) / 1e9);
         System.out.print(report.describe());
@@ -95,9 +93,7 @@ class MnistCnnQatTest {
         assertEquals(1, report.blocks().stream().filter(b -> b.path().equals("residual")).findFirst().orElseThrow()
                 .int8Ops().getOrDefault("quantized_add_relu", 0));
         assertTrue(agree >= EVALUATE * 0.99, "QAT forward and converted INT8 agree on " + agree + "/" + EVALUATE);
-        if (trained.isPresent()) {
-            assertTrue(fp32 - converted <= 0.005, "FP32 " + fp32 + ", QAT INT8 " + converted);
-        }
+        assertTrue(fp32 - converted <= 0.005, "FP32 " + fp32 + ", QAT INT8 " + converted);
     }
 
     private static int[] range(int from, int to) {

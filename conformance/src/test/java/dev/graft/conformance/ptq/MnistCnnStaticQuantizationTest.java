@@ -1,30 +1,28 @@
 package dev.graft.conformance.ptq;
 
+import dev.graft.conformance.Required;
 import dev.graft.conformance.SharedData;
+import dev.graft.conformance.TrainedWeights;
 import dev.graft.engine.Init;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.formats.data.IdxReader;
-import dev.graft.formats.safetensors.Safetensors;
 import dev.graft.models.mnist.MnistCnn;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The MNIST CNN's static INT8 path through the partitioner: the early-exit test ({@code item()}) keeps the model
@@ -35,7 +33,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * sits between blocks), so the pooling/flatten that open {@code exit_head}, {@code pool} and {@code head} run FP32.
  *
  * <p>Calibrated on 512 training images. With the trained weights the CLI bundles
- * ({@code cli/src/main/resources/dev/graft/cli/assets/mnist-cnn.safetensors}, written by {@code graft train mnist})
+ * ({@code models/src/main/resources/dev/graft/models/assets/mnist-cnn.safetensors}, written by {@code graft train mnist})
  * the test accuracy over the 10,000 test images is compared, FP32 vs INT8; without them (seeded random weights)
  * only the structure and the top-1 agreement on 1,000 test images are reported ({@code -Dgraft.mnist.evaluate=N}
  * changes the count).
@@ -48,23 +46,21 @@ class MnistCnnStaticQuantizationTest {
 
     @Test
     void convBnReluBlocksAndResidualAddRunInt8() {
-        Optional<Path> dir = SharedData.file("data/mnist");
-        assumeTrue(dir.isPresent(), "the shared folder with data/mnist is absent");
-        Optional<Path> trained = trainedWeights();
+        Path dir = Required.present(SharedData.dataFile("mnist", "t10k-images-idx3-ubyte.gz"), "the MNIST data set")
+                .getParent();
+        Map<String, Tensor> trained = TrainedWeights.mnistCnn();
         Init.manualSeed(20261126L);
         MnistCnn fp32 = new MnistCnn();
         MnistCnn int8 = new MnistCnn();
-        if (trained.isPresent()) {
-            fp32.loadStateDict(Safetensors.read(trained.get()));
-        }
+        fp32.loadStateDict(trained);
         int8.loadStateDict(fp32.stateDict());
         fp32.eval();
         int8.eval();
 
-        Tensor trainImages = IdxReader.readImages(dir.get().resolve("train-images-idx3-ubyte.gz"), CALIBRATION);
-        int evaluated = Integer.getInteger("graft.mnist.evaluate", trained.isPresent() ? 10_000 : 1_000);
-        Tensor testImages = IdxReader.readImages(dir.get().resolve("t10k-images-idx3-ubyte.gz"), evaluated);
-        long[] labels = IdxReader.readLabels(dir.get().resolve("t10k-labels-idx1-ubyte.gz"), evaluated).toLongArray();
+        Tensor trainImages = IdxReader.readImages(dir.resolve("train-images-idx3-ubyte.gz"), CALIBRATION);
+        int evaluated = Integer.getInteger("graft.mnist.evaluate", 10_000);
+        Tensor testImages = IdxReader.readImages(dir.resolve("t10k-images-idx3-ubyte.gz"), evaluated);
+        long[] labels = IdxReader.readLabels(dir.resolve("t10k-labels-idx1-ubyte.gz"), evaluated).toLongArray();
 
         long t0 = System.nanoTime();
         Partition p = Partitioner.partition(int8, trainImages.narrow(0, 0, 2));
@@ -76,7 +72,7 @@ class MnistCnnStaticQuantizationTest {
         StaticQuantizer.calibrate(prepared, batches, (done, total, msg) -> { });
         QuantizationReport report = StaticQuantizer.convert(prepared);
         System.out.printf("MNIST CNN (%s weights) static INT8: partition, prepare, calibrate on %d images, convert:"
-                + " %.1f s%n", trained.isPresent() ? "trained" : "seeded random", CALIBRATION,
+                + " %.1f s%n", "trained", CALIBRATION,
                 (System.nanoTime() - t0) / 1e9);
         System.out.print(report.describe());
         System.out.println("fused: " + prepared.fused());
@@ -125,21 +121,7 @@ class MnistCnnStaticQuantizationTest {
         System.out.printf("%d test images: accuracy FP32 %.2f%%, INT8 %.2f%% (drop %.2f points); top-1 agreement"
                 + " %.2f%%; forward FP32 %.0f ms, INT8 %.0f ms%n", evaluated, accFp32, accInt8, accFp32 - accInt8,
                 100.0 * agree / evaluated, (t2 - t1) / 1e6, (t3 - t2) / 1e6);
-        if (trained.isPresent()) {
-            assertTrue(accFp32 - accInt8 <= MAX_ACCURACY_DROP, "accuracy FP32 " + accFp32 + "%, INT8 " + accInt8 + "%");
-        }
-    }
-
-    /** The trained weights the CLI bundles, when {@code graft train mnist} has written them. */
-    static Optional<Path> trainedWeights() {
-        Path here = Path.of("").toAbsolutePath();
-        for (Path base : List.of(here, here.getParent())) {
-            Path f = base.resolve("cli/src/main/resources/dev/graft/cli/assets/mnist-cnn.safetensors");
-            if (Files.isRegularFile(f)) {
-                return Optional.of(f);
-            }
-        }
-        return Optional.empty();
+        assertTrue(accFp32 - accInt8 <= MAX_ACCURACY_DROP, "accuracy FP32 " + accFp32 + "%, INT8 " + accInt8 + "%");
     }
 
     private static int[] predict(MnistCnn model, Tensor images) {

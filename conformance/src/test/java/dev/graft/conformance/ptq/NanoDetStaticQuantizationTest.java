@@ -1,25 +1,26 @@
 package dev.graft.conformance.ptq;
 
+import dev.graft.conformance.Required;
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.convert.LayerErrorReport;
-import dev.graft.engine.quant.convert.QuantizationReport;
-import dev.graft.engine.quant.convert.StaticQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.LayerErrorReport;
+import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
 import dev.graft.formats.image.Images;
-import dev.graft.formats.tfjs.NanoDetFiles;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetFiles;
+import dev.graft.models.nanodet.NanoDetImages;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * NanoDet static INT8 through the partitioner: the detector's post-processing (thresholds, NMS) is data-dependent
@@ -72,27 +73,23 @@ class NanoDetStaticQuantizationTest {
     }
 
     @Test
-    void int8DetectionsMatchFp32() {
-        Optional<Path> json = SharedData.file("data/detect/nanodet.json");
-        assumeTrue(json.isPresent(), "the shared folder with data/detect is absent");
-        Path dir = json.get().getParent();
-        NanoDetDetector fp32 = NanoDetFiles.load(json.get(), dir.resolve("coco.names"),
-                NanoDetDetector.Options.defaults());
-        NanoDetDetector int8 = NanoDetFiles.load(json.get(), dir.resolve("coco.names"),
-                NanoDetDetector.Options.defaults());
-        List<Images.Fitted> images = new ArrayList<>();
+    void int8DetectionsMatchFp32() throws IOException {
+        Path dir = Required.present(SharedData.dataFile("detect", "giraffe.jpg"), "the detection photos").getParent();
+        NanoDetDetector fp32 = NanoDetFiles.bundled(NanoDetDetector.Options.defaults());
+        NanoDetDetector int8 = NanoDetFiles.bundled(NanoDetDetector.Options.defaults());
+        List<NanoDetImages.Fitted> images = new ArrayList<>();
         for (String name : PHOTOS) {
-            images.add(Images.letterbox(Images.read(dir.resolve(name)), 416));
+            images.add(NanoDetImages.letterbox(Images.read(dir.resolve(name)), 416));
         }
 
         long t0 = System.nanoTime();
-        Images.Fitted example = images.get(0);
+        NanoDetImages.Fitted example = images.get(0);
         Partition p = Partitioner.partition(int8, example.tensor(), example.letterbox().photoWidth(),
                 example.letterbox().photoHeight());
         StaticQuantizer.Prepared prepared = StaticQuantizer.prepare(p, mapping());
         List<Object[]> batches = new ArrayList<>();
         for (String name : CALIBRATION) {
-            Images.Fitted f = images.get(PHOTOS.indexOf(name));
+            NanoDetImages.Fitted f = images.get(PHOTOS.indexOf(name));
             batches.add(new Object[] {f.tensor(), f.letterbox().photoWidth(), f.letterbox().photoHeight()});
         }
         StaticQuantizer.calibrate(prepared, batches, (done, total, msg) -> { });
@@ -104,7 +101,7 @@ class NanoDetStaticQuantizationTest {
         Match heldOut = new Match(0, 0, 0);
         Match all = new Match(0, 0, 0);
         for (int i = 0; i < PHOTOS.size(); i++) {
-            Images.Fitted f = images.get(i);
+            NanoDetImages.Fitted f = images.get(i);
             List<Detection> want = fp32.detect(f.tensor(), f.letterbox());
             List<Detection> got = int8.detect(f.tensor(), f.letterbox());
             Match m = match(got, want);
@@ -121,7 +118,7 @@ class NanoDetStaticQuantizationTest {
         System.out.println("held-out photos (3): " + heldOut);
         System.out.println("all photos (7):      " + all);
 
-        Images.Fitted probe = images.get(PHOTOS.indexOf("eagle.jpg"));
+        NanoDetImages.Fitted probe = images.get(PHOTOS.indexOf("eagle.jpg"));
         LayerErrorReport errors = LayerErrorReport.measure(int8, report.originals(),
                 () -> int8.rawOutputs(probe.tensor()));
         System.out.print("worst layers (eagle.jpg):\n" + errors.describe(8));
@@ -152,7 +149,7 @@ class NanoDetStaticQuantizationTest {
         return StaticQuantizer.defaultMapping().byModuleName("preprocess", null);
     }
 
-    private static double time(NanoDetDetector d, Images.Fitted f) {
+    private static double time(NanoDetDetector d, NanoDetImages.Fitted f) {
         d.rawOutputs(f.tensor());
         long best = Long.MAX_VALUE;
         for (int i = 0; i < 3; i++) {

@@ -1,20 +1,19 @@
 package dev.graft.conformance.quant;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.graft.engine.quant.QuantSpec;
+import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.engine.quant.observe.HistogramObserver;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+
 import static dev.graft.conformance.quant.QuantGolden.assertFloatsExact;
 import static dev.graft.conformance.quant.QuantGolden.floats;
 import static dev.graft.conformance.quant.QuantGolden.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import java.io.IOException;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import dev.graft.engine.quant.HistogramObserver;
-import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
 
 /**
  * obs_10 and obs_11: the 1.13 mode against {@code expected} (state, all 2048 bins, search bounds, qparams, bit for

@@ -1,23 +1,23 @@
 package dev.graft.conformance.quant;
 
-import static dev.graft.conformance.quant.QuantGolden.assertFloatsExact;
-import static dev.graft.conformance.quant.QuantGolden.floats;
-import static dev.graft.conformance.quant.QuantGolden.ints;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.engine.quant.observe.Observer;
+import dev.graft.kernels.DynamicQuantization;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import dev.graft.engine.quant.Observer;
-import dev.graft.engine.quant.QuantizationParams;
-import dev.graft.kernels.DynamicQuantization;
+import static dev.graft.conformance.quant.QuantGolden.assertFloatsExact;
+import static dev.graft.conformance.quant.QuantGolden.floats;
+import static dev.graft.conformance.quant.QuantGolden.ints;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The min/max observer golden cases (obs_01..09) and qp_12, exactly: state and scales compared as float bits, zero
@@ -62,7 +62,8 @@ class GoldenObserverTest {
             assertArrayEquals(ints(c.get("zero_point")), q.zeroPoints(), label + " zero_point");
             checked++;
         }
-        assertEquals(10, checked);
+        assertEquals(g.get("cases").size(), checked);
+        assertTrue(checked > 0, "the file holds cases");
     }
 
     /**

@@ -1,22 +1,22 @@
 package dev.graft.conformance.quant;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.graft.engine.quant.QDType;
+import dev.graft.engine.quant.QScheme;
+import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.engine.quant.qat.FakeQuantize;
+import dev.graft.ops.QuantOps;
+import dev.graft.ops.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+
 import static dev.graft.conformance.quant.QuantGolden.assertFloatsExact;
 import static dev.graft.conformance.quant.QuantGolden.floats;
 import static dev.graft.conformance.quant.QuantGolden.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import java.io.IOException;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Test;
-
-import dev.graft.engine.quant.FakeQuantize;
-import dev.graft.engine.quant.QDType;
-import dev.graft.engine.quant.QScheme;
-import dev.graft.engine.quant.QuantizationParams;
-import dev.graft.ops.QuantOps;
-import dev.graft.ops.Tensor;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** q_13, q_14 (quantize through observer parameters) and fq_15 (fake-quant forward and STE mask), exactly. */
 class GoldenQuantizeTest {
@@ -53,7 +53,8 @@ class GoldenQuantizeTest {
             }
             checked++;
         }
-        assertEquals(6, checked);
+        assertEquals(g.get("cases").size(), checked);
+        assertTrue(checked > 0, "the file holds cases");
     }
 
     @Test
@@ -94,7 +95,8 @@ class GoldenQuantizeTest {
             }
             checked++;
         }
-        assertEquals(3, checked);
+        assertEquals(g.get("cases").size(), checked);
+        assertTrue(checked > 0, "the file holds cases");
     }
 
     /**

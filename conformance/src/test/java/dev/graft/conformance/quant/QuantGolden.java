@@ -1,26 +1,22 @@
 package dev.graft.conformance.quant;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Optional;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.graft.conformance.SharedData;
-import dev.graft.engine.quant.HistogramObserver;
-import dev.graft.engine.quant.MinMaxObserver;
-import dev.graft.engine.quant.MovingAverageMinMaxObserver;
-import dev.graft.engine.quant.MovingAveragePerChannelMinMaxObserver;
-import dev.graft.engine.quant.Observer;
-import dev.graft.engine.quant.PerChannelMinMaxObserver;
 import dev.graft.engine.quant.QDType;
 import dev.graft.engine.quant.QScheme;
 import dev.graft.engine.quant.QuantSpec;
+import dev.graft.engine.quant.observe.HistogramObserver;
+import dev.graft.engine.quant.observe.MinMaxObserver;
+import dev.graft.engine.quant.observe.MovingAverageMinMaxObserver;
+import dev.graft.engine.quant.observe.MovingAveragePerChannelMinMaxObserver;
+import dev.graft.engine.quant.observe.Observer;
+import dev.graft.engine.quant.observe.PerChannelMinMaxObserver;
 import dev.graft.ops.Tensor;
+
+import java.io.IOException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Reads the golden obs_/qp_/q_/fq_ files and builds observers from their configuration blocks. */
 final class QuantGolden {
@@ -30,11 +26,9 @@ final class QuantGolden {
     private QuantGolden() {
     }
 
-    /** The parsed file, or the test is skipped when the shared folder is absent. */
+    /** The parsed vendored file. */
     static JsonNode load(String name) throws IOException {
-        Optional<Path> file = SharedData.file("golden/" + name + ".json");
-        assumeTrue(file.isPresent(), "golden file " + name + " not found (../shared absent)");
-        return JSON.readTree(file.get().toFile());
+        return JSON.readTree(SharedData.golden(name + ".json").toFile());
     }
 
     /** float32 numbers are written as the shortest double equal to the float: parse as double, cast. */

@@ -1,21 +1,7 @@
 package dev.graft.conformance.quant;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
 import dev.graft.engine.quant.nn.QuantizedConv2d;
@@ -25,6 +11,15 @@ import dev.graft.ops.Dispatch;
 import dev.graft.ops.QParams;
 import dev.graft.ops.QuantizedOps;
 import dev.graft.ops.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Golden cases k_16..k_23 through the quantized modules and ops (not the kernels directly): PyTorch 1.13.1 fbgemm's
@@ -127,9 +122,7 @@ class QuantizedModulesGoldenTest {
     // ------------------------------------------------------------ minimal golden JSON reading (see golden/README.md)
 
     private static JsonNode load(String name) throws IOException {
-        Optional<Path> file = SharedData.file("golden/" + name + ".json");
-        assumeTrue(file.isPresent(), "golden file " + name + " not found (../shared absent)");
-        return JSON.readTree(file.get().toFile());
+        return JSON.readTree(SharedData.golden(name + ".json").toFile());
     }
 
     private static int[] shape(JsonNode t) {

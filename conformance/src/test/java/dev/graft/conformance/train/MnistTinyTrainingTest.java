@@ -1,5 +1,6 @@
 package dev.graft.conformance.train;
 
+import dev.graft.conformance.Required;
 import dev.graft.conformance.SharedData;
 import dev.graft.engine.Init;
 import dev.graft.engine.train.Dataset;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The real MNIST data, a small subset: the CNN trained from scratch on 1,024 images for 2 epochs must already
@@ -26,12 +26,12 @@ class MnistTinyTrainingTest {
 
     @Test
     void smallSubsetTrainsToAModestAccuracy() {
-        Optional<Path> images = SharedData.file("data/mnist/train-images-idx3-ubyte.gz");
-        Optional<Path> labels = SharedData.file("data/mnist/train-labels-idx1-ubyte.gz");
-        Optional<Path> testImages = SharedData.file("data/mnist/t10k-images-idx3-ubyte.gz");
-        Optional<Path> testLabels = SharedData.file("data/mnist/t10k-labels-idx1-ubyte.gz");
-        assumeTrue(images.isPresent() && labels.isPresent() && testImages.isPresent() && testLabels.isPresent(),
-                "shared MNIST data not present");
+        Optional<Path> images = SharedData.dataFile("mnist", "train-images-idx3-ubyte.gz");
+        Optional<Path> labels = SharedData.dataFile("mnist", "train-labels-idx1-ubyte.gz");
+        Optional<Path> testImages = SharedData.dataFile("mnist", "t10k-images-idx3-ubyte.gz");
+        Optional<Path> testLabels = SharedData.dataFile("mnist", "t10k-labels-idx1-ubyte.gz");
+        Required.require(images.isPresent() && labels.isPresent() && testImages.isPresent() && testLabels.isPresent(),
+                "the MNIST data set");
         Dataset train = new Dataset(IdxReader.readImages(images.get(), 1024), IdxReader.readLabels(labels.get(), 1024));
         Dataset test = new Dataset(IdxReader.readImages(testImages.get(), 500),
                 IdxReader.readLabels(testLabels.get(), 500));

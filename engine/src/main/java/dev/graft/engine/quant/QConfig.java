@@ -1,6 +1,14 @@
 package dev.graft.engine.quant;
 
 import dev.graft.engine.Module;
+import dev.graft.engine.quant.observe.HistogramObserver;
+import dev.graft.engine.quant.observe.MovingAverageMinMaxObserver;
+import dev.graft.engine.quant.observe.MovingAveragePerChannelMinMaxObserver;
+import dev.graft.engine.quant.observe.Observer;
+import dev.graft.engine.quant.observe.PerChannelMinMaxObserver;
+import dev.graft.engine.quant.observe.PlaceholderObserver;
+import dev.graft.engine.quant.observe.QParamsSource;
+import dev.graft.engine.quant.qat.FakeQuantize;
 
 import java.util.Objects;
 import java.util.function.Supplier;

@@ -1,5 +1,7 @@
 package dev.graft.engine.quant;
 
+import dev.graft.engine.quant.qat.FakeQuantize;
+
 import java.util.Objects;
 
 /**

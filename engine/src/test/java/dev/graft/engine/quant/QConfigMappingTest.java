@@ -3,6 +3,10 @@ package dev.graft.engine.quant;
 import dev.graft.engine.nn.Identity;
 import dev.graft.engine.nn.Linear;
 import dev.graft.engine.nn.ReLU;
+import dev.graft.engine.quant.observe.HistogramObserver;
+import dev.graft.engine.quant.observe.Observer;
+import dev.graft.engine.quant.observe.PerChannelMinMaxObserver;
+import dev.graft.engine.quant.qat.FakeQuantize;
 import dev.graft.ops.Op;
 import org.junit.jupiter.api.Test;
 

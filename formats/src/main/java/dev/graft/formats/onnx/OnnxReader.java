@@ -1,6 +1,6 @@
 package dev.graft.formats.onnx;
 
-import dev.graft.formats.FormatException;
+import dev.graft.engine.io.FormatException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,6 +1,6 @@
 package dev.graft.formats.onnx;
 
-import dev.graft.formats.AtomicFiles;
+import dev.graft.engine.io.AtomicFiles;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -2,7 +2,7 @@ package dev.graft.formats.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.graft.formats.FormatException;
+import dev.graft.engine.io.FormatException;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;

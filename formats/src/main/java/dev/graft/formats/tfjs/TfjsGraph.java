@@ -3,7 +3,7 @@ package dev.graft.formats.tfjs;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.graft.formats.FormatException;
+import dev.graft.engine.io.FormatException;
 import dev.graft.ops.Tensor;
 
 import java.io.ByteArrayOutputStream;

@@ -2,7 +2,7 @@ package dev.graft.formats.tfjs;
 
 import dev.graft.engine.Module;
 import dev.graft.engine.ModuleException;
-import dev.graft.formats.FormatException;
+import dev.graft.engine.io.FormatException;
 import dev.graft.ops.DType;
 import dev.graft.ops.Tensor;
 import dev.graft.ops.TensorException;

@@ -1,6 +1,6 @@
 package dev.graft.formats.tfjs;
 
-import dev.graft.formats.FormatException;
+import dev.graft.engine.io.FormatException;
 
 import java.nio.file.Path;
 import java.util.List;

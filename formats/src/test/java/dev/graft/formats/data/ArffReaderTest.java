@@ -1,6 +1,6 @@
 package dev.graft.formats.data;
 
-import dev.graft.formats.FormatException;
+import dev.graft.engine.io.FormatException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,7 +17,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class ArffReaderTest {
     static final String REUTERS_LIKE = """
@@ -84,24 +83,5 @@ class ArffReaderTest {
                 () -> ArffReader.parse("@relation r\n@attribute x string\n@attribute y string\n@data\n'a'\n", null));
         assertThrows(FormatException.class,
                 () -> ArffReader.parse("@relation r\n@attribute x string\n@data\n{0 'a'}\n", null));
-    }
-
-    @Test
-    void readsTheSharedReutersFiles() {
-        String shared = System.getProperty("graft.shared.dir");
-        assumeTrue(shared != null);
-        Path file = Path.of(shared, "data", "reuters", "ReutersGrain-test.arff.gz");
-        assumeTrue(Files.exists(file), "shared Reuters data absent");
-        ArffDataset d = ArffReader.read(file);
-        assertEquals(604, d.size());
-        int[] labels = d.nominalIndices("class-att");
-        int positives = 0;
-        for (int l : labels) {
-            assertTrue(l == 0 || l == 1);
-            positives += l;
-        }
-        assertTrue(positives > 0 && positives < 604);
-        assertTrue(d.strings("Text").get(0).startsWith("ASIAN EXPORTERS FEAR DAMAGE"));
-        assertTrue(d.strings("Text").get(0).contains("\n"), "escaped newlines are decoded");
     }
 }

@@ -1,6 +1,6 @@
 package dev.graft.formats.data;
 
-import dev.graft.formats.FormatException;
+import dev.graft.engine.io.FormatException;
 import dev.graft.ops.DType;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;

@@ -3,7 +3,7 @@ package dev.graft.formats.tfjs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.graft.formats.FormatException;
+import dev.graft.engine.io.FormatException;
 import dev.graft.ops.F;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;

@@ -1,0 +1,187 @@
+package dev.graft;
+
+import dev.graft.engine.Module;
+import dev.graft.engine.ProgressListener;
+import dev.graft.engine.quant.QConfig;
+import dev.graft.engine.quant.QConfigMapping;
+import dev.graft.engine.quant.passes.DynamicQuantizer;
+import dev.graft.engine.quant.passes.StaticQuantizer;
+import dev.graft.engine.quant.report.QuantizationReport;
+import dev.graft.engine.save.SavedModel;
+import dev.graft.engine.trace.Partition;
+import dev.graft.engine.trace.Partitioner;
+import dev.graft.engine.trace.TraceConfig;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The embedding API in one place: quantize a model (with its Java control flow) to INT8, save it, load it, run it.
+ * <pre>{@code
+ * Graft.Quantized q = Graft.quantize(model, exampleInputs, Graft.Config.dynamic());          // or:
+ * Graft.Prepared p = Graft.prepare(model, batches, Graft.Config.staticDefaults());             // observers in
+ * p.calibrate(batches);                                                                       // run real data
+ * Graft.Quantized q = p.convert();                                                            // INT8 blocks
+ * q.save(Path.of("model.graft"));
+ * Graft.Quantized loaded = Graft.load(Path.of("model.graft"));
+ * Tensor out = loaded.model().call(input);                                                    // thread-safe
+ * }</pre>
+ * {@code quantize} traces the model fine-grained ({@link Partitioner}): the largest blocks that trace become graphs,
+ * the code around them (ifs on tensor values, loops, early exits) stays as written. The blocks are then quantized
+ * as {@link Config} says; the model object itself is changed in place and keeps working as before, in INT8.
+ * Lower-level steps (custom {@link QConfigMapping}s, reports, layer errors) are in
+ * {@code dev.graft.engine.quant.passes} and {@code dev.graft.engine.quant.report}.
+ */
+public final class Graft {
+    private Graft() {
+    }
+
+    /** How to quantize: the approach and the per-layer configuration. */
+    public record Config(Approach approach, QConfigMapping mapping) {
+        /** Dynamic or static post-training quantization, or quantization-aware training. */
+        public enum Approach { DYNAMIC, STATIC, QAT }
+
+        public Config {
+            Objects.requireNonNull(approach);
+            Objects.requireNonNull(mapping);
+        }
+
+        /** Dynamic quantization, PyTorch's defaults: Linear weights int8 per channel, activations per call. */
+        public static Config dynamic() {
+            return new Config(Approach.DYNAMIC, new QConfigMapping().global(QConfig.dynamicDefault()));
+        }
+
+        /** Static quantization with {@link StaticQuantizer#defaultMapping()} (histogram observers, x86 layout). */
+        public static Config staticDefaults() {
+            return new Config(Approach.STATIC, StaticQuantizer.defaultMapping());
+        }
+
+        /** Quantization-aware training with {@link StaticQuantizer#qatMapping()}. */
+        public static Config qat() {
+            return new Config(Approach.QAT, StaticQuantizer.qatMapping());
+        }
+
+        /** The same approach with another mapping (a layer kept FP32, another observer). */
+        public Config withMapping(QConfigMapping other) {
+            return new Config(approach, other);
+        }
+    }
+
+    /**
+     * One-step quantization. Dynamic needs nothing more; static calibrates on {@code exampleInputs} alone (use
+     * {@link #prepare} to calibrate on real data, which is what accuracy needs).
+     */
+    public static Quantized quantize(Module model, Object[] exampleInputs, Config config) {
+        if (config.approach() == Config.Approach.DYNAMIC) {
+            Partition p = Partitioner.partition(model, exampleInputs);
+            return new Quantized(p, DynamicQuantizer.quantize(p, config.mapping(), false), "dynamic");
+        }
+        Prepared prepared = prepare(model, exampleInputs, config);
+        prepared.calibrate(List.<Object[]>of(exampleInputs));
+        return prepared.convert();
+    }
+
+    /** Partitions the model and inserts observers (static) or fake-quant modules (QAT) in its traced blocks. */
+    public static Prepared prepare(Module model, Object[] exampleInputs, Config config) {
+        return prepare(model, List.<Object[]>of(exampleInputs), config);
+    }
+
+    /**
+     * As above, tracing with several examples: every module any of them reaches becomes part of a traced block
+     * (pass batches that take each branch of the model's control flow; the calibration batches do).
+     */
+    public static Prepared prepare(Module model, List<Object[]> examples, Config config) {
+        Partition p = Partitioner.partitionWithExamples(model, examples, TraceConfig.defaults());
+        return switch (config.approach()) {
+            case STATIC -> new Prepared(StaticQuantizer.prepare(p, config.mapping()), "static");
+            case QAT -> new Prepared(StaticQuantizer.prepareQat(p, config.mapping()), "qat");
+            case DYNAMIC -> throw new IllegalArgumentException("dynamic quantization has no prepare step: use quantize");
+        };
+    }
+
+    /** Loads a model saved by {@link Quantized#save}: blocks grafted back, INT8 weights packed once. */
+    public static Quantized load(Path file) {
+        SavedModel.Loaded loaded = GraftFile.read(file);
+        return new Quantized(loaded.partition(), null, String.valueOf(loaded.info().getOrDefault("approach", "?")));
+    }
+
+    /** A model with observers (or fake-quant modules) in its traced blocks, waiting for data. */
+    public static final class Prepared {
+        private final StaticQuantizer.Prepared prepared;
+        private final String approach;
+
+        private Prepared(StaticQuantizer.Prepared prepared, String approach) {
+            this.prepared = prepared;
+            this.approach = approach;
+        }
+
+        /** The model (train it here, for QAT). */
+        public Module model() {
+            return prepared.partition().model();
+        }
+
+        /** Runs the whole model on each batch (one {@code callAny} argument list per batch). */
+        public Prepared calibrate(Iterable<Object[]> batches) {
+            return calibrate(batches, ProgressListener.NONE);
+        }
+
+        public Prepared calibrate(Iterable<Object[]> batches, ProgressListener progress) {
+            StaticQuantizer.calibrate(prepared, batches, progress);
+            return this;
+        }
+
+        /** The lower-level handle (observers, fake-quant switches). */
+        public StaticQuantizer.Prepared steps() {
+            return prepared;
+        }
+
+        /** Replaces observed blocks by INT8 ones. */
+        public Quantized convert() {
+            if (approach.equals("qat")) {
+                prepared.enableObservers(false);
+            }
+            QuantizationReport r = StaticQuantizer.convert(prepared);
+            model().eval();
+            return new Quantized(prepared.partition(), r, approach);
+        }
+    }
+
+    /** A quantized model: call {@link #model()} as before; save it; read its report. */
+    public static final class Quantized {
+        private final Partition partition;
+        private final QuantizationReport report;
+        private final String approach;
+
+        private Quantized(Partition partition, QuantizationReport report, String approach) {
+            this.partition = partition;
+            this.report = report;
+            this.approach = approach;
+        }
+
+        /** The model, INT8 inside; safe to call from many threads at once. */
+        public Module model() {
+            return partition.model();
+        }
+
+        /** The partition tree: which blocks were traced, what stayed eager and why. */
+        public Partition partition() {
+            return partition;
+        }
+
+        /** INT8/FP32 operators per block and sizes; null for a model loaded from a file (see inspect). */
+        public QuantizationReport report() {
+            return report;
+        }
+
+        public String approach() {
+            return approach;
+        }
+
+        /** Saves the model to one file, atomically ({@link GraftFile}). */
+        public void save(Path file) {
+            GraftFile.write(file, partition, Map.of("approach", approach));
+        }
+    }
+}
