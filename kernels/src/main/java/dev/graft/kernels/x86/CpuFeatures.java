@@ -66,6 +66,14 @@ public record CpuFeatures(String vendor, boolean avx512f, boolean avx512bw, bool
         return missing.isEmpty() ? null : "the CPU lacks" + missing;
     }
 
+    /** Why the 256-bit AVX-VNNI kernels cannot run, or null when they can. */
+    public String missingForAvxVnni() {
+        if (!osAvx) {
+            return "the OS does not enable AVX state (XCR0)";
+        }
+        return avxVnni ? null : "the CPU lacks AVX-VNNI";
+    }
+
     @Override
     public String toString() {
         return vendor + (avx512Vnni() ? " AVX-512 VNNI" : avxVnniUsable() ? " AVX-VNNI" : " no VNNI");

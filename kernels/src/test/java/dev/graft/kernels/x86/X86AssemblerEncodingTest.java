@@ -66,6 +66,15 @@ class X86AssemblerEncodingTest {
                 }
             }
         }
+        for (VnniGemmCode.Output o : VnniGemmCode.Output.values()) {
+            for (boolean asym : new boolean[] {false, true}) {
+                for (VnniGemmCode.Operands form : VnniGemmCode.Operands.values()) {
+                    for (int rows : form == VnniGemmCode.Operands.ACTIVATION_ROWS ? new int[] {1, 4, 6} : new int[] {6}) {
+                        check(new AvxVnniGemmCode(rows, o, asym, form, VnniGemmCode.Fault.NONE).assembler());
+                    }
+                }
+            }
+        }
         check(CpuFeatures.cpuidCode());
         check(CpuFeatures.xgetbvCode());
     }
