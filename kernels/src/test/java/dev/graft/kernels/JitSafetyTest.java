@@ -62,32 +62,36 @@ class JitSafetyTest {
 
     @Test
     void noGeneratedCodeWithoutTheCpuFeatures() {
-        CpuFeatures noVnni = new CpuFeatures("Test", true, true, true, false, false, true, true);
+        CpuFeatures noVnni = new CpuFeatures("Test", true, true, true, false, false, true, true, true, true);
         JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
                 () -> JitInt8Gemm.build(noVnni, VnniGemmCode.Fault.INVALID_INSTRUCTION));
         assertEquals("no AVX-512 VNNI (the CPU lacks AVX512_VNNI) and no AVX-VNNI (the CPU lacks AVX-VNNI)",
                 e.getMessage());
-        CpuFeatures noOsState = new CpuFeatures("Test", true, true, true, true, false, true, false);
+        CpuFeatures noOsState = new CpuFeatures("Test", true, true, true, true, false, true, true, true, false);
         e = assertThrows(JitInt8Gemm.UnavailableException.class,
                 () -> JitInt8Gemm.build(noOsState, VnniGemmCode.Fault.INVALID_INSTRUCTION));
         assertEquals("no AVX-512 VNNI (the OS does not enable AVX-512 state (XCR0)) and no AVX-VNNI (the CPU lacks"
                 + " AVX-VNNI)", e.getMessage());
         // AVX-VNNI in the CPU but no ymm state from the OS; and AVX-VNNI forced where the CPU lacks it.
-        CpuFeatures noAvxState = new CpuFeatures("Test", false, false, false, false, true, false, false);
+        CpuFeatures noAvxState = new CpuFeatures("Test", false, false, false, false, true, true, true, false, false);
         e = assertThrows(JitInt8Gemm.UnavailableException.class,
                 () -> JitInt8Gemm.build(noAvxState, JitInt8Gemm.Isa.AVX_VNNI, VnniGemmCode.Fault.INVALID_INSTRUCTION));
         assertEquals("AVX-VNNI: the OS does not enable AVX state (XCR0)", e.getMessage());
-        CpuFeatures avx512Only = new CpuFeatures("Test", true, true, true, true, false, true, true);
+        CpuFeatures avx512Only = new CpuFeatures("Test", true, true, true, true, false, true, true, true, true);
         e = assertThrows(JitInt8Gemm.UnavailableException.class,
                 () -> JitInt8Gemm.build(avx512Only, JitInt8Gemm.Isa.AVX_VNNI, VnniGemmCode.Fault.INVALID_INSTRUCTION));
         assertEquals("AVX-VNNI: the CPU lacks AVX-VNNI", e.getMessage());
+        CpuFeatures noFma = new CpuFeatures("Test", false, false, false, false, true, true, false, true, false);
+        e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(noFma, JitInt8Gemm.Isa.AVX_VNNI, VnniGemmCode.Fault.INVALID_INSTRUCTION));
+        assertEquals("AVX-VNNI: the CPU lacks FMA", e.getMessage());
     }
 
     /** The ISA choice: AVX-512 VNNI first, AVX-VNNI without it, the property over both, unknown values refused. */
     @Test
     void isaSelection() throws Exception {
-        CpuFeatures both = new CpuFeatures("Test", true, true, true, true, true, true, true);
-        CpuFeatures alderLake = new CpuFeatures("Test", false, false, false, false, true, true, false);
+        CpuFeatures both = new CpuFeatures("Test", true, true, true, true, true, true, true, true, true);
+        CpuFeatures alderLake = new CpuFeatures("Test", false, false, false, false, true, true, true, true, false);
         assertEquals(JitInt8Gemm.Isa.AVX512_VNNI, JitInt8Gemm.isaFor(both, null));
         assertEquals(JitInt8Gemm.Isa.AVX512_VNNI, JitInt8Gemm.isaFor(both, " "));
         assertEquals(JitInt8Gemm.Isa.AVX_VNNI, JitInt8Gemm.isaFor(alderLake, null));

@@ -49,6 +49,8 @@ import dev.graft.kernels.x86.VnniGemmCode.Output;
  *       nearest even for Java code (Java's own float arithmetic needs it); the self-test checks exact .5 ties;</li>
  *   <li>the NaN mask ({@code k7}): {@code vcmpunordps} into a ymm, then {@code vpandn} zeroes those lanes.</li>
  * </ul>
+ * Besides AVX-VNNI the code uses AVX2 (integer ymm arithmetic, {@code vpbroadcastd}, {@code vpermq},
+ * {@code vpmaskmovd}) and FMA ({@code vfmadd213ps}); {@link CpuFeatures#avxVnniUsable()} requires all three.
  * The constructor checks that no EVEX or opmask instruction slipped in ({@link X86Assembler#usesAvx512()}): on the
  * CPUs this code is for it would be SIGILL, and the machines the tests run on (which have AVX-512) would not notice.
  *
