@@ -318,6 +318,22 @@ public final class JitInt8Gemm implements Int8Gemm {
                 if (!java.util.Arrays.equals(t1, t2)) {
                     return "requantized output of the weight-rows form differs on " + m + "x" + n + "x" + k;
                 }
+                int[] ti1 = new int[m * n];
+                int[] ti2 = new int[m * n];
+                scalar.gemm(m, a, 0, k, zx, ref, new Int8Output.Int32(ti1, 0, 1, m));
+                jit.gemmTransposedA(m, aT, 0, m, zx, packed, new Int8Output.Int32(ti2, 0, 1, m));
+                if (!java.util.Arrays.equals(ti1, ti2)) {
+                    return "int32 output of the weight-rows form differs on " + m + "x" + n + "x" + k;
+                }
+                for (float[] b : new float[][] {bias, null}) {
+                    float[] tf1 = new float[m * n];
+                    float[] tf2 = new float[m * n];
+                    scalar.gemm(m, a, 0, k, zx, ref, new Int8Output.Dequantize(0.02f, b, 0, tf1, 0, 1, m));
+                    jit.gemmTransposedA(m, aT, 0, m, zx, packed, new Int8Output.Dequantize(0.02f, b, 0, tf2, 0, 1, m));
+                    if (!java.util.Arrays.equals(tf1, tf2)) {
+                        return "float output of the weight-rows form differs on " + m + "x" + n + "x" + k;
+                    }
+                }
                 for (float[] b : new float[][] {bias, null}) {
                     float[] f1 = new float[m * n];
                     float[] f2 = new float[m * n];
