@@ -2,10 +2,12 @@ package dev.graft.kernels;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
+import dev.graft.kernels.x86.AvxVnniGemmCode;
 import dev.graft.kernels.x86.CpuFeatures;
 import dev.graft.kernels.x86.ExecutableMemory;
 import dev.graft.kernels.x86.NativeCode;
 import dev.graft.kernels.x86.VnniGemmCode;
+import dev.graft.kernels.x86.X86Assembler;
 import dev.graft.kernels.x86.VnniGemmCode.Output;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -16,8 +18,9 @@ import java.util.Random;
 
 /**
  * {@link Int8Gemm} on machine code generated at start-up for AVX-512 VNNI ({@code vpdpbusd}: 64 u8 x s8 products
- * summed into 16 int32 lanes per instruction, four times the multiply-adds of an FP32 FMA). The code comes from
- * {@link VnniGemmCode}, is installed by {@link ExecutableMemory} and called through a critical FFM downcall with
+ * summed into 16 int32 lanes per instruction, four times the multiply-adds of an FP32 FMA), or, on CPUs without
+ * AVX-512, for AVX-VNNI (the same instruction VEX-encoded on 256-bit registers): see {@link Isa}. The code comes from
+ * {@link VnniGemmCode} or {@link AvxVnniGemmCode} (same operands, params and layouts), is installed by {@link ExecutableMemory} and called through a critical FFM downcall with
  * the heap arrays passed in place; no native library ships with Graft.
  *
  * <p>Java's side of each call: check every bound ({@link PreparedOutput#checkGemm}), fold the zero points into
@@ -45,6 +48,40 @@ public final class JitInt8Gemm implements Int8Gemm {
     private static final FunctionDescriptor SIGNATURE = FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS, ADDRESS,
             ADDRESS, ADDRESS);
 
+    /**
+     * The instruction set the code is generated for, chosen once per JVM: AVX-512 VNNI where the CPU and OS have
+     * it, else AVX-VNNI; {@link Kernels#ISA_PROPERTY} forces one (a machine with both can test the 256-bit code).
+     */
+    public enum Isa {
+        /** 512-bit {@code vpdpbusd} (EVEX), opmask tails, a 6x64 tile: {@link VnniGemmCode}. */
+        AVX512_VNNI("AVX-512 VNNI", "avx512-vnni"),
+        /** 256-bit {@code vpdpbusd} (VEX), no AVX-512 needed, 6x16 tiles in the same 64-column panels. */
+        AVX_VNNI("AVX-VNNI", "avx-vnni");
+
+        private final String title;
+        private final String propertyValue;
+
+        Isa(String title, String propertyValue) {
+            this.title = title;
+            this.propertyValue = propertyValue;
+        }
+
+        /** The name in logs, e.g. {@code AVX-VNNI}. */
+        public String title() {
+            return title;
+        }
+
+        /** The value of {@link Kernels#ISA_PROPERTY} that forces it. */
+        public String propertyValue() {
+            return propertyValue;
+        }
+
+        /** Why {@code cpu} cannot run this ISA's code, or null when it can. */
+        String missing(CpuFeatures cpu) {
+            return this == AVX512_VNNI ? cpu.missingForAvx512Vnni() : cpu.missingForAvxVnni();
+        }
+    }
+
     private final Parallel pool;
     private final Code code;
     private final long macsPerCall;
@@ -57,15 +94,19 @@ public final class JitInt8Gemm implements Int8Gemm {
         private final MethodHandle[][][] handles =
                 new MethodHandle[VnniGemmCode.Operands.values().length][Output.values().length][2];
         private final int bytes;
+        final Isa isa;
 
-        private Code(VnniGemmCode.Fault fault) throws ExecutableMemory.UnavailableException {
+        private Code(Isa isa, VnniGemmCode.Fault fault) throws ExecutableMemory.UnavailableException {
+            this.isa = isa;
             int total = 0;
             for (VnniGemmCode.Operands form : VnniGemmCode.Operands.values()) {
                 for (Output o : Output.values()) {
                     for (int asym = 0; asym < 2; asym++) {
-                        VnniGemmCode gen = new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault);
-                        NativeCode installed = NativeCode.install("int8 gemm " + form + " " + o
-                                + (asym == 1 ? " asymmetric" : ""), gen.assembler());
+                        X86Assembler gen = isa == Isa.AVX512_VNNI
+                                ? new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault).assembler()
+                                : new AvxVnniGemmCode(TILE_ROWS, o, asym == 1, form, fault).assembler();
+                        NativeCode installed = NativeCode.install("int8 gemm " + isa.title() + " " + form + " " + o
+                                + (asym == 1 ? " asymmetric" : ""), gen);
                         total += installed.size();
                         handles[form.ordinal()][o.ordinal()][asym] = installed.handle(SIGNATURE, true);
                     }
@@ -104,18 +145,65 @@ public final class JitInt8Gemm implements Int8Gemm {
      * @throws UnavailableException when they cannot run here, with the reason
      */
     public static JitInt8Gemm create(Parallel pool) throws UnavailableException {
-        return new JitInt8Gemm(pool, Shared.code(), MACS_PER_CALL);
+        return new JitInt8Gemm(pool, Shared.code(null), MACS_PER_CALL);
     }
 
-    /** Generates, installs and self-tests the kernels for a CPU with {@code cpu}'s features. */
+    /**
+     * {@link #create(Parallel)} for a given instruction set whatever the selection would choose (tests and
+     * benchmarks run the AVX-VNNI code on machines that also have AVX-512).
+     *
+     * @throws UnavailableException when this CPU or JVM cannot run it, with the reason
+     */
+    public static JitInt8Gemm create(Parallel pool, Isa isa) throws UnavailableException {
+        return new JitInt8Gemm(pool, Shared.code(Objects.requireNonNull(isa, "isa")), MACS_PER_CALL);
+    }
+
+    /** The instruction set of this instance's code. */
+    public Isa isa() {
+        return code.isa;
+    }
+
+    /**
+     * The ISA to generate for: the one {@code property} ({@link Kernels#ISA_PROPERTY}) names, else AVX-512 VNNI
+     * when {@code cpu} has it, else AVX-VNNI.
+     *
+     * @throws UnavailableException when the property is unknown or neither ISA can run, with the reason
+     */
+    static Isa isaFor(CpuFeatures cpu, String property) throws UnavailableException {
+        if (property != null && !property.isBlank()) {
+            String value = property.trim().toLowerCase(java.util.Locale.ROOT);
+            for (Isa isa : Isa.values()) {
+                if (isa.propertyValue().equals(value)) {
+                    return isa;
+                }
+            }
+            throw new UnavailableException("unknown " + Kernels.ISA_PROPERTY + "=" + property.trim() + " (use "
+                    + Isa.AVX512_VNNI.propertyValue() + " or " + Isa.AVX_VNNI.propertyValue() + ")");
+        }
+        if (Isa.AVX512_VNNI.missing(cpu) == null) {
+            return Isa.AVX512_VNNI;
+        }
+        if (Isa.AVX_VNNI.missing(cpu) == null) {
+            return Isa.AVX_VNNI;
+        }
+        throw new UnavailableException("no AVX-512 VNNI (" + Isa.AVX512_VNNI.missing(cpu) + ") and no AVX-VNNI ("
+                + Isa.AVX_VNNI.missing(cpu) + ")");
+    }
+
+    /** Generates, installs and self-tests the kernels of the ISA {@code cpu} would get without the property. */
     static Code build(CpuFeatures cpu, VnniGemmCode.Fault fault) throws UnavailableException {
-        String missing = cpu.missingForAvx512Vnni();
+        return build(cpu, isaFor(cpu, null), fault);
+    }
+
+    /** Generates, installs and self-tests the kernels for {@code isa} on a CPU with {@code cpu}'s features. */
+    static Code build(CpuFeatures cpu, Isa isa, VnniGemmCode.Fault fault) throws UnavailableException {
+        String missing = isa.missing(cpu);
         if (missing != null) {
-            throw new UnavailableException(missing);
+            throw new UnavailableException(isa.title() + ": " + missing);
         }
         Code code;
         try {
-            code = new Code(fault);
+            code = new Code(isa, fault);
         } catch (ExecutableMemory.UnavailableException e) {
             throw new UnavailableException("executable memory was refused: " + e.getMessage());
         }
@@ -129,35 +217,40 @@ public final class JitInt8Gemm implements Int8Gemm {
         return code;
     }
 
-    /** The JVM-wide code: built once; the failure, if any, is remembered with its reason. */
+    /** The JVM-wide code: built once per ISA; a failure is remembered with its reason. */
     private static final class Shared {
-        private static Code code;
-        private static String failure;
+        private static final Code[] CODE = new Code[Isa.values().length];
+        private static final String[] FAILURE = new String[Isa.values().length];
 
-        static synchronized Code code() throws UnavailableException {
-            if (code == null && failure == null) {
-                try {
-                    if (!ExecutableMemory.nativeAccessEnabled()) {
-                        throw new UnavailableException("native access is not enabled (run the JVM with"
-                                + " --enable-native-access=ALL-UNNAMED)");
-                    }
-                    CpuFeatures cpu;
-                    try {
-                        cpu = CpuFeatures.detect();
-                    } catch (ExecutableMemory.UnavailableException e) {
-                        throw new UnavailableException("executable memory was refused: " + e.getMessage());
-                    }
-                    code = build(cpu, VnniGemmCode.Fault.NONE);
-                } catch (UnavailableException e) {
-                    failure = e.getMessage();
-                } catch (RuntimeException | LinkageError e) {
-                    failure = "could not set up the generated kernels: " + e;
+        /** The code of {@code forced}, or (null) of the ISA the property and the CPU select. */
+        static synchronized Code code(Isa forced) throws UnavailableException {
+            try {
+                if (!ExecutableMemory.nativeAccessEnabled()) {
+                    throw new UnavailableException("native access is not enabled (run the JVM with"
+                            + " --enable-native-access=ALL-UNNAMED)");
                 }
+                CpuFeatures cpu;
+                try {
+                    cpu = CpuFeatures.detect();
+                } catch (ExecutableMemory.UnavailableException e) {
+                    throw new UnavailableException("executable memory was refused: " + e.getMessage());
+                }
+                Isa isa = forced != null ? forced : isaFor(cpu, System.getProperty(Kernels.ISA_PROPERTY));
+                int i = isa.ordinal();
+                if (CODE[i] == null && FAILURE[i] == null) {
+                    try {
+                        CODE[i] = build(cpu, isa, VnniGemmCode.Fault.NONE);
+                    } catch (UnavailableException e) {
+                        FAILURE[i] = e.getMessage();
+                    }
+                }
+                if (CODE[i] == null) {
+                    throw new UnavailableException(FAILURE[i]);
+                }
+                return CODE[i];
+            } catch (RuntimeException | LinkageError e) {
+                throw new UnavailableException("could not set up the generated kernels: " + e);
             }
-            if (code == null) {
-                throw new UnavailableException(failure);
-            }
-            return code;
         }
     }
 
@@ -225,6 +318,22 @@ public final class JitInt8Gemm implements Int8Gemm {
                 if (!java.util.Arrays.equals(t1, t2)) {
                     return "requantized output of the weight-rows form differs on " + m + "x" + n + "x" + k;
                 }
+                int[] ti1 = new int[m * n];
+                int[] ti2 = new int[m * n];
+                scalar.gemm(m, a, 0, k, zx, ref, new Int8Output.Int32(ti1, 0, 1, m));
+                jit.gemmTransposedA(m, aT, 0, m, zx, packed, new Int8Output.Int32(ti2, 0, 1, m));
+                if (!java.util.Arrays.equals(ti1, ti2)) {
+                    return "int32 output of the weight-rows form differs on " + m + "x" + n + "x" + k;
+                }
+                for (float[] b : new float[][] {bias, null}) {
+                    float[] tf1 = new float[m * n];
+                    float[] tf2 = new float[m * n];
+                    scalar.gemm(m, a, 0, k, zx, ref, new Int8Output.Dequantize(0.02f, b, 0, tf1, 0, 1, m));
+                    jit.gemmTransposedA(m, aT, 0, m, zx, packed, new Int8Output.Dequantize(0.02f, b, 0, tf2, 0, 1, m));
+                    if (!java.util.Arrays.equals(tf1, tf2)) {
+                        return "float output of the weight-rows form differs on " + m + "x" + n + "x" + k;
+                    }
+                }
                 for (float[] b : new float[][] {bias, null}) {
                     float[] f1 = new float[m * n];
                     float[] f2 = new float[m * n];
@@ -236,7 +345,42 @@ public final class JitInt8Gemm implements Int8Gemm {
                 }
             }
         }
-        return null;
+        return roundingTies(jit, scalar);
+    }
+
+    /**
+     * Requantization where half the values are exact .5 ties ({@code acc * 0.5} for odd {@code acc}): rint rounds
+     * them to even. The AVX-VNNI code's {@code vcvtps2dq} takes its rounding from MXCSR, which the JVM keeps at
+     * round-to-nearest-even; this is where a changed MXCSR would show.
+     */
+    private static String roundingTies(JitInt8Gemm jit, ScalarInt8Gemm scalar) {
+        int m = 7, n = 19, k = 6;
+        byte[] a = new byte[m * k];
+        byte[] w = new byte[n * k];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (byte) (i * 7 % 5);
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (byte) (i * 5 % 9 - 4);
+        }
+        PackedInt8Weights ref = PackedInt8Weights.pack(w, 0, n, k, new float[] {1f}, null, 32,
+                PackedInt8Weights.Layout.PANELS);
+        PackedInt8Weights packed = PackedInt8Weights.pack(w, 0, n, k, new float[] {1f}, null, PANEL_WIDTH,
+                PackedInt8Weights.Layout.VNNI);
+        byte[] q1 = new byte[m * n];
+        byte[] q2 = new byte[m * n];
+        scalar.gemm(m, a, 0, k, 0, ref, new Int8Output.Requantize(0.5f, null, 1f, 100, false, q1, 0, n));
+        jit.gemm(m, a, 0, k, 0, packed, new Int8Output.Requantize(0.5f, null, 1f, 100, false, q2, 0, n));
+        int[] acc = new int[m * n];
+        scalar.gemm(m, a, 0, k, 0, ref, new Int8Output.Int32(acc, 0, n, 1));
+        boolean ties = false;
+        for (int v : acc) {
+            ties |= (v & 1) != 0 && (v & 2) == 0; // x.5 with x even: round-half-up would differ
+        }
+        if (!ties) {
+            throw new AssertionError("the rounding case has no ties"); // a mistake here, not in the kernel
+        }
+        return java.util.Arrays.equals(q1, q2) ? null : "requantized output rounds .5 ties differently (MXCSR?)";
     }
 
     /** The threads this GEMM runs on. */
@@ -383,7 +527,7 @@ public final class JitInt8Gemm implements Int8Gemm {
         for (int q = 0; q < channelPanels; q++) {
             // The channel constants of panel q, the four runs the WEIGHT_ROWS code broadcasts from.
             int[] rowData = java.util.Arrays.copyOfRange(cols, q * 4 * PANEL_WIDTH, (q + 1) * 4 * PANEL_WIDTH);
-            calls[q] = new Call(kernel, kind, w.vnni().asSlice((long) q * k4 * PANEL_WIDTH * 4), 4,
+            calls[q] = new Call(kernel, code.isa, kind, w.vnni().asSlice((long) q * k4 * PANEL_WIDTH * 4), 4,
                     Math.min(PANEL_WIDTH, n - q * PANEL_WIDTH), MemorySegment.ofArray(packed), (long) k4 * 256,
                     MemorySegment.ofArray(pixelTerms), asym ? 256 : 0, MemorySegment.ofArray(rowData), dst.array,
                     dst.off + (long) q * PANEL_WIDTH * dst.colStride, dst.colStride, m, k4, out.zeroPoint,
@@ -424,7 +568,8 @@ public final class JitInt8Gemm implements Int8Gemm {
         int[] cols = columnTerms(w, out, zx, panels);
         int[] rows = asym ? rowTerms(m, a, aOff, lda, k) : new int[m];
         int k4 = (k + 3) / 4;
-        Call call = new Call(code.handle(VnniGemmCode.Operands.ACTIVATION_ROWS, kind, asym), kind, MemorySegment.ofArray(a).asSlice(aOff), lda, m,
+        Call call = new Call(code.handle(VnniGemmCode.Operands.ACTIVATION_ROWS, kind, asym), code.isa, kind,
+                MemorySegment.ofArray(a).asSlice(aOff), lda, m,
                 w.vnni(), (long) k4 * PANEL_WIDTH * 4, MemorySegment.ofArray(cols), 4L * 4 * PANEL_WIDTH,
                 MemorySegment.ofArray(rows), dst, dstOff, ldo, n, k4, out.zeroPoint, out.lowerBound, macsPerCall);
 
@@ -498,7 +643,7 @@ public final class JitInt8Gemm implements Int8Gemm {
      *                     elements apart, columns contiguous
      * @param columns      columns in all (the last panel's tail is masked)
      */
-    private record Call(MethodHandle kernel, Output kind, MemorySegment rowOperand, long rowStride, int rowCount,
+    private record Call(MethodHandle kernel, Isa isa, Output kind, MemorySegment rowOperand, long rowStride, int rowCount,
                         MemorySegment panelOperand, long panelBytes, MemorySegment columnData, long columnDataBytes,
                         MemorySegment rowData, Object out, long outOff, long ldo, int columns, int k4,
                         int zeroPoint, int lowerBound, long macsPerCall) {
@@ -524,7 +669,7 @@ public final class JitInt8Gemm implements Int8Gemm {
 
         private void invoke(int r0, int rowsNow, int p0, int p1) {
             int elem = kind == Output.REQUANTIZE ? 1 : 4;
-            long[] params = new long[VnniGemmCode.PARAMS];
+            long[] params = new long[isa == Isa.AVX512_VNNI ? VnniGemmCode.PARAMS : AvxVnniGemmCode.PARAMS];
             params[VnniGemmCode.P_M] = rowsNow;
             params[VnniGemmCode.P_PANELS] = p1 - p0;
             params[VnniGemmCode.P_K4] = k4;
@@ -541,6 +686,9 @@ public final class JitInt8Gemm implements Int8Gemm {
             for (int c = 0; c < TILE_VECTORS; c++) {
                 int lanes = Math.max(0, Math.min(16, tail - 16 * c));
                 params[VnniGemmCode.P_MASK_TAIL + c] = (1 << lanes) - 1;
+            }
+            if (isa == Isa.AVX_VNNI) {
+                AvxVnniGemmCode.putSliceBlocks(params, tail); // its masks are vectors, and slices of 16 columns
             }
             // The requantize constants of PreparedOutput's per-element formula.
             params[VnniGemmCode.P_CLAMP_HIGH] = Float.floatToRawIntBits(VnniGemmCode.CLAMP);
@@ -574,7 +722,9 @@ public final class JitInt8Gemm implements Int8Gemm {
 
     @Override
     public String toString() {
-        return "jit (AVX-512 VNNI machine code generated at start-up, " + TILE_ROWS + "x" + PANEL_WIDTH + " tile, "
-                + code.bytes + " bytes of code, " + pool.threads() + " threads)";
+        String tile = code.isa == Isa.AVX512_VNNI ? TILE_ROWS + "x" + PANEL_WIDTH + " tile"
+                : TILE_ROWS + "x" + AvxVnniGemmCode.SLICE_WIDTH + " tiles in panels of " + PANEL_WIDTH;
+        return "jit (" + code.isa.title() + " machine code generated at start-up, " + tile + ", " + code.bytes
+                + " bytes of code, " + pool.threads() + " threads)";
     }
 }

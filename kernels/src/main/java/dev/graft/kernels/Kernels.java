@@ -7,9 +7,13 @@ import java.lang.System.Logger.Level;
  * versions when they can run, the scalar references otherwise.
  *
  * <ul>
- *   <li>INT8 GEMM: {@link JitInt8Gemm} (AVX-512 VNNI code generated at start-up) when native access is enabled, the
- *       CPU and OS support AVX-512 VNNI, executable memory is granted and the generated code passes its self-test;
- *       else {@link VectorInt8Gemm}; else {@link ScalarInt8Gemm}.</li>
+ *   <li>INT8 GEMM: {@link JitInt8Gemm} (machine code generated at start-up) when native access is enabled, the
+ *       CPU and OS support AVX-512 VNNI, or else AVX-VNNI (256-bit, for CPUs without AVX-512 such as Intel Alder
+ *       Lake and later client parts), executable memory is granted and the generated code passes its self-test;
+ *       else {@link VectorInt8Gemm}; else {@link ScalarInt8Gemm}. The system property {@value #ISA_PROPERTY}
+ *       forces the instruction set of the generated code: {@code avx512-vnni} or {@code avx-vnni} (on a machine
+ *       with both, {@code -Dgraft.jit.isa=avx-vnni} runs the 256-bit code); when the CPU lacks it, or the value is
+ *       unknown, INT8 falls back to the Vector API and the log line says why.</li>
  *   <li>FP32 GEMM and the other kernels: the Vector API versions when the {@code jdk.incubator.vector} module is in
  *       the boot layer (the JVM was started with {@code --add-modules jdk.incubator.vector}), else scalar.</li>
  * </ul>
@@ -25,6 +29,9 @@ public final class Kernels {
 
     /** System property that forces a kernel level: {@code jit}, {@code vector} or {@code scalar}. */
     public static final String PROPERTY = "graft.kernels";
+
+    /** System property that forces the ISA of the generated INT8 code: {@code avx512-vnni} or {@code avx-vnni}. */
+    public static final String ISA_PROPERTY = "graft.jit.isa";
 
     static final String VECTOR_MODULE = "jdk.incubator.vector";
 
@@ -43,7 +50,8 @@ public final class Kernels {
 
     /**
      * Every INT8 GEMM this JVM can run, the scalar reference first, then the Vector API kernel (when its module is
-     * present) and the generated kernel (when it is available here): conformance tests run each in turn. Pack
+     * present) and the generated kernel (when it is available here; on a CPU with both AVX-512 VNNI and AVX-VNNI,
+     * the 256-bit variant as well): conformance tests run each in turn. Pack
      * weights for each with {@link PackedInt8Weights#pack(byte[], int, int, int, float[], int[], Int8Gemm)}.
      */
     public static java.util.List<Int8Gemm> availableInt8Gemms() {
@@ -53,7 +61,17 @@ public final class Kernels {
             all.add(newVectorInt8Gemm());
         }
         try {
-            all.add(JitInt8Gemm.create(Parallel.shared()));
+            JitInt8Gemm chosen = JitInt8Gemm.create(Parallel.shared());
+            all.add(chosen);
+            for (JitInt8Gemm.Isa isa : JitInt8Gemm.Isa.values()) {
+                if (isa != chosen.isa()) {
+                    try {
+                        all.add(JitInt8Gemm.create(Parallel.shared(), isa));
+                    } catch (JitInt8Gemm.UnavailableException e) {
+                        // This CPU has only the chosen ISA.
+                    }
+                }
+            }
         } catch (JitInt8Gemm.UnavailableException e) {
             // Not on this machine or JVM; the selection's log line says why.
         }

@@ -2,6 +2,8 @@ package dev.graft.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Random;
 
 import net.jqwik.api.Arbitraries;
@@ -10,37 +12,56 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.BeforeContainer;
 
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The generated AVX-512 VNNI kernel ({@link JitInt8Gemm}) against {@link ScalarInt8Gemm}, bit for bit, on the same
+ * The generated kernel ({@link JitInt8Gemm}, the ISA this JVM selects; {@link AvxVnniGemmPropertiesTest} runs the
+ * same properties on the AVX-VNNI code) against {@link ScalarInt8Gemm}, bit for bit, on the same
  * random cases as the Vector API kernel ({@link Int8GemmPropertiesTest}: 1, primes, tails of every width, K not a
  * multiple of 4, extreme values, every output stage, strided and transposed destinations, 1-3 threads), plus K up to
  * 4096 with saturating values, GEMMs cut into many small downcalls, and the packing of the VNNI layout itself.
  */
 class JitInt8GemmPropertiesTest {
 
-    private static JitInt8Gemm[] jits;
+    private static final Map<String, JitInt8Gemm[]> JITS = new HashMap<>();
+    private static final Map<String, String> UNAVAILABLE = new HashMap<>();
 
-    @BeforeContainer
-    static void generate() {
-        try {
-            jits = new JitInt8Gemm[Int8GemmPropertiesTest.POOLS.length];
-            for (int t = 0; t < jits.length; t++) {
-                jits[t] = JitInt8Gemm.create(Int8GemmPropertiesTest.POOLS[t]);
-            }
-        } catch (JitInt8Gemm.UnavailableException e) {
-            jits = null;
-            unavailable = e.getMessage();
-        }
+    /** The ISA under test: null for the one this JVM selects; {@link AvxVnniGemmPropertiesTest} forces AVX-VNNI. */
+    JitInt8Gemm.Isa isa() {
+        return null;
     }
 
-    private static String unavailable;
-
-    private static JitInt8Gemm jit(int threads) {
-        Assumptions.assumeTrue(jits != null, () -> "generated kernels unavailable here: " + unavailable);
+    /** The kernels of {@link #isa()} on 1-3 threads, generated once per ISA (and skipped where they cannot run). */
+    JitInt8Gemm jit(int threads) {
+        JitInt8Gemm.Isa isa = isa();
+        String key = String.valueOf(isa);
+        JitInt8Gemm[] jits;
+        synchronized (JITS) {
+            if (!JITS.containsKey(key)) {
+                try {
+                    JitInt8Gemm[] made = new JitInt8Gemm[Int8GemmPropertiesTest.POOLS.length];
+                    for (int t = 0; t < made.length; t++) {
+                        Parallel pool = Int8GemmPropertiesTest.POOLS[t];
+                        made[t] = isa == null ? JitInt8Gemm.create(pool) : JitInt8Gemm.create(pool, isa);
+                    }
+                    JITS.put(key, made);
+                } catch (JitInt8Gemm.UnavailableException e) {
+                    JITS.put(key, null);
+                    UNAVAILABLE.put(key, e.getMessage());
+                }
+            }
+            jits = JITS.get(key);
+        }
+        String why = UNAVAILABLE.get(key);
+        // A CPU or JVM without the ISA skips; code that fails its own self-test here is a bug, not a skip.
+        if (jits == null && why.startsWith("the start-up self-test failed")) {
+            throw new AssertionError(isa + ": " + why);
+        }
+        Assumptions.assumeTrue(jits != null, () -> "generated kernels unavailable here: " + why);
+        if (isa != null) {
+            assertEquals(isa, jits[0].isa());
+        }
         return jits[threads - 1];
     }
 

@@ -50,15 +50,56 @@ class JitSafetyTest {
     }
 
     @Test
+    void selfTestRefusesAWrongAvxVnniKernel() throws Exception {
+        CpuFeatures cpu = CpuFeatures.detect();
+        Assumptions.assumeTrue(cpu.avxVnniUsable(), "this CPU has no AVX-VNNI: " + cpu);
+        JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(cpu, JitInt8Gemm.Isa.AVX_VNNI, VnniGemmCode.Fault.WRONG_RESULT));
+        assertTrue(e.getMessage().startsWith("the start-up self-test failed"), e.getMessage());
+        assertEquals(JitInt8Gemm.Isa.AVX_VNNI,
+                JitInt8Gemm.build(cpu, JitInt8Gemm.Isa.AVX_VNNI, VnniGemmCode.Fault.NONE).isa);
+    }
+
+    @Test
     void noGeneratedCodeWithoutTheCpuFeatures() {
-        CpuFeatures noVnni = new CpuFeatures("Test", true, true, true, false, false, true, true);
+        CpuFeatures noVnni = new CpuFeatures("Test", true, true, true, false, false, true, true, true, true);
         JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
                 () -> JitInt8Gemm.build(noVnni, VnniGemmCode.Fault.INVALID_INSTRUCTION));
-        assertEquals("the CPU lacks AVX512_VNNI", e.getMessage());
-        CpuFeatures noOsState = new CpuFeatures("Test", true, true, true, true, false, true, false);
+        assertEquals("no AVX-512 VNNI (the CPU lacks AVX512_VNNI) and no AVX-VNNI (the CPU lacks AVX-VNNI)",
+                e.getMessage());
+        CpuFeatures noOsState = new CpuFeatures("Test", true, true, true, true, false, true, true, true, false);
         e = assertThrows(JitInt8Gemm.UnavailableException.class,
                 () -> JitInt8Gemm.build(noOsState, VnniGemmCode.Fault.INVALID_INSTRUCTION));
-        assertEquals("the OS does not enable AVX-512 state (XCR0)", e.getMessage());
+        assertEquals("no AVX-512 VNNI (the OS does not enable AVX-512 state (XCR0)) and no AVX-VNNI (the CPU lacks"
+                + " AVX-VNNI)", e.getMessage());
+        // AVX-VNNI in the CPU but no ymm state from the OS; and AVX-VNNI forced where the CPU lacks it.
+        CpuFeatures noAvxState = new CpuFeatures("Test", false, false, false, false, true, true, true, false, false);
+        e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(noAvxState, JitInt8Gemm.Isa.AVX_VNNI, VnniGemmCode.Fault.INVALID_INSTRUCTION));
+        assertEquals("AVX-VNNI: the OS does not enable AVX state (XCR0)", e.getMessage());
+        CpuFeatures avx512Only = new CpuFeatures("Test", true, true, true, true, false, true, true, true, true);
+        e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(avx512Only, JitInt8Gemm.Isa.AVX_VNNI, VnniGemmCode.Fault.INVALID_INSTRUCTION));
+        assertEquals("AVX-VNNI: the CPU lacks AVX-VNNI", e.getMessage());
+        CpuFeatures noFma = new CpuFeatures("Test", false, false, false, false, true, true, false, true, false);
+        e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(noFma, JitInt8Gemm.Isa.AVX_VNNI, VnniGemmCode.Fault.INVALID_INSTRUCTION));
+        assertEquals("AVX-VNNI: the CPU lacks FMA", e.getMessage());
+    }
+
+    /** The ISA choice: AVX-512 VNNI first, AVX-VNNI without it, the property over both, unknown values refused. */
+    @Test
+    void isaSelection() throws Exception {
+        CpuFeatures both = new CpuFeatures("Test", true, true, true, true, true, true, true, true, true);
+        CpuFeatures alderLake = new CpuFeatures("Test", false, false, false, false, true, true, true, true, false);
+        assertEquals(JitInt8Gemm.Isa.AVX512_VNNI, JitInt8Gemm.isaFor(both, null));
+        assertEquals(JitInt8Gemm.Isa.AVX512_VNNI, JitInt8Gemm.isaFor(both, " "));
+        assertEquals(JitInt8Gemm.Isa.AVX_VNNI, JitInt8Gemm.isaFor(alderLake, null));
+        assertEquals(JitInt8Gemm.Isa.AVX_VNNI, JitInt8Gemm.isaFor(both, "AVX-VNNI"));
+        assertEquals(JitInt8Gemm.Isa.AVX512_VNNI, JitInt8Gemm.isaFor(alderLake, "avx512-vnni")); // build refuses it
+        JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.isaFor(both, "sse2"));
+        assertEquals("unknown graft.jit.isa=sse2 (use avx512-vnni or avx-vnni)", e.getMessage());
     }
 
     @Test
@@ -87,6 +128,44 @@ class JitSafetyTest {
         Result auto = probe(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"),
                 "select");
         assertTrue(auto.stdout.contains("int8=jit "), auto.toString());
+    }
+
+    /** {@code -Dgraft.jit.isa=avx-vnni} runs the 256-bit code on a machine that also has AVX-512 VNNI. */
+    @Test
+    void avxVnniCanBeForced() throws Exception {
+        Assumptions.assumeTrue(CpuFeatures.detect().avxVnniUsable(), "this CPU has no AVX-VNNI");
+        Result r = probe(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Dgraft.jit.isa=avx-vnni"), "select");
+        assertEquals(0, r.exit, r.toString());
+        assertTrue(r.stdout.contains("int8=jit "), r.toString());
+        assertTrue(r.stdout.contains("result=[-1, 3, 0, 0, 5]"), r.toString());
+        List<String> lines = r.stderr.lines().filter(l -> l.contains("Graft kernels:")).toList();
+        assertEquals(1, lines.size(), r.toString());
+        assertTrue(lines.get(0).contains("INT8 GEMM: jit (AVX-VNNI machine code generated at start-up"),
+                r.toString());
+        assertTrue(r.stdout.contains("isa=AVX_VNNI"), r.toString());
+        // A requantized result through the AVX-VNNI code's u8 tail path, against the scalar reference.
+        Result q = probe(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Dgraft.jit.isa=avx-vnni"), "requantize");
+        assertEquals(0, q.exit, q.toString());
+        assertTrue(q.stdout.contains("requantize=same"), q.toString());
+        // A value the CPU cannot honour, or an unknown one, falls back with the reason.
+        Result unknown = probe(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Dgraft.jit.isa=sse2"), "select");
+        assertTrue(unknown.stdout.contains("int8=vector "), unknown.toString());
+        assertTrue(unknown.stdout.contains("unknown graft.jit.isa=sse2"), unknown.toString());
+    }
+
+    @Test
+    void anInvalidInstructionInTheAvxVnniCodeKillsTheJvm() throws Exception {
+        Assumptions.assumeTrue(CpuFeatures.detect().avxVnniUsable(), "this CPU has no AVX-VNNI");
+        Path errorFile = dir.resolve("hs_err_avx.log");
+        Result r = probe(List.of("-XX:ErrorFile=" + errorFile, "-XX:-CreateCoredumpOnCrash",
+                "--enable-native-access=ALL-UNNAMED"), "invalid-instruction-avx-vnni");
+        assertNotEquals(0, r.exit, r.toString());
+        assertFalse(r.stdout.contains("returned"), r.toString());
+        String report = Files.exists(errorFile) ? Files.readString(errorFile) : r.stdout + r.stderr;
+        assertTrue(report.contains("SIGILL"), report.lines().limit(20).toList().toString());
     }
 
     @Test

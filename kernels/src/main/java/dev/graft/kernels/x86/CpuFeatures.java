@@ -29,20 +29,22 @@ import java.lang.invoke.MethodHandle;
  * @param avx512vl     128/256-bit EVEX forms (ebx bit 31)
  * @param avx512vnni   {@code vpdpbusd} with EVEX (cpuid.7.0:ecx bit 11)
  * @param avxVnni      {@code vpdpbusd} with VEX, for CPUs without AVX-512 (cpuid.7.1:eax bit 4)
+ * @param avx2         256-bit integer instructions (cpuid.7.0:ebx bit 5), which the AVX-VNNI kernels also use
+ * @param fma          {@code vfmadd} (cpuid.1:ecx bit 12), used by the AVX-VNNI kernels' float output stage
  * @param osAvx        the OS saves ymm state (XCR0 bits 1 and 2)
  * @param osAvx512     the OS saves opmask and zmm state (XCR0 bits 5, 6 and 7)
  */
 public record CpuFeatures(String vendor, boolean avx512f, boolean avx512bw, boolean avx512vl, boolean avx512vnni,
-                          boolean avxVnni, boolean osAvx, boolean osAvx512) {
+                          boolean avxVnni, boolean avx2, boolean fma, boolean osAvx, boolean osAvx512) {
 
     /** AVX-512 with VNNI usable here: the ISA of the 512-bit kernels. */
     public boolean avx512Vnni() {
         return avx512f && avx512bw && avx512vl && avx512vnni && osAvx && osAvx512;
     }
 
-    /** AVX-VNNI (256-bit, VEX) usable here. */
+    /** AVX-VNNI (256-bit, VEX) usable here, with the AVX2 and FMA instructions its kernels also use. */
     public boolean avxVnniUsable() {
-        return avxVnni && osAvx;
+        return missingForAvxVnni() == null;
     }
 
     /** Why the 512-bit kernels cannot run, or null when they can. */
@@ -63,6 +65,15 @@ public record CpuFeatures(String vendor, boolean avx512f, boolean avx512bw, bool
         if (!avx512vnni) {
             missing.append(" AVX512_VNNI");
         }
+        return missing.isEmpty() ? null : "the CPU lacks" + missing;
+    }
+
+    /** Why the 256-bit AVX-VNNI kernels cannot run, or null when they can. */
+    public String missingForAvxVnni() {
+        if (!osAvx) {
+            return "the OS does not enable AVX state (XCR0)";
+        }
+        String missing = (avxVnni ? "" : " AVX-VNNI") + (avx2 ? "" : " AVX2") + (fma ? "" : " FMA");
         return missing.isEmpty() ? null : "the CPU lacks" + missing;
     }
 
@@ -87,7 +98,8 @@ public record CpuFeatures(String vendor, boolean avx512f, boolean avx512bw, bool
         int[] leaf71 = maxLeaf >= 7 && leaf7[0] >= 1 ? probe.cpuid(7, 1) : new int[4];
         return new CpuFeatures(vendor,
                 (leaf7[1] >>> 16 & 1) != 0, (leaf7[1] >>> 30 & 1) != 0, (leaf7[1] >>> 31 & 1) != 0,
-                (leaf7[2] >>> 11 & 1) != 0, (leaf71[0] >>> 4 & 1) != 0, osAvx, osAvx512);
+                (leaf7[2] >>> 11 & 1) != 0, (leaf71[0] >>> 4 & 1) != 0, (leaf7[1] >>> 5 & 1) != 0,
+                (leaf1[2] >>> 12 & 1) != 0, osAvx, osAvx512);
     }
 
     private static String ascii(int register) {

@@ -16,6 +16,20 @@ public enum Gpr {
         return name().toLowerCase(Locale.ROOT);
     }
 
+    /** The 8-bit name of the low byte ({@code al}, {@code bpl}, {@code r14b}); bpl/spl/sil/dil need a REX prefix. */
+    public String name8() {
+        if (ordinal() >= 8) {
+            return name64() + "b";
+        }
+        return switch (this) {
+            case RAX -> "al";
+            case RCX -> "cl";
+            case RDX -> "dl";
+            case RBX -> "bl";
+            default -> name64().substring(1) + "l";
+        };
+    }
+
     /** The 32-bit name ({@code eax}, {@code r12d}). */
     public String name32() {
         if (ordinal() >= 8) {

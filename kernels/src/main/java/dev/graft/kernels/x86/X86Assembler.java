@@ -50,13 +50,25 @@ public final class X86Assembler {
     private static final int PP_F3 = 2;
     private static final int MAP_0F = 1;
     private static final int MAP_0F38 = 2;
+    private static final int MAP_0F3A = 3;
 
     private byte[] code = new byte[4096];
     private int size;
     private final List<Line> listing = new ArrayList<>();
+    /** Whether an EVEX or opmask instruction was emitted: code for CPUs without AVX-512 must have none. */
+    private boolean usesAvx512;
 
     /** One listed instruction; jumps get their target text once the label is bound. */
     private record Line(int offset, String text, Label target) {
+    }
+
+    /**
+     * True when the code contains an AVX-512 instruction (EVEX-encoded, or an opmask move). The AVX-VNNI kernels
+     * check it is false: such an instruction would be SIGILL on their CPUs, and a machine with AVX-512 (where the
+     * tests run) would not notice.
+     */
+    public boolean usesAvx512() {
+        return usesAvx512;
     }
 
     /** Bytes emitted so far. */
@@ -176,6 +188,7 @@ public final class X86Assembler {
      */
     private void evex(int reg, int x, int b, int map, boolean w, int vvvv, int ll, boolean bcst, int aaa,
                       boolean zeroing, int pp) {
+        usesAvx512 = true;
         emit(0x62);
         emit((~reg >> 3 & 1) << 7 | (~x & 1) << 6 | (~b & 1) << 5 | (~reg >> 4 & 1) << 4 | map);
         emit((w ? 0x80 : 0) | (~vvvv & 15) << 3 | 4 | pp);
@@ -292,6 +305,29 @@ public final class X86Assembler {
         emit(0x8D);
         modrmMemory(dst.code(), m, 1);
         list(start, "lea " + dst.name64() + "," + m.text());
+    }
+
+    /** {@code movzx dst32, BYTE PTR [m]}: one byte, zero-extended. */
+    public void movzxByte(Gpr dst, Mem m) {
+        int start = size;
+        rex(false, bit3(dst.code()), indexBit3(m), bit3(m.base().code()));
+        emit(0x0F);
+        emit(0xB6);
+        modrmMemory(dst.code(), m, 1);
+        list(start, "movzx " + dst.name32() + ",BYTE PTR " + m.text());
+    }
+
+    /** {@code mov BYTE PTR [m], src8}: the low byte of {@code src}. */
+    public void movByte(Mem m, Gpr src) {
+        int start = size;
+        int rex = 0x40 | bit3(src.code()) << 2 | indexBit3(m) << 1 | bit3(m.base().code());
+        // Without REX, byte registers 4-7 are ah/ch/dh/bh; with any REX they are spl/bpl/sil/dil.
+        if (rex != 0x40 || (src.code() >= 4 && src.code() < 8)) {
+            emit(rex);
+        }
+        emit(0x88);
+        modrmMemory(src.code(), m, 1);
+        list(start, "mov BYTE PTR " + m.text() + "," + src.name8());
     }
 
     /** The ALU group {@code add/or/sub/xor/cmp} as (opcode of the r/m, reg form; the /digit of the imm form). */
@@ -529,6 +565,7 @@ public final class X86Assembler {
 
     /** {@code kmovw k, WORD PTR [m]}. */
     public void kmovw(Mask k, Mem m) {
+        usesAvx512 = true;
         int start = size;
         vex(0, indexBit3(m), bit3(m.base().code()), MAP_0F, false, 0, false, PP_NONE);
         emit(0x90);
@@ -538,6 +575,7 @@ public final class X86Assembler {
 
     /** {@code kmovw k, r32}. */
     public void kmovw(Mask k, Gpr r) {
+        usesAvx512 = true;
         int start = size;
         vex(0, 0, bit3(r.code()), MAP_0F, false, 0, false, PP_NONE);
         emit(0x92);
@@ -800,6 +838,228 @@ public final class X86Assembler {
         int start = size;
         evexRRM(PP_66, MAP_0F38, 0x18, dst.index(), 0, m, lengthCode(dst), false, 0, false, 4);
         list(start, "vbroadcastss " + dst.name() + ",DWORD PTR " + m.text());
+    }
+
+    // ------------------------------------------------ AVX2 / AVX-VNNI vector instructions (VEX: xmm/ymm 0-15)
+    //
+    // For CPUs with AVX-VNNI but no AVX-512. Every method here ends in "Vex" (as vpdpbusdVex above), so a generator
+    // that must stay free of EVEX reads as such; usesAvx512() checks it. VEX has no opmasks, no embedded broadcast
+    // and no embedded rounding: broadcasts are separate loads and masked stores take their mask in a vector register.
+
+    /**
+     * A VEX instruction on registers only: {@code reg} in ModRM.reg (its width sets VEX.L), {@code src1} in vvvv
+     * (null when the instruction has none), {@code rm} in ModRM.rm, an immediate byte unless {@code imm < 0}.
+     */
+    private void vexRegisters(String text, int pp, int map, boolean w, int opcode, Vec reg, Vec src1, Vec rm,
+                              int imm) {
+        requireVexRegisters(reg, rm);
+        if (src1 != null) {
+            requireVexRegisters(src1);
+        }
+        int start = size;
+        vex(bit3(reg.index()), 0, bit3(rm.index()), map, w, src1 == null ? 0 : src1.index(), reg.bits() == 256, pp);
+        emit(opcode);
+        modrmRegister(reg.index(), rm.index());
+        if (imm >= 0) {
+            emit(imm);
+        }
+        list(start, text);
+    }
+
+    /** {@link #vexRegisters} with a memory operand in ModRM.rm (VEX has no compressed displacement). */
+    private void vexMemory(String text, int pp, int map, boolean w, int opcode, Vec reg, Vec src1, Mem m) {
+        requireVexRegisters(reg);
+        if (src1 != null) {
+            requireVexRegisters(src1);
+        }
+        int start = size;
+        vex(bit3(reg.index()), indexBit3(m), bit3(m.base().code()), map, w, src1 == null ? 0 : src1.index(),
+                reg.bits() == 256, pp);
+        emit(opcode);
+        modrmMemory(reg.index(), m, 1);
+        list(start, text);
+    }
+
+    private static String ops(String mnemonic, Object... operands) {
+        StringBuilder s = new StringBuilder(mnemonic).append(' ');
+        for (int i = 0; i < operands.length; i++) {
+            s.append(i == 0 ? "" : ",").append(operands[i]);
+        }
+        return s.toString();
+    }
+
+    private static String vectorMem(Vec width, Mem m) {
+        return width.memoryKeyword() + " PTR " + m.text();
+    }
+
+    /** {@code op dst, a, b} for the VEX three-register arithmetic below. */
+    private void vex3(String mnemonic, int pp, int map, int opcode, Vec dst, Vec a, Vec b) {
+        requireSameWidth(dst, a, b);
+        vexRegisters(ops(mnemonic, dst, a, b), pp, map, false, opcode, dst, a, b, -1);
+    }
+
+    /** {@code op dst, a, [m]} with a full-width memory operand. */
+    private void vex3(String mnemonic, int pp, int map, int opcode, Vec dst, Vec a, Mem b) {
+        requireSameWidth(dst, a);
+        vexMemory(ops(mnemonic, dst, a, vectorMem(dst, b)), pp, map, false, opcode, dst, a, b);
+    }
+
+    public void vpadddVex(Vec dst, Vec a, Vec b) {
+        vex3("vpaddd", PP_66, MAP_0F, 0xFE, dst, a, b);
+    }
+
+    public void vpadddVex(Vec dst, Vec a, Mem b) {
+        vex3("vpaddd", PP_66, MAP_0F, 0xFE, dst, a, b);
+    }
+
+    /** {@code vpmulld dst, a, b}: dword products, low 32 bits. */
+    public void vpmulldVex(Vec dst, Vec a, Vec b) {
+        vex3("vpmulld", PP_66, MAP_0F38, 0x40, dst, a, b);
+    }
+
+    public void vpmulldVex(Vec dst, Vec a, Mem b) {
+        vex3("vpmulld", PP_66, MAP_0F38, 0x40, dst, a, b);
+    }
+
+    public void vpmaxsdVex(Vec dst, Vec a, Vec b) {
+        vex3("vpmaxsd", PP_66, MAP_0F38, 0x3D, dst, a, b);
+    }
+
+    public void vpminsdVex(Vec dst, Vec a, Vec b) {
+        vex3("vpminsd", PP_66, MAP_0F38, 0x39, dst, a, b);
+    }
+
+    /** {@code vpandn dst, a, b}: {@code ~a & b}. */
+    public void vpandnVex(Vec dst, Vec a, Vec b) {
+        vex3("vpandn", PP_66, MAP_0F, 0xDF, dst, a, b);
+    }
+
+    /** {@code vpxor dst, a, b} (with a == b: zero the register). */
+    public void vpxorVex(Vec dst, Vec a, Vec b) {
+        vex3("vpxor", PP_66, MAP_0F, 0xEF, dst, a, b);
+    }
+
+    /** {@code vpackusdw dst, a, b}: dwords to words with unsigned saturation, per 128-bit lane: a's four, b's four. */
+    public void vpackusdwVex(Vec dst, Vec a, Vec b) {
+        vex3("vpackusdw", PP_66, MAP_0F38, 0x2B, dst, a, b);
+    }
+
+    /** {@code vpackuswb dst, a, b}: words to bytes with unsigned saturation, per 128-bit lane: a's eight, b's eight. */
+    public void vpackuswbVex(Vec dst, Vec a, Vec b) {
+        vex3("vpackuswb", PP_66, MAP_0F, 0x67, dst, a, b);
+    }
+
+    public void vaddpsVex(Vec dst, Vec a, Vec b) {
+        vex3("vaddps", PP_NONE, MAP_0F, 0x58, dst, a, b);
+    }
+
+    public void vaddpsVex(Vec dst, Vec a, Mem b) {
+        vex3("vaddps", PP_NONE, MAP_0F, 0x58, dst, a, b);
+    }
+
+    public void vmulpsVex(Vec dst, Vec a, Vec b) {
+        vex3("vmulps", PP_NONE, MAP_0F, 0x59, dst, a, b);
+    }
+
+    public void vmulpsVex(Vec dst, Vec a, Mem b) {
+        vex3("vmulps", PP_NONE, MAP_0F, 0x59, dst, a, b);
+    }
+
+    /** {@code vminps dst, a, b}: where either is NaN the result is {@code b} (the second source). */
+    public void vminpsVex(Vec dst, Vec a, Vec b) {
+        vex3("vminps", PP_NONE, MAP_0F, 0x5D, dst, a, b);
+    }
+
+    /** {@code vmaxps dst, a, b}: where either is NaN the result is {@code b} (the second source). */
+    public void vmaxpsVex(Vec dst, Vec a, Vec b) {
+        vex3("vmaxps", PP_NONE, MAP_0F, 0x5F, dst, a, b);
+    }
+
+    /** {@code vfmadd213ps dst, a, b}: {@code dst = a*dst + b}, one rounding (Java's {@code Math.fma}). */
+    public void vfmadd213psVex(Vec dst, Vec a, Vec b) {
+        vex3("vfmadd213ps", PP_66, MAP_0F38, 0xA8, dst, a, b);
+    }
+
+    public void vfmadd213psVex(Vec dst, Vec a, Mem b) {
+        vex3("vfmadd213ps", PP_66, MAP_0F38, 0xA8, dst, a, b);
+    }
+
+    /** {@code vcmpps dst, a, b, predicate}: all ones in the lanes where the predicate holds, else zero. */
+    public void vcmppsVex(Vec dst, Vec a, Vec b, CmpPredicate predicate) {
+        requireSameWidth(dst, a, b);
+        vexRegisters(ops("vcmp" + predicate.name().toLowerCase(java.util.Locale.ROOT) + "ps", dst, a, b), PP_NONE,
+                MAP_0F, false, 0xC2, dst, a, b, predicate.imm());
+    }
+
+    /** {@code vcvtdq2ps dst, src}: int32 to float32, rounding to nearest even (as Java's {@code (float) int}). */
+    public void vcvtdq2psVex(Vec dst, Vec src) {
+        requireSameWidth(dst, src);
+        vexRegisters(ops("vcvtdq2ps", dst, src), PP_NONE, MAP_0F, false, 0x5B, dst, null, src, -1);
+    }
+
+    /**
+     * {@code vcvtps2dq dst, src}: float32 to int32 in the rounding mode of MXCSR (VEX has no embedded rounding).
+     * The JVM runs Java code with MXCSR at its default, round to nearest even, and restores it around native calls
+     * (as it must: Java's float arithmetic depends on it), so this is {@code Math.rint}; the kernels' self-test
+     * checks it on exact ties. NaN and out-of-range values give {@code 0x80000000}.
+     */
+    public void vcvtps2dqVex(Vec dst, Vec src) {
+        requireSameWidth(dst, src);
+        vexRegisters(ops("vcvtps2dq", dst, src), PP_66, MAP_0F, false, 0x5B, dst, null, src, -1);
+    }
+
+    /** {@code vpermq dst, src, imm}: qword {@code i} of dst is qword {@code imm[2i+1:2i]} of src (256-bit only). */
+    public void vpermqVex(Vec dst, Vec src, int imm) {
+        requireSameWidth(dst, src);
+        if (dst.bits() != 256) {
+            throw new IllegalArgumentException("vpermq needs ymm registers, got " + dst);
+        }
+        vexRegisters(ops("vpermq", dst, src, "0x" + Integer.toHexString(imm & 0xFF)), PP_66, MAP_0F3A, true, 0x00,
+                dst, null, src, imm & 0xFF);
+    }
+
+    /** {@code vextracti128 dst, src, imm}: the low ({@code imm = 0}) or high (1) half of ymm {@code src}. */
+    public void vextracti128Vex(Vec dst, Vec src, int imm) {
+        if (dst.bits() != 128 || src.bits() != 256) {
+            throw new IllegalArgumentException("vextracti128 takes xmm, ymm; got " + dst + ", " + src);
+        }
+        vexRegisters(ops("vextracti128", dst, src, "0x" + Integer.toHexString(imm & 1)), PP_66, MAP_0F3A, false,
+                0x39, src, null, dst, imm & 1);
+    }
+
+    /** {@code vpbroadcastd dst, DWORD PTR [m]} (AVX2). */
+    public void vpbroadcastdVex(Vec dst, Mem m) {
+        vexMemory(ops("vpbroadcastd", dst, "DWORD PTR " + m.text()), PP_66, MAP_0F38, false, 0x58, dst, null, m);
+    }
+
+    /** {@code vbroadcastss dst, DWORD PTR [m]}. */
+    public void vbroadcastssVex(Vec dst, Mem m) {
+        vexMemory(ops("vbroadcastss", dst, "DWORD PTR " + m.text()), PP_66, MAP_0F38, false, 0x18, dst, null, m);
+    }
+
+    /** {@code vmovdqu dst, [m]}: an unaligned load. */
+    public void vmovdquVex(Vec dst, Mem m) {
+        vexMemory(ops("vmovdqu", dst, vectorMem(dst, m)), PP_F3, MAP_0F, false, 0x6F, dst, null, m);
+    }
+
+    /** {@code vmovdqu [m], src}: an unaligned store of the whole register. */
+    public void vmovdquVex(Mem m, Vec src) {
+        vexMemory(ops("vmovdqu", vectorMem(src, m), src), PP_F3, MAP_0F, false, 0x7F, src, null, m);
+    }
+
+    /**
+     * {@code vpmaskmovd [m], mask, src}: stores the dwords of {@code src} whose lane in {@code mask} has its sign
+     * bit set; the others are neither written nor touched (no fault even where they would be outside any mapping).
+     */
+    public void vpmaskmovdVex(Mem m, Vec mask, Vec src) {
+        requireSameWidth(mask, src);
+        vexMemory(ops("vpmaskmovd", vectorMem(src, m), mask, src), PP_66, MAP_0F38, false, 0x8E, src, mask, m);
+    }
+
+    /** {@code vmaskmovps [m], mask, src}: {@link #vpmaskmovdVex} for floats. */
+    public void vmaskmovpsVex(Mem m, Vec mask, Vec src) {
+        requireSameWidth(mask, src);
+        vexMemory(ops("vmaskmovps", vectorMem(src, m), mask, src), PP_66, MAP_0F38, false, 0x2E, src, mask, m);
     }
 
     /** Raw bytes (the crash tests plant invalid code with it); listed as {@code (bad)}. */

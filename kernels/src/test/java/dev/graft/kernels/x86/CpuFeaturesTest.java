@@ -28,6 +28,8 @@ class CpuFeaturesTest {
         assertEquals(flags.contains("avx512vl"), cpu.avx512vl(), "avx512vl");
         assertEquals(flags.contains("avx512_vnni"), cpu.avx512vnni(), "avx512_vnni");
         assertEquals(flags.contains("avx_vnni"), cpu.avxVnni(), "avx_vnni");
+        assertEquals(flags.contains("avx2"), cpu.avx2(), "avx2");
+        assertEquals(flags.contains("fma"), cpu.fma(), "fma");
         // The kernel lists AVX-512 flags only where it enables the state, so XCR0 must agree.
         assertEquals(flags.contains("avx512f"), cpu.osAvx512(), "XCR0 AVX-512 state");
         String vendor = Files.readAllLines(cpuinfo).stream().filter(l -> l.startsWith("vendor_id")).findFirst()

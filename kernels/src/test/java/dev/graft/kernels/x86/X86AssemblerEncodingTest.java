@@ -47,12 +47,31 @@ class X86AssemblerEncodingTest {
         assertTrue(count > 15_000, "checked only " + count + " instructions");
     }
 
+    /** The VEX (AVX2 / AVX-VNNI) instructions of the 256-bit kernels: every register pair, every memory form. */
+    @Test
+    void everyVexEncodingMatchesObjdump() throws Exception {
+        X86Assembler a = new X86Assembler();
+        vex(a, new Random(13));
+        assertTrue(!a.usesAvx512(), "a VEX instruction was emitted as EVEX");
+        int count = check(a);
+        assertTrue(count > 8_000, "checked only " + count + " instructions");
+    }
+
     @Test
     void generatedKernelsMatchObjdump() throws Exception {
         for (VnniGemmCode.Output o : VnniGemmCode.Output.values()) {
             for (boolean asym : new boolean[] {false, true}) {
                 for (int rows = 1; rows <= 6; rows++) {
                     check(new VnniGemmCode(rows, 4 - (rows > 4 ? 0 : rows % 2), o, asym).assembler());
+                }
+            }
+        }
+        for (VnniGemmCode.Output o : VnniGemmCode.Output.values()) {
+            for (boolean asym : new boolean[] {false, true}) {
+                for (VnniGemmCode.Operands form : VnniGemmCode.Operands.values()) {
+                    for (int rows : form == VnniGemmCode.Operands.ACTIVATION_ROWS ? new int[] {1, 4, 6} : new int[] {6}) {
+                        check(new AvxVnniGemmCode(rows, o, asym, form, VnniGemmCode.Fault.NONE).assembler());
+                    }
                 }
             }
         }
@@ -197,6 +216,62 @@ class X86AssemblerEncodingTest {
                 case 20 -> a.vmulpsBroadcast(x, y, m);
                 case 21 -> a.vfmadd213psBroadcast(x, y, m);
                 default -> a.vpdpbusdVex(ymm(x.index() % 16), ymm(y.index() % 16), m);
+            }
+        }
+    }
+
+    private static void vex(X86Assembler a, Random r) {
+        for (int d = 0; d < 16; d++) {
+            for (int s = 0; s < 16; s++) {
+                Vec x = ymm(d);
+                Vec y = ymm(s);
+                Vec z = ymm((d * 7 + s * 13) % 16);
+                a.vpadddVex(x, y, z);
+                a.vpmulldVex(x, y, z);
+                a.vpmaxsdVex(x, y, z);
+                a.vpminsdVex(x, y, z);
+                a.vpandnVex(x, y, z);
+                a.vpxorVex(x, y, z);
+                a.vpackusdwVex(x, y, z);
+                a.vpackuswbVex(xmm(d), xmm(s), xmm(z.index()));
+                a.vaddpsVex(x, y, z);
+                a.vmulpsVex(x, y, z);
+                a.vminpsVex(x, y, z);
+                a.vmaxpsVex(x, y, z);
+                a.vfmadd213psVex(x, y, z);
+                a.vcmppsVex(x, y, z, X86Assembler.CmpPredicate.values()[(d + s) % 8]);
+                a.vcvtdq2psVex(x, y);
+                a.vcvtps2dqVex(x, y);
+                a.vpermqVex(x, y, (d * 16 + s) & 0xFF);
+                a.vextracti128Vex(xmm(d), y, s & 1);
+            }
+        }
+        for (Gpr g : Gpr.values()) {
+            for (Gpr h : Gpr.values()) {
+                a.movByte(Mem.at(h, g == Gpr.RSP ? Gpr.RAX : g, 1, -1), g);
+                a.movzxByte(g, Mem.at(h, g == Gpr.RSP ? Gpr.R14 : g, 1, 0x1f));
+            }
+        }
+        for (int i = 0; i < 3000; i++) {
+            Vec x = ymm(r.nextInt(16));
+            Vec y = ymm(r.nextInt(16));
+            Mem m = memory(r);
+            switch (i % 15) {
+                case 0 -> a.vpadddVex(x, y, m);
+                case 1 -> a.vpmulldVex(x, y, m);
+                case 2 -> a.vaddpsVex(x, y, m);
+                case 3 -> a.vmulpsVex(x, y, m);
+                case 4 -> a.vfmadd213psVex(x, y, m);
+                case 5 -> a.vpbroadcastdVex(x, m);
+                case 6 -> a.vbroadcastssVex(x, m);
+                case 7 -> a.vmovdquVex(x, m);
+                case 8 -> a.vmovdquVex(m, x);
+                case 9 -> a.vmovdquVex(m, xmm(x.index()));
+                case 10 -> a.vpmaskmovdVex(m, y, x);
+                case 11 -> a.vmaskmovpsVex(m, y, x);
+                case 12 -> a.movByte(m, Gpr.values()[r.nextInt(16)]);
+                case 13 -> a.movzxByte(Gpr.values()[r.nextInt(16)], m);
+                default -> a.vpdpbusdVex(x, y, m);
             }
         }
     }
