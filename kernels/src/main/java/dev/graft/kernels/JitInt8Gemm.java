@@ -20,8 +20,9 @@ import java.util.Random;
  * {@link Int8Gemm} on machine code generated at start-up for AVX-512 VNNI ({@code vpdpbusd}: 64 u8 x s8 products
  * summed into 16 int32 lanes per instruction, four times the multiply-adds of an FP32 FMA), or, on CPUs without
  * AVX-512, for AVX-VNNI (the same instruction VEX-encoded on 256-bit registers): see {@link Isa}. The code comes from
- * {@link VnniGemmCode} or {@link AvxVnniGemmCode} (same operands, params and layouts), is installed by {@link ExecutableMemory} and called through a critical FFM downcall with
- * the heap arrays passed in place; no native library ships with Graft.
+ * {@link VnniGemmCode} or {@link AvxVnniGemmCode} (same operands, params and layouts), is installed by
+ * {@link ExecutableMemory} and called through a critical FFM downcall with the heap arrays passed in place; no native
+ * library ships with Graft.
  *
  * <p>Java's side of each call: check every bound ({@link PreparedOutput#checkGemm}), fold the zero points into
  * per-column and per-row int32 terms, lay out the output stage's per-column constants next to them, and cut the work
@@ -30,8 +31,9 @@ import java.util.Random;
  * column panels and the output stage itself. The integer part is exact and the output stage per element, so the
  * result is bit-identical to {@link ScalarInt8Gemm} and to itself for any thread count.
  *
- * <p>Destinations with a column stride other than 1 (a convolution's NCHW output) are computed row-major into a
- * scratch array and scattered in Java.
+ * <p>Convolutions ({@link #gemmTransposedA}) use the generated code's weight-rows form, which writes NCHW planes
+ * directly. Any other destination with a column stride other than 1 is computed row-major into a scratch array and
+ * scattered in Java.
  */
 public final class JitInt8Gemm implements Int8Gemm {
 
@@ -398,7 +400,7 @@ public final class JitInt8Gemm implements Int8Gemm {
         int n = w.n();
         int k = w.k();
         int k4 = (k + 3) / 4;
-        if (m > 0 && aOff + (long) (m - 1) * lda + 4L * k4 > a.length) {
+        if (aOff + (long) (m - 1) * lda + 4L * k4 > a.length) {
             // The last group of four reads past K; copy the rows so those bytes exist (they meet zero weights).
             byte[] padded = new byte[m * 4 * k4];
             for (int i = 0; i < m; i++) {
