@@ -3,6 +3,7 @@ package dev.graft.ops;
 import dev.graft.kernels.Conv2dKernels;
 import dev.graft.kernels.FloatGemm;
 import dev.graft.kernels.Kernels;
+import dev.graft.kernels.VectorFloatGemm;
 
 import java.util.Arrays;
 
@@ -123,6 +124,14 @@ public final class LinalgOps {
             outShape[outShape.length - 1] = outFeatures;
             Tensor out = Tensor.empty(DType.FLOAT32, outShape);
             float[] o = out.storage.floats;
+            if (PackedLinear.applies(rows, x2, w, gemm())) {
+                // Weights packed once per version of their values, bias fused into the store: the same sums as
+                // the path below, which packs the weights on every call.
+                ((VectorFloatGemm) gemm()).linear(rows, x2.storage.floats, x2.offset, x2.strides[0],
+                        PackedLinear.of(w), bias == null ? null : bias.toFloatArrayUnchecked(), false, o, 0,
+                        outFeatures);
+                return out;
+            }
             gemm().gemm(rows, outFeatures, in,
                     x2.storage.floats, x2.offset, x2.strides[0], x2.strides[1],
                     w.storage.floats, w.offset, w.strides[1], w.strides[0],

@@ -340,6 +340,14 @@ public final class MathOps {
             return false;
         }
 
+        /**
+         * {@code o[i] = apply(x[xo + i], s)} for {@code i < n} in a loop of the op's own (the attention scores divided
+         * by a scalar); false when the op has none.
+         */
+        boolean applyScalar(float[] x, int xo, float s, float[] o, int n) {
+            return false;
+        }
+
         @Override
         protected Object compute(Object[] args) {
             Tensor a = tensorArg(args, 0);
@@ -377,6 +385,9 @@ public final class MathOps {
                 }
                 if (Arrays.equals(a.shape, out.shape) && b.numelRef() == 1) {
                     float s = y[bo];
+                    if (applyScalar(x, ao, s, o, n)) {
+                        return;
+                    }
                     for (int i = 0; i < n; i++) {
                         o[i] = apply(x[ao + i], s);
                     }
@@ -451,6 +462,14 @@ public final class MathOps {
         }
 
         @Override
+        boolean applyScalar(float[] x, int xo, float s, float[] o, int n) {
+            for (int i = 0; i < n; i++) {
+                o[i] = x[xo + i] + s;
+            }
+            return true;
+        }
+
+        @Override
         long applyLong(long a, long b) {
             return a + b;
         }
@@ -465,6 +484,14 @@ public final class MathOps {
         @Override
         float apply(float a, float b) {
             return a - b;
+        }
+
+        @Override
+        boolean applyScalar(float[] x, int xo, float s, float[] o, int n) {
+            for (int i = 0; i < n; i++) {
+                o[i] = x[xo + i] - s;
+            }
+            return true;
         }
 
         @Override
@@ -488,6 +515,14 @@ public final class MathOps {
         boolean applySameShape(float[] x, int xo, float[] y, int yo, float[] o, int oo, int n) {
             for (int i = 0; i < n; i++) {
                 o[oo + i] = x[xo + i] * y[yo + i];
+            }
+            return true;
+        }
+
+        @Override
+        boolean applyScalar(float[] x, int xo, float s, float[] o, int n) {
+            for (int i = 0; i < n; i++) {
+                o[i] = x[xo + i] * s;
             }
             return true;
         }
@@ -525,6 +560,14 @@ public final class MathOps {
         @Override
         float apply(float a, float b) {
             return a / b;
+        }
+
+        @Override
+        boolean applyScalar(float[] x, int xo, float s, float[] o, int n) {
+            for (int i = 0; i < n; i++) {
+                o[i] = x[xo + i] / s;
+            }
+            return true;
         }
 
         @Override

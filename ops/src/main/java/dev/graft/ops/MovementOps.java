@@ -556,6 +556,11 @@ public final class MovementOps {
 
     /** Copies {@code src} into {@code dst} (same shape, any strides), converting dtype as {@code to()} does. */
     static void copyInto(Tensor src, Tensor dst) {
+        copyValues(src, dst);
+        dst.storage.version++; // written in place: caches derived from the old values no longer apply
+    }
+
+    private static void copyValues(Tensor src, Tensor dst) {
         int n = src.numelRef();
         if (src.shape.length > 0 && n > 0 && src.dtype == dst.dtype
                 && (src.storage.floats != null || src.storage.bytes != null)) {

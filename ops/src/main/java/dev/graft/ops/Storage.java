@@ -11,6 +11,14 @@ final class Storage {
     final int[] ints;
     final long[] longs;
     final byte[] bytes;
+    /**
+     * Bumped by every write into this memory after creation ({@link InPlace}, through {@code MovementOps.copyInto}):
+     * values derived from the contents and cached with them (packed FP32 linear weights) are valid only for the
+     * version they were made from. Tensors are otherwise values, and {@code Tensor.wrap} takes ownership of its array.
+     */
+    volatile int version;
+    /** One cached value derived from the contents (see {@link #version}), or null; replaced, never mutated. */
+    volatile Object derived;
 
     private Storage(DType dtype, float[] floats, int[] ints, long[] longs, byte[] bytes) {
         this.dtype = dtype;
