@@ -73,11 +73,39 @@ public final class DynamicQuantization {
         Objects.checkFromIndexSize(xOff, len, x.length);
         Objects.checkFromIndexSize(outOff, len, out.length);
         float inverse = 1f / scale;
+        if (Kernels.vectorKernels()) {
+            VectorQuantization.quantizeFma(x, xOff, out, outOff, len, inverse, zeroPoint);
+            return;
+        }
+        quantizeReference(x, xOff, len, inverse, zeroPoint, out, outOff);
+    }
+
+    /** The scalar reference of {@link #quantize}, given {@code 1/scale} already rounded to float. */
+    static void quantizeReference(float[] x, int xOff, int len, float inverse, int zeroPoint, byte[] out,
+                                  int outOff) {
         float zp = zeroPoint;
         for (int i = 0; i < len; i++) {
-            float t = Math.fma(x[xOff + i], inverse, zp);
-            out[outOff + i] = (byte) Math.max(0, Math.min(255, (int) Math.rint(t)));
+            out[outOff + i] = (byte) quantizeOne(x[xOff + i], inverse, zp);
         }
+    }
+
+    /** One value of {@link #quantize}. */
+    static int quantizeOne(float x, float inverse, float zp) {
+        return Math.max(0, Math.min(255, (int) Math.rint(Math.fma(x, inverse, zp))));
+    }
+
+    /** {@code {min, max}} of the values, NaN propagating as {@link Math#min} does. */
+    static float[] minMax(float[] x, int xOff, int len) {
+        if (Kernels.vectorKernels()) {
+            return VectorQuantization.minMax(x, xOff, len);
+        }
+        float min = Float.POSITIVE_INFINITY;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < len; i++) {
+            min = Math.min(min, x[xOff + i]);
+            max = Math.max(max, x[xOff + i]);
+        }
+        return new float[] {min, max};
     }
 
     /**
@@ -91,22 +119,16 @@ public final class DynamicQuantization {
         int k = w.k();
         int len = Math.multiplyExact(m, k);
         Objects.checkFromIndexSize(xOff, len, x.length);
-        float min = Float.POSITIVE_INFINITY;
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < len; i++) {
-            float v = x[xOff + i];
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-        }
-        if (len == 0) {
-            min = 0f;
-            max = 0f;
-        }
-        Params p = chooseParams(min, max, reduceRange);
+        float[] range = len == 0 ? new float[2] : minMax(x, xOff, len);
+        Params p = chooseParams(range[0], range[1], reduceRange);
         float scale = (float) p.scale();
-        byte[] q = new byte[len];
-        quantize(x, xOff, len, scale, p.zeroPoint(), q, 0);
-        gemm.gemm(m, q, 0, k, p.zeroPoint(), w, new Int8Output.Dequantize(scale, bias, y, yOff, w.n()));
+        byte[] q = ByteScratch.take(len);
+        try {
+            quantize(x, xOff, len, scale, p.zeroPoint(), q, 0);
+            gemm.gemm(m, q, 0, k, p.zeroPoint(), w, new Int8Output.Dequantize(scale, bias, y, yOff, w.n()));
+        } finally {
+            ByteScratch.give(q);
+        }
         return p;
     }
 }

@@ -42,6 +42,44 @@ final class VectorQuantization {
         ((ByteVector) q.convertShape(VectorOperators.I2B, BYTES, 0)).intoArray(out, oi);
     }
 
+    /**
+     * Dynamic quantization's form (fbgemm's vector {@code Quantize<uint8_t>}, see
+     * {@link DynamicQuantization#quantize}): {@code clamp(rint(fma(x, inverse, zeroPoint)), 0, 255)}, NaN to 0 as
+     * Java's {@code (int) Math.rint(NaN)}; the scalar form for the tail.
+     */
+    static void quantizeFma(float[] x, int xOff, byte[] out, int outOff, int n, float inverse, int zeroPoint) {
+        float zp = zeroPoint;
+        int i = 0;
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            FloatVector t = FloatVector.fromArray(FLOATS, x, xOff + i).fma(inverse, zp);
+            t = t.blend(0f, t.test(VectorOperators.IS_NAN)).max(-LIMIT).min(LIMIT).add(MAGIC).sub(MAGIC);
+            IntVector q = ((IntVector) t.convert(VectorOperators.F2I, 0)).max(0).min(255);
+            ((ByteVector) q.convertShape(VectorOperators.I2B, BYTES, 0)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = (byte) DynamicQuantization.quantizeOne(x[xOff + i], inverse, zp);
+        }
+    }
+
+    /** {@code {min, max}} of {@code x[xOff .. xOff+n)} with {@link Math#min}/{@link Math#max} semantics (NaN wins). */
+    static float[] minMax(float[] x, int xOff, int n) {
+        FloatVector lo = FloatVector.broadcast(FLOATS, Float.POSITIVE_INFINITY);
+        FloatVector hi = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, x, xOff + i);
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        float min = lo.reduceLanes(VectorOperators.MIN);
+        float max = hi.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            min = Math.min(min, x[xOff + i]);
+            max = Math.max(max, x[xOff + i]);
+        }
+        return new float[] {min, max};
+    }
+
     static void dequantize(byte[] q, int qOff, boolean unsigned, float[] out, int outOff, int n, float scale,
                            int zeroPoint) {
         int i = 0;
