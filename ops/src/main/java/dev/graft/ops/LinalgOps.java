@@ -3,9 +3,11 @@ package dev.graft.ops;
 import dev.graft.kernels.Conv2dKernels;
 import dev.graft.kernels.FloatGemm;
 import dev.graft.kernels.Kernels;
+import dev.graft.kernels.Parallel;
 import dev.graft.kernels.VectorFloatGemm;
 
 import java.util.Arrays;
+import java.util.function.IntConsumer;
 
 /**
  * Matrix products: matmul (batched, broadcast batch dims), linear and conv2d. All of them call the GEMM chosen by
@@ -72,14 +74,38 @@ public final class LinalgOps {
         StridedCursor ca = new StridedCursor(batch, batchStrides(a, batch), a.offset);
         StridedCursor cb = new StridedCursor(batch, batchStrides(b, batch), b.offset);
         FloatGemm g = gemm();
+        int[] aOffsets = new int[batches];
+        int[] bOffsets = new int[batches];
         for (int i = 0; i < batches; i++, ca.next(), cb.next()) {
-            g.gemm(m, n, k,
-                    a.storage.floats, ca.offset, a.strides[ra - 2], a.strides[ra - 1],
-                    b.storage.floats, cb.offset, b.strides[rb - 2], b.strides[rb - 1],
-                    out.storage.floats, i * m * n, n, false);
+            aOffsets[i] = ca.offset;
+            bOffsets[i] = cb.offset;
+        }
+        IntConsumer one = i -> g.gemm(m, n, k,
+                a.storage.floats, aOffsets[i], a.strides[ra - 2], a.strides[ra - 1],
+                b.storage.floats, bOffsets[i], b.strides[rb - 2], b.strides[rb - 1],
+                out.storage.floats, i * m * n, n, false);
+        long macs = (long) m * n * k;
+        Parallel pool = Parallel.shared();
+        if (batches > 1 && pool.threads() > 1 && macs < SPLIT_INSIDE_GEMM && macs * batches >= SPLIT_INSIDE_GEMM) {
+            // Many small products (attention: one per batch and head), each below the size the GEMM splits itself:
+            // the products go to the threads instead. Each product is computed whole by one thread, so the bits do
+            // not depend on the split.
+            int tasks = Math.min(pool.threads(), batches);
+            pool.forEach(tasks, t -> {
+                for (int i = batches * t / tasks; i < batches * (t + 1) / tasks; i++) {
+                    one.accept(i);
+                }
+            });
+        } else {
+            for (int i = 0; i < batches; i++) {
+                one.accept(i);
+            }
         }
         return out;
     }
+
+    /** Multiply-adds from which the FP32 GEMM splits one product among threads itself. */
+    private static final long SPLIT_INSIDE_GEMM = 1_000_000L;
 
     /** Strides of the batch dimensions of {@code t} broadcast to {@code batch} (0 where broadcast). */
     private static int[] batchStrides(Tensor t, int[] batch) {
