@@ -87,7 +87,7 @@ public final class OpRule {
         Int8Context withRelu();
 
         /** The weight's qparams: QAT's, or a fresh weight observer's; counts the weight as quantized. */
-        QuantizationParams weight(Tensor weight);
+        QParams weight(Tensor weight);
 
         /** The layer's path, for messages. */
         String where();
@@ -111,7 +111,7 @@ public final class OpRule {
      */
     @FunctionalInterface
     public interface WeightFactory {
-        Module make(Module fp32, Function<Tensor, QuantizationParams> weight, boolean reduceRange);
+        Module make(Module fp32, Function<Tensor, QParams> weight, boolean reduceRange);
     }
 
     private final String name;

@@ -101,12 +101,12 @@ public final class QuantRules {
                         c.getInt("out_features"), c.getBoolean("bias"), new Random(0))))
                 .int8((m, ctx) -> {
                     Linear l = (Linear) m;
-                    QuantizationParams w = ctx.weight(l.weight());
+                    QParams w = ctx.weight(l.weight());
                     return QuantizedLinear.fromFloat(l, w.scales(), w.zeroPoints(), ctx.output().scale(),
                             ctx.output().zeroPoint(), ctx.relu());
                 }, (n, attr) -> Linear.wrap(attr.apply((Node) n.args().get(1)), optionalAttr(n, 2, attr)))
                 .dynamic((m, weight, reduceRange) -> {
-                    QuantizationParams w = weight.apply(((Linear) m).weight());
+                    QParams w = weight.apply(((Linear) m).weight());
                     return DynamicQuantizedLinear.fromFloat((Linear) m, w.scales(), w.zeroPoints(), reduceRange);
                 })
                 .int8Module(QuantizedLinear.class, "QuantizedLinear", simple(m -> new ModuleRecord("QuantizedLinear")
@@ -131,7 +131,7 @@ public final class QuantRules {
                                 c.getBoolean("bias"), new Random(0))))
                 .int8((m, ctx) -> {
                     Conv2d conv = (Conv2d) m;
-                    QuantizationParams w = ctx.weight(conv.weight());
+                    QParams w = ctx.weight(conv.weight());
                     return QuantizedConv2d.fromFloat(conv, w.scales(), w.zeroPoints(), ctx.output().scale(),
                             ctx.output().zeroPoint(), ctx.relu());
                 }, QuantRules::functionalConv)
@@ -172,7 +172,7 @@ public final class QuantRules {
                         c -> new Embedding(c.getInt("num_embeddings"), c.getInt("embedding_dim"), new Random(0))))
                 // Weight-only: each row int8 with its own scale; lookups return float rows.
                 .weightOnly((m, weight, reduceRange) -> {
-                    QuantizationParams w = weight.apply(((Embedding) m).weight());
+                    QParams w = weight.apply(((Embedding) m).weight());
                     return QuantizedEmbedding.fromFloat((Embedding) m, w.scales(), w.zeroPoints());
                 })
                 .int8Module(QuantizedEmbedding.class, "QuantizedEmbedding", simple(m -> new ModuleRecord(

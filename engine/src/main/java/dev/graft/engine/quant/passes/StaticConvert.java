@@ -10,7 +10,6 @@ import dev.graft.engine.graph.Target;
 import dev.graft.engine.quant.OpRule;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QuantRules;
-import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.nn.QuantizedLeaf;
 import dev.graft.engine.quant.observe.Observer;
 import dev.graft.engine.quant.qat.QatModule;
@@ -190,8 +189,11 @@ final class StaticConvert implements GraphModule.GraphPass {
             results.notReached.add(where + " (observer of " + v.name() + " saw no data)");
             return null;
         }
-        QuantizationParams p = o.calculateQParams();
-        return new QParams.PerTensor(p.scale(), p.zeroPoint());
+        if (!(o.calculateQParams() instanceof QParams.PerTensor p)) {
+            throw new IllegalStateException(where + ": the activation observer of " + v.name() + " is per channel;"
+                    + " INT8 activations are quantized per tensor");
+        }
+        return p;
     }
 
     private static double rangeRatio(QParams.PerTensor a, QParams.PerTensor b) {
@@ -260,7 +262,7 @@ final class StaticConvert implements GraphModule.GraphPass {
     }
 
     /** How an INT8 module is built here: the output qparams, and weight qparams from QAT or the weight observer. */
-    private OpRule.Int8Context context(QConfig qc, String where, QParams.PerTensor out, QuantizationParams qatWeight) {
+    private OpRule.Int8Context context(QConfig qc, String where, QParams.PerTensor out, QParams qatWeight) {
         return new Context(qc, where, out, qatWeight, false);
     }
 
@@ -268,10 +270,10 @@ final class StaticConvert implements GraphModule.GraphPass {
         private final QConfig qc;
         private final String where;
         private final QParams.PerTensor out;
-        private final QuantizationParams qatWeight;
+        private final QParams qatWeight;
         private final boolean relu;
 
-        Context(QConfig qc, String where, QParams.PerTensor out, QuantizationParams qatWeight, boolean relu) {
+        Context(QConfig qc, String where, QParams.PerTensor out, QParams qatWeight, boolean relu) {
             this.qc = qc;
             this.where = where;
             this.out = out;
@@ -291,7 +293,7 @@ final class StaticConvert implements GraphModule.GraphPass {
             return new Context(qc, where, out, qatWeight, true);
         }
 
-        public QuantizationParams weight(Tensor weight) {
+        public QParams weight(Tensor weight) {
             if (qatWeight != null) {
                 results.fp32WeightBytes += 4L * weight.numel();
                 return qatWeight;
@@ -359,7 +361,7 @@ final class StaticConvert implements GraphModule.GraphPass {
     }
 
     /** A weight observer's qparams for {@code weight}, counting the weight as quantized. */
-    private QuantizationParams weightQParams(QConfig qc, Tensor weight, String where) {
+    private QParams weightQParams(QConfig qc, Tensor weight, String where) {
         results.fp32WeightBytes += 4L * weight.numel();
         return WeightQParams.of(qc, weight, where);
     }

@@ -4,9 +4,9 @@ import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.nn.BatchNorm2d;
 import dev.graft.engine.nn.Conv2d;
-import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.nn.ConvBn2d;
 import dev.graft.ops.F;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 
 import java.util.Objects;
@@ -98,7 +98,7 @@ public final class QatConvBn extends Module implements LeafModule, QatModule {
      * once more (as PyTorch's {@code from_float}), so the INT8 weights are quantized with parameters that cover them.
      */
     @Override
-    public QuantizationParams weightQParams() {
+    public QParams weightQParams() {
         if (weightFakeQuant.isObserverEnabled() || weightFakeQuant.observedCount() == 0) {
             weightFakeQuant.observer().observe(folded().weight());
         }
