@@ -80,7 +80,8 @@ public final class SavedModel {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("format", FORMAT);
             m.put("version", VERSION);
-            m.put("info", Values.encode(info, null, "info"));
+            // Sorted by key: callers pass Map.of, whose order changes from run to run, and a file should not.
+            m.put("info", Values.encode(new java.util.TreeMap<>(info), null, "info"));
             if (blocks.containsKey("")) {
                 m.put("model", null);
             } else {
