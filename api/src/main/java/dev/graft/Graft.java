@@ -2,6 +2,7 @@ package dev.graft;
 
 import dev.graft.engine.Module;
 import dev.graft.engine.ProgressListener;
+import dev.graft.engine.quant.Approach;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.passes.DynamicQuantizer;
@@ -38,14 +39,14 @@ public final class Graft {
     private Graft() {
     }
 
-    /** How to quantize: the approach and the per-layer configuration. */
+    /** How to quantize: the approach (dynamic, static or QAT) and the per-layer configuration. */
     public record Config(Approach approach, QConfigMapping mapping) {
-        /** Dynamic or static post-training quantization, or quantization-aware training. */
-        public enum Approach { DYNAMIC, STATIC, QAT }
-
         public Config {
             Objects.requireNonNull(approach);
             Objects.requireNonNull(mapping);
+            if (approach == Approach.FP32) {
+                throw new IllegalArgumentException("Graft.Config: FP32 is not a way to quantize");
+            }
         }
 
         /** Dynamic quantization, PyTorch's defaults: Linear weights int8 per channel, activations per call. */
@@ -74,9 +75,9 @@ public final class Graft {
      * {@link #prepare} to calibrate on real data, which is what accuracy needs).
      */
     public static Quantized quantize(Module model, Object[] exampleInputs, Config config) {
-        if (config.approach() == Config.Approach.DYNAMIC) {
+        if (config.approach() == Approach.DYNAMIC) {
             Partition p = Partitioner.partition(model, exampleInputs);
-            return new Quantized(p, DynamicQuantizer.quantize(p, config.mapping(), false), "dynamic");
+            return new Quantized(p, DynamicQuantizer.quantize(p, config.mapping(), false), Approach.DYNAMIC);
         }
         Prepared prepared = prepare(model, exampleInputs, config);
         prepared.calibrate(List.<Object[]>of(exampleInputs));
@@ -95,24 +96,26 @@ public final class Graft {
     public static Prepared prepare(Module model, List<Object[]> examples, Config config) {
         Partition p = Partitioner.partitionWithExamples(model, examples, TraceConfig.defaults());
         return switch (config.approach()) {
-            case STATIC -> new Prepared(StaticQuantizer.prepare(p, config.mapping()), "static");
-            case QAT -> new Prepared(StaticQuantizer.prepareQat(p, config.mapping()), "qat");
+            case STATIC -> new Prepared(StaticQuantizer.prepare(p, config.mapping()), Approach.STATIC);
+            case QAT -> new Prepared(StaticQuantizer.prepareQat(p, config.mapping()), Approach.QAT);
             case DYNAMIC -> throw new IllegalArgumentException("dynamic quantization has no prepare step: use quantize");
+            case FP32 -> throw new IllegalArgumentException("FP32 is not a way to quantize");
         };
     }
 
     /** Loads a model saved by {@link Quantized#save}: blocks grafted back, INT8 weights packed once. */
     public static Quantized load(Path file) {
         SavedModel.Loaded loaded = GraftFile.read(file);
-        return new Quantized(loaded.partition(), null, String.valueOf(loaded.info().getOrDefault("approach", "?")));
+        return new Quantized(loaded.partition(), null,
+                Approach.ofLabel(String.valueOf(loaded.info().getOrDefault("approach", ""))));
     }
 
     /** A model with observers (or fake-quant modules) in its traced blocks, waiting for data. */
     public static final class Prepared {
         private final StaticQuantizer.Prepared prepared;
-        private final String approach;
+        private final Approach approach;
 
-        private Prepared(StaticQuantizer.Prepared prepared, String approach) {
+        private Prepared(StaticQuantizer.Prepared prepared, Approach approach) {
             this.prepared = prepared;
             this.approach = approach;
         }
@@ -139,7 +142,7 @@ public final class Graft {
 
         /** Replaces observed blocks by INT8 ones. */
         public Quantized convert() {
-            if (approach.equals("qat")) {
+            if (approach == Approach.QAT) {
                 prepared.enableObservers(false);
             }
             QuantizationReport r = StaticQuantizer.convert(prepared);
@@ -152,9 +155,9 @@ public final class Graft {
     public static final class Quantized {
         private final Partition partition;
         private final QuantizationReport report;
-        private final String approach;
+        private final Approach approach;
 
-        private Quantized(Partition partition, QuantizationReport report, String approach) {
+        private Quantized(Partition partition, QuantizationReport report, Approach approach) {
             this.partition = partition;
             this.report = report;
             this.approach = approach;
@@ -175,13 +178,14 @@ public final class Graft {
             return report;
         }
 
-        public String approach() {
+        /** How the model was quantized; for a loaded file, what its info says (null when it names none). */
+        public Approach approach() {
             return approach;
         }
 
         /** Saves the model to one file, atomically ({@link GraftFile}). */
         public void save(Path file) {
-            GraftFile.write(file, partition, Map.of("approach", approach));
+            GraftFile.write(file, partition, approach == null ? Map.of() : Map.of("approach", approach.label()));
         }
     }
 }

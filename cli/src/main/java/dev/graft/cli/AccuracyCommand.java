@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.engine.Module;
+import dev.graft.engine.quant.Approach;
 import dev.graft.models.QuantizedModel;
 
 import java.io.PrintStream;
@@ -76,12 +77,12 @@ final class AccuracyCommand implements Command {
         Workloads.Score reference = w.score(fp32, fp32, progress);
         progress.finishLine();
         report(out, rows, w.title(), "FP32", reference, reference, t0);
-        for (String approach : w.approaches()) {
+        for (Approach approach : w.approaches()) {
             t0 = System.nanoTime();
             QuantizedModel q = w.quantize(approach, budget, progress);
             Workloads.Score score = w.score(q.model(), fp32, progress);
             progress.finishLine();
-            report(out, rows, w.title(), approach + ": " + q.recipe(), score, reference, t0);
+            report(out, rows, w.title(), approach.label() + ": " + q.recipe(), score, reference, t0);
         }
     }
 

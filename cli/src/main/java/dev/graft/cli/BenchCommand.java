@@ -1,5 +1,6 @@
 package dev.graft.cli;
 
+import dev.graft.engine.quant.Approach;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.passes.DynamicQuantizer;
@@ -71,11 +72,11 @@ final class BenchCommand implements Command {
             return benchFile(java.nio.file.Path.of(model), args.subList(1, args.size()), out);
         }
         if (model.equals("reuters")) {
-            String approach = null;
+            Approach approach = null;
             int runs = DEFAULT_RUNS;
             for (int i = 1; i < args.size(); i++) {
                 switch (args.get(i)) {
-                    case "--approach" -> approach = value(args, ++i, "--approach");
+                    case "--approach" -> approach = approach(value(args, ++i, "--approach"));
                     case "--runs" -> runs = positive(value(args, ++i, "--runs"), "--runs");
                     default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
                 }
@@ -86,19 +87,19 @@ final class BenchCommand implements Command {
             throw new UsageException("unknown model '" + model + "' (choose one of " + ReferenceModels.NAMES
                     + ", or kernels for the JMH table)");
         }
-        String approach = model.equals("minilm") ? "dynamic" : "static";
+        Approach approach = model.equals("minilm") ? Approach.DYNAMIC : Approach.STATIC;
         int runs = DEFAULT_RUNS;
         int calib = 32;
         for (int i = 1; i < args.size(); i++) {
             switch (args.get(i)) {
-                case "--approach" -> approach = value(args, ++i, "--approach");
+                case "--approach" -> approach = approach(value(args, ++i, "--approach"));
                 case "--runs" -> runs = positive(value(args, ++i, "--runs"), "--runs");
                 case "--calib" -> calib = positive(value(args, ++i, "--calib"), "--calib");
                 default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
             }
         }
-        if (!approach.equals("dynamic") && !approach.equals("static")) {
-            throw new UsageException("--approach must be dynamic or static, got " + approach);
+        if (approach != Approach.DYNAMIC && approach != Approach.STATIC) {
+            throw new UsageException("--approach must be dynamic or static, got " + approach.label());
         }
 
         ReferenceModels.Example fp32 = withoutEarlyExit(ReferenceModels.load(model));
@@ -173,10 +174,10 @@ final class BenchCommand implements Command {
     }
 
     /** {@code bench reuters}: the MiniLM-Reuters workload, quantized now. */
-    private static int benchWorkload(String name, String approach, int runs, PrintStream out, PrintStream err)
+    private static int benchWorkload(String name, Approach approach, int runs, PrintStream out, PrintStream err)
             throws Exception {
         Workloads.Workload w = Workloads.get(name);
-        String a = approach == null ? w.approaches().get(0) : approach;
+        Approach a = approach == null ? w.approaches().get(0) : approach;
         Progress progress = Progress.on(err);
         QuantizedModel q = w.quantize(a, Workloads.Budget.full(), progress);
         progress.finishLine();
@@ -195,10 +196,10 @@ final class BenchCommand implements Command {
         return ex;
     }
 
-    private static QuantizationReport quantize(ReferenceModels.Example ex, String approach, int calib,
+    private static QuantizationReport quantize(ReferenceModels.Example ex, Approach approach, int calib,
             PrintStream out) throws java.io.IOException {
         Partition p = Partitioner.partition(ex.model(), ex.inputs());
-        if (approach.equals("dynamic")) {
+        if (approach == Approach.DYNAMIC) {
             return DynamicQuantizer.quantize(p, new QConfigMapping().global(QConfig.dynamicDefault()), false);
         }
         QConfigMapping mapping = ex.name().equals("minilm") ? MiniLm.staticMapping("bert")
@@ -286,5 +287,14 @@ final class BenchCommand implements Command {
         } catch (NumberFormatException e) {
             throw new UsageException(flag + " takes a count > 0, got '" + s + "'");
         }
+    }
+
+    /** The approach a flag names; unknown labels are a usage error. */
+    private static Approach approach(String label) {
+        Approach a = Approach.ofLabel(label);
+        if (a == null || a == Approach.FP32) {
+            throw new UsageException("--approach must be dynamic, static or qat, got " + label);
+        }
+        return a;
     }
 }

@@ -1,6 +1,7 @@
 package dev.graft.cli;
 
 import dev.graft.GraftFile;
+import dev.graft.engine.quant.Approach;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.passes.DynamicQuantizer;
@@ -67,14 +68,14 @@ final class QuantizeCommand implements Command {
             throw new UsageException("which model? one of reuters, cnn, nanodet, minilm");
         }
         String model = args.get(0);
-        String approach = null;
+        String approachLabel = null;
         int keepFp32 = 0;
         int calib = -1;
         boolean reduceRange = false;
         Path outFile = null;
         for (int i = 1; i < args.size(); i++) {
             switch (args.get(i)) {
-                case "--approach" -> approach = value(args, ++i, "--approach");
+                case "--approach" -> approachLabel = value(args, ++i, "--approach");
                 case "--keep-fp32" -> keepFp32 = parseCount(value(args, ++i, "--keep-fp32"));
                 case "--calib" -> calib = parseCount(value(args, ++i, "--calib"));
                 case "--reduce-range" -> reduceRange = true;
@@ -82,16 +83,17 @@ final class QuantizeCommand implements Command {
                 default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
             }
         }
-        if (approach == null) {
+        if (approachLabel == null) {
             throw new UsageException("--approach is required (dynamic, static or qat)");
         }
-        if (!List.of("dynamic", "static", "qat").contains(approach)) {
-            throw new UsageException("--approach must be dynamic, static or qat, got " + approach);
+        Approach approach = Approach.ofLabel(approachLabel);
+        if (approach == null || approach == Approach.FP32) {
+            throw new UsageException("--approach must be dynamic, static or qat, got " + approachLabel);
         }
         if (!model.equals("minilm")) {
             return runWorkload(Workloads.get(model), approach, calib, outFile, out, err);
         }
-        if (approach.equals("qat")) {
+        if (approach == Approach.QAT) {
             throw new UsageException("minilm (the early-exit classifier) has no training data for QAT; use reuters");
         }
         ReferenceModels.Example ex = ReferenceModels.load(model);
@@ -99,7 +101,7 @@ final class QuantizeCommand implements Command {
         Partition p = Partitioner.partition(ex.model(), ex.inputs());
         out.println();
         out.print(p.describe());
-        if (approach.equals("static")) {
+        if (approach == Approach.STATIC) {
             runStatic(ex, p, calib < 0 ? 32 : calib, out, err);
             save(outFile, p, approach, out);
             return 0;
@@ -123,7 +125,7 @@ final class QuantizeCommand implements Command {
         return 0;
     }
 
-    private static int runWorkload(Workloads.Workload w, String approach, int calib, Path outFile, PrintStream out,
+    private static int runWorkload(Workloads.Workload w, Approach approach, int calib, Path outFile, PrintStream out,
                                    PrintStream err) throws Exception {
         w.requireApproach(approach);
         out.println(w.title() + ", " + approach + " INT8");
@@ -147,11 +149,11 @@ final class QuantizeCommand implements Command {
     }
 
     /** Writes the model when {@code --out} was given, and says where and how big. */
-    static void save(Path outFile, Partition p, String approach, PrintStream out) throws java.io.IOException {
+    static void save(Path outFile, Partition p, Approach approach, PrintStream out) throws java.io.IOException {
         if (outFile == null) {
             return;
         }
-        GraftFile.write(outFile, p, java.util.Map.of("approach", approach, "graft", "0.1.0",
+        GraftFile.write(outFile, p, java.util.Map.of("approach", approach.label(), "graft", "0.1.0",
                 "saved_at", java.time.Instant.now().toString()));
         out.printf("%nsaved %s (%s): ./graft inspect|eval|bench %s%n", outFile,
                 Format.bytes(java.nio.file.Files.size(outFile)), outFile);

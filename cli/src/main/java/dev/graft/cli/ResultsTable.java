@@ -4,6 +4,7 @@ import dev.graft.GraftFile;
 import dev.graft.engine.Module;
 import dev.graft.engine.autograd.Autograd;
 import dev.graft.engine.nn.Linear;
+import dev.graft.engine.quant.Approach;
 import dev.graft.engine.quant.report.LayerErrorReport;
 import dev.graft.engine.trace.Partition;
 import dev.graft.models.QuantizedModel;
@@ -87,31 +88,31 @@ final class ResultsTable {
             Workloads.Score fp32Score = w.score(fp32, fp32, progress);
             progress.finishLine();
             Path fp32File = outDir.resolve(name + "-fp32.graft");
-            GraftFile.write(fp32File, fp32Partition, Map.of("approach", "fp32"));
+            GraftFile.write(fp32File, fp32Partition, Map.of("approach", Approach.FP32.label()));
             long fp32Bytes = Files.size(fp32File);
             out.printf("  FP32: %s, %s saved%n", fp32Score.text(), Format.bytes(fp32Bytes));
             Object[] latencyInput = w.latencyInput(1);
             List<Row> rows = new ArrayList<>();
             String worstApproach = "";
             List<LayerErrorReport.Row> worst = List.of();
-            for (String approach : w.approaches()) {
+            for (Approach approach : w.approaches()) {
                 QuantizedModel q = w.quantize(approach, Workloads.Budget.full(), progress);
                 Workloads.Score score = w.score(q.model(), fp32, progress);
                 progress.finishLine();
-                Path file = outDir.resolve(name + "-" + approach + ".graft");
-                GraftFile.write(file, q.partition(), Map.of("approach", approach, "recipe", q.recipe()));
+                Path file = outDir.resolve(name + "-" + approach.label() + ".graft");
+                GraftFile.write(file, q.partition(), Map.of("approach", approach.label(), "recipe", q.recipe()));
                 double[][] ms = BenchCommand.timeSideBySide(() -> fp32.callAny(latencyInput),
                         () -> q.model().callAny(latencyInput), LATENCY_RUNS);
-                Row row = new Row(w.title(), approach, score.text(), fp32Score.text(),
+                Row row = new Row(w.title(), approach.label(), score.text(), fp32Score.text(),
                         (fp32Score.value() - score.value()) / fp32Score.value(), Files.size(file), fp32Bytes,
                         BenchCommand.median(ms[1]), BenchCommand.median(ms[0]), Workloads.blocks(q.partition()),
                         q.recipe());
                 rows.add(row);
                 out.printf(Locale.ROOT, "  %-8s %s (loss %.2f%%), %s (%.2fx smaller), %.2f ms vs %.2f ms FP32 (%.2fx)%n",
-                        approach, score.text(), 100 * row.relativeLoss(), Format.bytes(row.int8Bytes()),
+                        approach.label(), score.text(), 100 * row.relativeLoss(), Format.bytes(row.int8Bytes()),
                         row.compression(), row.int8Ms(), row.fp32Ms(), row.speedup());
-                if (worst.isEmpty() && !q.report().originals().isEmpty() && !approach.equals("qat")) {
-                    worstApproach = approach;
+                if (worst.isEmpty() && !q.report().originals().isEmpty() && approach != Approach.QAT) {
+                    worstApproach = approach.label();
                     worst = LayerErrorReport.measure(q.model(), q.report().originals(),
                             () -> q.model().callAny(latencyInput)).rows();
                 }

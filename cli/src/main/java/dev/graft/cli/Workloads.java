@@ -3,6 +3,7 @@ package dev.graft.cli;
 import dev.graft.engine.Module;
 import dev.graft.engine.ProgressListener;
 import dev.graft.engine.autograd.Autograd;
+import dev.graft.engine.quant.Approach;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.Partitioner;
@@ -89,7 +90,7 @@ final class Workloads {
         /** The row name in the table. */
         abstract String title();
 
-        abstract List<String> approaches();
+        abstract List<Approach> approaches();
 
         /** What {@link #score} measures. */
         abstract String metric();
@@ -100,7 +101,8 @@ final class Workloads {
         /** The inputs the partitioner traces with. */
         abstract Object[] example() throws IOException;
 
-        abstract QuantizedModel quantize(String approach, Budget budget, ProgressListener progress) throws IOException;
+        abstract QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress)
+                throws IOException;
 
         /** The model's score on the workload's test data ({@code reference}: the FP32 model, for agreement metrics). */
         abstract Score score(Module model, Module reference, ProgressListener progress) throws IOException;
@@ -112,10 +114,10 @@ final class Workloads {
             return Partitioner.partition(model, example());
         }
 
-        void requireApproach(String approach) {
+        void requireApproach(Approach approach) {
             if (!approaches().contains(approach)) {
-                throw new UsageException(title() + " supports --approach " + String.join("|", approaches())
-                        + ", not " + approach);
+                throw new UsageException(title() + " supports --approach " + String.join("|",
+                        approaches().stream().map(Approach::label).toList()) + ", not " + approach.label());
             }
         }
     }
@@ -177,8 +179,8 @@ final class Workloads {
             return "MiniLM-Reuters";
         }
 
-        List<String> approaches() {
-            return List.of("dynamic", "static", "qat");
+        List<Approach> approaches() {
+            return List.of(Approach.DYNAMIC, Approach.STATIC, Approach.QAT);
         }
 
         String metric() {
@@ -242,16 +244,16 @@ final class Workloads {
             return ReutersGrain.encode(texts);
         }
 
-        QuantizedModel quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
+        QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress) throws IOException {
             requireApproach(approach);
             loadTrain();
             Partition p = partition(fp32());
-            if (approach.equals("dynamic")) {
+            if (approach == Approach.DYNAMIC) {
                 return ReutersGrain.dynamic(p);
             }
             int calib = budget.calibration() > 0 ? budget.calibration() : 64;
             List<Object[]> batches = ReutersGrain.calibrationBatches(trainTexts, calib);
-            if (approach.equals("static")) {
+            if (approach == Approach.STATIC) {
                 return ReutersGrain.staticInt8(p, batches, progress);
             }
             int n = budget.qatSamples() > 0 ? Math.min(budget.qatSamples(), trainTexts.size()) : trainTexts.size();
@@ -281,8 +283,8 @@ final class Workloads {
             return "MNIST CNN";
         }
 
-        List<String> approaches() {
-            return List.of("static", "qat");
+        List<Approach> approaches() {
+            return List.of(Approach.STATIC, Approach.QAT);
         }
 
         String metric() {
@@ -315,7 +317,7 @@ final class Workloads {
             return new Object[] {calibration().narrow(0, 0, batch).contiguous()};
         }
 
-        QuantizedModel quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
+        QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress) throws IOException {
             requireApproach(approach);
             Tensor calib = calibration();
             List<Object[]> batches = new ArrayList<>();
@@ -323,7 +325,7 @@ final class Workloads {
                 batches.add(new Object[] {calib.narrow(0, start, Math.min(128, calib.size(0) - start))});
             }
             Partition p = partition(fp32());
-            if (approach.equals("static")) {
+            if (approach == Approach.STATIC) {
                 return MnistCnnRecipes.staticInt8(p, batches, progress);
             }
             int images = budget.qatSamples() > 0 ? budget.qatSamples() : 10_000;
@@ -366,8 +368,8 @@ final class Workloads {
             return "NanoDet";
         }
 
-        List<String> approaches() {
-            return List.of("static");
+        List<Approach> approaches() {
+            return List.of(Approach.STATIC);
         }
 
         String metric() {
@@ -406,7 +408,7 @@ final class Workloads {
             return batch == 1 ? example() : null;
         }
 
-        QuantizedModel quantize(String approach, Budget budget, ProgressListener progress) throws IOException {
+        QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress) throws IOException {
             requireApproach(approach);
             List<Path> all = photos();
             List<String> chosen = NanoDetRecipes.CALIBRATION_PHOTOS;

@@ -5,14 +5,14 @@ import dev.graft.kernels.Normalization;
 import java.util.Arrays;
 
 /**
- * Neural-network operators: softmax and log_softmax, layer_norm, batch_norm (inference form), embedding, and the
- * NCHW pooling (max, average, adaptive average) and upsampling (nearest, bilinear) operators.
+ * Neural-network operators: softmax and log_softmax, layer_norm, batch_norm (inference form) and embedding. The NCHW
+ * pooling and upsampling operators are in {@link NNPoolOps}.
  *
  * <p>Inputs and outputs are float32 (embedding ids are int32 or int64). Where PyTorch's CPU kernels sum in float32
- * (softmax's denominator, layer_norm's mean and variance, average pooling's windows) these sums accumulate in double,
+ * (softmax's denominator, layer_norm's mean and variance) these sums accumulate in double,
  * and normalized elements are formed in double before their one rounding to float32: that costs little and keeps
- * results within an ulp or two of the exact value whatever the row or window length. Max pooling, nearest
- * upsampling and embedding copy values exactly; bilinear upsampling follows PyTorch's float32 arithmetic.
+ * results within an ulp or two of the exact value whatever the row or window length. Embedding copies values
+ * exactly.
  */
 public final class NNOps {
     private NNOps() {

@@ -4,9 +4,17 @@ import java.util.Arrays;
 
 /**
  * Quantization parameters: {@code real = scale * (q - zeroPoint)}. Scales are float32, as the fbgemm kernels use
- * {@code float(scale)}.
+ * {@code float(scale)}. The one qparams type of Graft: tensors carry it, observers compute it, converted modules and
+ * saved files hold it; the integer range a value is clamped to belongs to what quantizes (the engine's
+ * {@code QuantSpec}), not to the parameters.
  */
 public sealed interface QParams {
+
+    /** The scales: one per channel, or the one of a per-tensor record. */
+    float[] scales();
+
+    /** One zero point per scale. */
+    int[] zeroPoints();
 
     /** One scale and zero point for the whole tensor. */
     record PerTensor(float scale, int zeroPoint) implements QParams {
@@ -14,6 +22,16 @@ public sealed interface QParams {
             if (!(scale > 0f) || Float.isInfinite(scale)) {
                 throw new IllegalArgumentException("quantization scale must be finite and > 0, got " + scale);
             }
+        }
+
+        @Override
+        public float[] scales() {
+            return new float[] {scale};
+        }
+
+        @Override
+        public int[] zeroPoints() {
+            return new int[] {zeroPoint};
         }
     }
 

@@ -7,13 +7,15 @@ import java.util.Arrays;
  * with ATen's quantized arithmetic (output qparams = input qparams):
  * <pre>
  *   acc = sum of q over the real elements of the window - zp * count      (int32, exact)
- *   m   = (s / s) / divisor                                               (float32; = 1f / divisor)
+ *   m   = (input scale / output scale) / divisor = 1f / divisor           (float32: the scales are equal)
  *   q   = clamp(zp + rint(float(acc) * m), 0, 255)                        (requantize_from_int, ties to even)
  * </pre>
  * Windows and divisors follow {@link NNOps#AVG_POOL2D} / {@link NNOps#ADAPTIVE_AVG_POOL2D}: padding contributes
  * nothing to the sum; the divisor is the padded window size with {@code countIncludePad}, else the real count.
  */
 final class QuantizedOpsPooling {
+    /** ATen's input scale / output scale: pooling keeps its input's qparams, so exactly 1. */
+    private static final float SAME_SCALE_RATIO = 1f;
 
     private QuantizedOpsPooling() {
     }
@@ -34,7 +36,7 @@ final class QuantizedOpsPooling {
         byte[] in = QuantizedOps.bytesOf(x);
         byte[] out = new byte[g.planes * oh * ow];
         int zp = q.zeroPoint();
-        float ratio = q.scale() / q.scale();
+        float ratio = SAME_SCALE_RATIO;
         int i = 0;
         for (int plane = 0; plane < g.planes; plane++) {
             int base = plane * g.h * g.w;
@@ -65,7 +67,7 @@ final class QuantizedOpsPooling {
         byte[] in = QuantizedOps.bytesOf(x);
         byte[] out = new byte[g.planes * size[0] * size[1]];
         int zp = q.zeroPoint();
-        float ratio = q.scale() / q.scale();
+        float ratio = SAME_SCALE_RATIO;
         int i = 0;
         for (int plane = 0; plane < g.planes; plane++) {
             int base = plane * g.h * g.w;

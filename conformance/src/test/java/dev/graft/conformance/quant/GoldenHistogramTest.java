@@ -2,8 +2,8 @@ package dev.graft.conformance.quant;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.observe.HistogramObserver;
+import dev.graft.ops.QParams;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -36,7 +36,7 @@ class GoldenHistogramTest {
         float[] range = obs.searchRange();
         assertFloatsExact(new float[] {(float) state.get("search_min").asDouble(),
                 (float) state.get("search_max").asDouble()}, range, "search range");
-        QuantizationParams q = obs.calculateQParams();
+        QParams q = obs.calculateQParams();
         assertFloatsExact(floats(expected.get("scale")), q.scales(), "scale");
         assertArrayEquals(ints(expected.get("zero_point")), q.zeroPoints(), "zero_point");
     }
@@ -53,7 +53,7 @@ class GoldenHistogramTest {
         JsonNode emulated = g.get("expected").get("emulated_float_histc_bounds");
         assertEquals(emulated.get("histogram_total").asDouble(), total(obs.histogram()), 0.0, "histogram total");
         assertEquals(g.get("expected").get("n_samples").asInt(), (int) total(obs.histogram()));
-        QuantizationParams q = obs.calculateQParams();
+        QParams q = obs.calculateQParams();
         assertFloatsExact(floats(emulated.get("scale")), q.scales(), "scale");
         assertArrayEquals(ints(emulated.get("zero_point")), q.zeroPoints(), "zero_point");
     }

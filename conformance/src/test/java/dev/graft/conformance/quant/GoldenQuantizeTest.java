@@ -3,8 +3,8 @@ package dev.graft.conformance.quant;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.graft.engine.quant.QDType;
 import dev.graft.engine.quant.QScheme;
-import dev.graft.engine.quant.QuantizationParams;
-import dev.graft.engine.quant.qat.FakeQuantize;
+import dev.graft.engine.quant.QuantSpec;
+import dev.graft.ops.QParams;
 import dev.graft.ops.QuantOps;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
@@ -44,12 +44,12 @@ class GoldenQuantizeTest {
                 }
             } else {
                 QDType qd = dtype.equals("quint8") ? QDType.QUINT8 : QDType.QINT8;
-                QuantizationParams p = new QuantizationParams(new float[] {scale}, new int[] {zp}, qd.min(), qd.max(),
-                        qd, QScheme.PER_TENSOR_AFFINE, -1);
-                Tensor q = p.quantize(x);
+                QuantSpec spec = QuantSpec.ofRange(qd, QScheme.PER_TENSOR_AFFINE, false, qd.min(), qd.max());
+                QParams p = new QParams.PerTensor(scale, zp);
+                Tensor q = spec.quantize(x, p);
                 assertArrayEquals(expected, toInts(q.toLongArray()), label);
                 assertFloatsExact(dequantized, q.dequantize().toFloatArray(), label + " dequantized");
-                assertFloatsExact(dequantized, p.fakeQuantize(x).toFloatArray(), label + " fake-quantized");
+                assertFloatsExact(dequantized, spec.fakeQuantize(x, p).toFloatArray(), label + " fake-quantized");
             }
             checked++;
         }
@@ -61,14 +61,15 @@ class GoldenQuantizeTest {
     void perChannelQuantizeMatchesPytorch() throws IOException {
         JsonNode g = QuantGolden.load("q_14_quantize_per_channel");
         JsonNode in = g.get("inputs");
-        QuantizationParams p = new QuantizationParams(floats(in.get("scales")), ints(in.get("zero_points")), -128, 127,
-                QDType.QINT8, QScheme.PER_CHANNEL_SYMMETRIC, in.get("axis").asInt());
+        QuantSpec spec = QuantSpec.ofRange(QDType.QINT8, QScheme.PER_CHANNEL_SYMMETRIC, false, -128, 127);
+        QParams p = new QParams.PerChannel(floats(in.get("scales")), ints(in.get("zero_points")),
+                in.get("axis").asInt());
         Tensor w = QuantGolden.tensor(in.get("w"));
-        Tensor q = p.quantize(w);
+        Tensor q = spec.quantize(w, p);
         assertArrayEquals(ints(g.get("expected").get("q").get("data")), toInts(q.toLongArray()));
         float[] dequantized = floats(g.get("expected").get("dequantized"));
         assertFloatsExact(dequantized, q.dequantize().toFloatArray(), "dequantized");
-        assertFloatsExact(dequantized, p.fakeQuantize(w).toFloatArray(), "fake-quantized");
+        assertFloatsExact(dequantized, spec.fakeQuantize(w, p).toFloatArray(), "fake-quantized");
     }
 
     @Test
@@ -80,18 +81,18 @@ class GoldenQuantizeTest {
             int qmin = c.get("quant_min").asInt();
             int qmax = c.get("quant_max").asInt();
             QDType dtype = qmin < 0 ? QDType.QINT8 : QDType.QUINT8;
-            QuantizationParams p = c.has("scales")
-                    ? new QuantizationParams(floats(c.get("scales")), ints(c.get("zero_points")), qmin, qmax, dtype,
-                            QScheme.PER_CHANNEL_AFFINE, c.get("axis").asInt())
-                    : new QuantizationParams(new float[] {(float) c.get("scale").asDouble()},
-                            new int[] {c.get("zero_point").asInt()}, qmin, qmax, dtype, QScheme.PER_TENSOR_AFFINE, -1);
+            QuantSpec spec = QuantSpec.ofRange(dtype, c.has("scales") ? QScheme.PER_CHANNEL_AFFINE
+                    : QScheme.PER_TENSOR_AFFINE, false, qmin, qmax);
+            QParams p = c.has("scales")
+                    ? new QParams.PerChannel(floats(c.get("scales")), ints(c.get("zero_points")), c.get("axis").asInt())
+                    : new QParams.PerTensor((float) c.get("scale").asDouble(), c.get("zero_point").asInt());
             Tensor x = QuantGolden.tensor(c.get("input"));
             float[] forward = floats(c.has("expected") ? c.get("expected") : c.get("expected_forward"));
-            assertFloatsExact(forward, FakeQuantize.fakeQuantize(x, p).toFloatArray(), op + " forward");
+            assertFloatsExact(forward, spec.fakeQuantize(x, p).toFloatArray(), op + " forward");
             if (c.has("expected_grad_of_sum")) {
                 Tensor ones = Tensor.ones(x.shape());
                 assertFloatsExact(floats(c.get("expected_grad_of_sum")),
-                        FakeQuantize.fakeQuantizeBackward(x, ones, p).toFloatArray(), op + " STE gradient");
+                        spec.fakeQuantizeBackward(x, ones, p).toFloatArray(), op + " STE gradient");
             }
             checked++;
         }
@@ -100,7 +101,7 @@ class GoldenQuantizeTest {
     }
 
     /**
-     * fq_15 through the differentiable op: the forward of {@link FakeQuantize#fakeQuantize} is recorded by autograd,
+     * fq_15 through the differentiable op: the forward of {@link QuantSpec#fakeQuantize} is recorded by autograd,
      * and {@code backward(sum(fq(x)))} leaves PyTorch's STE gradient in {@code x.grad}; the module's forward
      * (observer off, the golden parameters) gives the same values.
      */
@@ -114,14 +115,14 @@ class GoldenQuantizeTest {
             int qmin = c.get("quant_min").asInt();
             int qmax = c.get("quant_max").asInt();
             QDType dtype = qmin < 0 ? QDType.QINT8 : QDType.QUINT8;
-            QuantizationParams p = c.has("scales")
-                    ? new QuantizationParams(floats(c.get("scales")), ints(c.get("zero_points")), qmin, qmax, dtype,
-                            QScheme.PER_CHANNEL_AFFINE, c.get("axis").asInt())
-                    : new QuantizationParams(new float[] {(float) c.get("scale").asDouble()},
-                            new int[] {c.get("zero_point").asInt()}, qmin, qmax, dtype, QScheme.PER_TENSOR_AFFINE, -1);
+            QuantSpec spec = QuantSpec.ofRange(dtype, c.has("scales") ? QScheme.PER_CHANNEL_AFFINE
+                    : QScheme.PER_TENSOR_AFFINE, false, qmin, qmax);
+            QParams p = c.has("scales")
+                    ? new QParams.PerChannel(floats(c.get("scales")), ints(c.get("zero_points")), c.get("axis").asInt())
+                    : new QParams.PerTensor((float) c.get("scale").asDouble(), c.get("zero_point").asInt());
             Tensor x = QuantGolden.tensor(c.get("input")).contiguous();
             x.setRequiresGrad(true);
-            Tensor y = FakeQuantize.fakeQuantize(x, p);
+            Tensor y = spec.fakeQuantize(x, p);
             assertFloatsExact(floats(c.has("expected") ? c.get("expected") : c.get("expected_forward")),
                     y.toFloatArray(), op + " forward");
             if (c.has("expected_grad_of_sum")) {

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -91,6 +92,42 @@ public final class Graph implements Iterable<Node> {
         }
         names.add(candidate);
         return candidate;
+    }
+
+    /**
+     * A deep copy: the same nodes (names, targets, arguments, annotations) in the same order, with the same naming
+     * state, so a pass run on the copy names the nodes it creates exactly as it would have on this graph. Passes
+     * rewrite a copy; the graph a block was traced as stays untouched.
+     */
+    public Graph copy() {
+        Graph g = new Graph();
+        Map<Node, Node> mapped = new IdentityHashMap<>();
+        for (Node n : this) {
+            Node c = new Node(g, n.name(), n.target());
+            c.setArgs(mapArgs(n.args(), mapped));
+            c.copyMetaFrom(n);
+            g.link(c, g.root);
+            mapped.put(n, c);
+        }
+        g.names.addAll(names);
+        g.nextSuffix.putAll(nextSuffix);
+        return g;
+    }
+
+    private static List<Object> mapArgs(List<Object> args, Map<Node, Node> mapped) {
+        List<Object> out = new ArrayList<>(args.size());
+        for (Object a : args) {
+            if (a instanceof Node n) {
+                out.add(mapped.get(n));
+            } else if (a instanceof List<?> list) {
+                @SuppressWarnings("unchecked")
+                List<Object> items = (List<Object>) list;
+                out.add(mapArgs(items, mapped));
+            } else {
+                out.add(a);
+            }
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------- insertion scopes

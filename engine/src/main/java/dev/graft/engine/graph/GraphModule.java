@@ -16,6 +16,12 @@ import java.util.Map;
  * <p>A trace is valid for the input signature and the shapes its code read (its {@link Guard}s). Called with inputs
  * that break a guard, the module asks its {@link Specializer} for a new graph (a re-trace at the new shapes) and
  * keeps both: one {@link Specialization} per shape family, at most {@link #MAX_SPECIALIZATIONS}.
+ *
+ * <p>Each specialization keeps the FP32 graph it was traced as ({@link Specialization#source()}), which nothing
+ * changes, and runs the graph that the block's pipeline ({@link #setPipeline}) makes from a fresh copy of it. Passes
+ * are functions of that source and of the per-block state their closures hold (the modules fusion made, the
+ * observers, the INT8 modules), so a re-trace for new shapes, whenever it happens, runs the same pipeline on its own
+ * source and gets the same rewrite.
  */
 public final class GraphModule extends Module implements Graph.TargetResolver {
 
@@ -28,23 +34,46 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
         Specialization specialize(Object[] inputs);
     }
 
-    /** One traced graph with the conditions under which it is valid and the constants it captured. */
+    /**
+     * One traced graph: the FP32 source as the tracer recorded it, the graph the block runs (the source rewritten by
+     * the pipeline), the conditions under which they are valid and the constants the trace captured.
+     */
     public static final class Specialization {
-        private final Graph graph;
+        private final Graph source;
+        private volatile Graph graph;
         private final InputSignature signature;
         private final List<Guard> guards;
         private final Map<String, Tensor> constants;
         private volatile Interpreter interpreter;
 
-        public Specialization(Graph graph, InputSignature signature, List<Guard> guards, Map<String, Tensor> constants) {
+        /** A fresh trace: {@code traced} is its FP32 source, and what runs until a pipeline is set. */
+        public Specialization(Graph traced, InputSignature signature, List<Guard> guards, Map<String, Tensor> constants) {
+            this(traced, traced, signature, guards, constants);
+        }
+
+        private Specialization(Graph source, Graph graph, InputSignature signature, List<Guard> guards,
+                               Map<String, Tensor> constants) {
+            this.source = source;
             this.graph = graph;
             this.signature = signature;
             this.guards = List.copyOf(guards);
             this.constants = Map.copyOf(constants);
         }
 
+        /** A graph read back from a file: it runs as it is, with no FP32 source to rewrite again. */
+        public static Specialization restored(Graph graph, InputSignature signature, List<Guard> guards,
+                                              Map<String, Tensor> constants) {
+            return new Specialization(null, graph, signature, guards, constants);
+        }
+
+        /** The graph the block runs. */
         public Graph graph() {
             return graph;
+        }
+
+        /** The FP32 graph as traced (never rewritten), or null for a graph loaded from a file. */
+        public Graph source() {
+            return source;
         }
 
         public InputSignature signature() {
@@ -74,18 +103,21 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
     }
 
     /**
-     * A rewrite of one specialization's graph in place (fusion, observer insertion, convert). Passes added with
-     * {@link #applyPass} run on every specialization, and on each one traced later, in the order they were added.
+     * One rewrite of a block's graph (fusion, observer insertion, convert): it edits {@code working}, a copy of the
+     * specialization's FP32 source already rewritten by the passes before it, and may register modules on
+     * {@code owner}. What it decides once for the whole block (a fused module, an observer, an INT8 module) lives in
+     * state it holds explicitly, so running it again on another specialization, or on a re-trace, repeats the same
+     * decisions.
      */
     @FunctionalInterface
     public interface GraphPass {
-        void apply(GraphModule owner, Specialization specialization);
+        void apply(GraphModule owner, Specialization specialization, Graph working);
     }
 
     private final String sourceName;
     private final Specializer specializer;
     private final List<Specialization> specializations = Collections.synchronizedList(new ArrayList<>());
-    private final List<GraphPass> passes = new ArrayList<>();
+    private volatile List<GraphPass> pipeline = List.of();
 
     public GraphModule(Module source, Specialization first, Specializer specializer) {
         this(source, source.getClass().getSimpleName(), List.of(first), specializer);
@@ -123,7 +155,7 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
         return sourceName;
     }
 
-    /** The first (example inputs') graph. */
+    /** The first (example inputs') graph, as it runs. */
     public Graph graph() {
         return specializations.get(0).graph;
     }
@@ -134,15 +166,26 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
         }
     }
 
-    /** Applies {@code pass} to every specialization now and remembers it for specializations traced later. */
-    public void applyPass(GraphPass pass) {
+    /**
+     * Makes {@code passes} the block's pipeline and rebuilds every specialization's graph from its FP32 source with
+     * it; specializations traced later are built the same way.
+     */
+    public void setPipeline(List<GraphPass> passes) {
         synchronized (specializations) {
-            for (Specialization s : specializations) {
-                pass.apply(this, s);
+            if (specializer == null) {
+                throw new GraphException(sourceName + " (traced): a block loaded from a file has no FP32 source to"
+                        + " rewrite");
             }
-            passes.add(pass);
+            pipeline = List.copyOf(passes);
+            for (Specialization s : specializations) {
+                compile(s);
+            }
         }
-        recompile();
+    }
+
+    /** The passes every graph of this block is built with (empty: the traced graphs run as they are). */
+    public List<GraphPass> pipeline() {
+        return pipeline;
     }
 
     /** Registers a module the graph will call (an observer, a quantized layer) under a new name. */
@@ -150,12 +193,32 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
         registerModule(name, module);
     }
 
-    /** Rebuilds the execution plans after a pass changed the graphs in place. */
+    /**
+     * Rebuilds every graph and execution plan: from the sources through the pipeline for traced blocks, by checking
+     * the saved graphs again for loaded ones. Call it after replacing modules the graphs call.
+     */
     public void recompile() {
-        for (Specialization s : specializations()) {
-            s.graph.lint(resolverFor(s));
-            s.interpreter = null;
+        synchronized (specializations) {
+            for (Specialization s : specializations) {
+                if (s.source != null) {
+                    compile(s);
+                } else {
+                    s.graph.lint(resolverFor(s));
+                    s.interpreter = null;
+                }
+            }
         }
+    }
+
+    /** The source through the pipeline, checked, as the graph {@code s} runs from now on. */
+    private void compile(Specialization s) {
+        Graph working = s.source.copy();
+        for (GraphPass pass : pipeline) {
+            pass.apply(this, s, working);
+        }
+        working.lint(resolverFor(s));
+        s.graph = working;
+        s.interpreter = null;
     }
 
     @Override
@@ -188,13 +251,10 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
                 specializations.remove(1);
             }
             Specialization s = specializer.specialize(inputs);
-            for (GraphPass pass : passes) {
-                pass.apply(this, s);
-            }
             if (!s.accepts(inputs)) {
                 throw new GraphException(sourceName + " (traced): a re-trace does not accept its own inputs");
             }
-            s.graph.lint(resolverFor(s));
+            compile(s);
             specializations.add(s);
             return s;
         }

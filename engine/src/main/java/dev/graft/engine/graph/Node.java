@@ -24,7 +24,7 @@ public final class Node {
     private final Target target;
     private List<Object> args = List.of();
     private final Set<Node> users = new LinkedHashSet<>();
-    private final Map<String, Object> meta = new LinkedHashMap<>();
+    private final Map<Meta.Key<?>, Object> meta = new LinkedHashMap<>();
     Node prev;
     Node next;
     boolean erased;
@@ -111,9 +111,33 @@ public final class Node {
         return Collections.unmodifiableSet(users);
     }
 
-    /** Free-form annotations: "shape" (int[]), "dtype", later qparams and observer state. */
-    public Map<String, Object> meta() {
-        return meta;
+    /** The annotation under {@code key}, or null. */
+    public <T> T meta(Meta.Key<T> key) {
+        Object v = meta.get(key);
+        return v == null ? null : key.cast(v);
+    }
+
+    /** Sets (or with null removes) the annotation under {@code key}. */
+    public <T> void putMeta(Meta.Key<T> key, T value) {
+        if (value == null) {
+            meta.remove(key);
+        } else {
+            meta.put(key, key.cast(value));
+        }
+    }
+
+    public boolean hasMeta(Meta.Key<?> key) {
+        return meta.containsKey(key);
+    }
+
+    /** Every annotation of {@code other}, added to (or replacing) this node's. */
+    public void copyMetaFrom(Node other) {
+        meta.putAll(other.meta);
+    }
+
+    /** The annotations in the order they were set (what a saved graph writes). */
+    public Map<Meta.Key<?>, Object> metaEntries() {
+        return Collections.unmodifiableMap(meta);
     }
 
     /** Makes every user of this node use {@code replacement} instead. Returns the former users. */
@@ -167,7 +191,8 @@ public final class Node {
 
     /** The shape recorded at trace time, or null. */
     public int[] shape() {
-        return meta.get("shape") instanceof int[] s ? s.clone() : null;
+        int[] s = meta(Meta.SHAPE);
+        return s == null ? null : s.clone();
     }
 
     private static Object copyArg(Object a) {

@@ -22,10 +22,22 @@ public class LayerNorm extends Module {
     }
 
     public LayerNorm(int[] normalizedShape, float eps) {
+        this(normalizedShape, Tensor.ones(normalizedShape), Tensor.zeros(normalizedShape), eps);
+    }
+
+    private LayerNorm(int[] normalizedShape, Tensor weight, Tensor bias, float eps) {
         this.normalizedShape = normalizedShape.clone();
         this.eps = eps;
-        this.weight = registerParameter("weight", Tensor.ones(normalizedShape));
-        this.bias = registerParameter("bias", Tensor.zeros(normalizedShape));
+        this.weight = weight == null ? null : registerParameter("weight", weight);
+        this.bias = bias == null ? null : registerParameter("bias", bias);
+    }
+
+    /**
+     * The layer norm of a functional {@code layer_norm} call: existing tensors (not copied), either of them null
+     * for no scale or no shift, as {@code F.layerNorm} allows.
+     */
+    public static LayerNorm wrap(int[] normalizedShape, Tensor weight, Tensor bias, float eps) {
+        return new LayerNorm(normalizedShape, weight, bias, eps);
     }
 
     @Override
@@ -33,10 +45,12 @@ public class LayerNorm extends Module {
         return F.layerNorm(single(inputs), normalizedShape, weight, bias, eps);
     }
 
+    /** The scale, or null (a wrapped functional call without one). */
     public Tensor weight() {
         return weight;
     }
 
+    /** The shift, or null. */
     public Tensor bias() {
         return bias;
     }

@@ -1,13 +1,19 @@
 package dev.graft.engine.quant;
 
-import dev.graft.engine.quant.qat.FakeQuantize;
+import dev.graft.ops.Dispatch;
+import dev.graft.ops.FakeQuantOps;
+import dev.graft.ops.QParams;
+import dev.graft.ops.QuantOps;
+import dev.graft.ops.Tensor;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 /**
  * What an observer or fake-quant targets: dtype, scheme, the integer range {@code [quantMin, quantMax]}, eps and
- * (per channel) the axis. It owns the one computation of scale and zero point from a range, so an observer, a
- * {@link FakeQuantize} and the converted model cannot disagree about {@code (qmin, qmax, scale, zero point)}.
+ * (per channel) the axis. It owns the one computation of scale and zero point from a range, and quantizing and
+ * fake-quantizing with that range, so an observer, a {@code FakeQuantize} and the converted model cannot disagree
+ * about {@code (qmin, qmax, scale, zero point)}. The parameters themselves are the ops layer's {@link QParams}.
  *
  * <p>The range follows PyTorch's {@code calculate_qmin_qmax}: without a custom range, quint8 is [0, 255] ([0, 127]
  * with {@code reduceRange}) and qint8 is [-128, 127] ([-64, 63]); a custom range is halved by floor division when
@@ -85,9 +91,11 @@ public record QuantSpec(QDType dtype, QScheme scheme, boolean reduceRange, int q
      *       {@code zp = clamp(qmin - rint(minNeg / scale), qmin, qmax)};</li>
      *   <li>{@code scale = max(scale, eps)} before the zero point is taken.</li>
      * </ul>
-     * All steps are single float32 operations, as the float32 tensors in PyTorch compute them.
+     * All steps are single float32 operations, as the float32 tensors in PyTorch compute them. Per channel, the
+     * parameters are along {@code resolvedAxis} (the observed tensors' axis, {@link #resolveAxis}); per tensor it is
+     * ignored.
      */
-    public QuantizationParams compute(float[] min, float[] max) {
+    public QParams compute(float[] min, float[] max, int resolvedAxis) {
         if (min.length != max.length || min.length == 0) {
             throw new IllegalArgumentException("compute: " + min.length + " minima and " + max.length + " maxima");
         }
@@ -120,13 +128,99 @@ public record QuantSpec(QDType dtype, QScheme scheme, boolean reduceRange, int q
                 scales[c] = scale;
             }
         }
-        return new QuantizationParams(scales, zeroPoints, quantMin, quantMax, dtype, scheme,
-                scheme.isPerChannel() ? axis : -1);
+        return scheme.isPerChannel() ? new QParams.PerChannel(scales, zeroPoints, resolvedAxis)
+                : new QParams.PerTensor(scales[0], zeroPoints[0]);
     }
 
     /** One range, for per-tensor schemes. */
-    public QuantizationParams compute(float min, float max) {
-        return compute(new float[] {min}, new float[] {max});
+    public QParams compute(float min, float max) {
+        return compute(new float[] {min}, new float[] {max}, -1);
+    }
+
+    /** {@link #axis} counted from the front of a tensor of rank {@code rank}. */
+    public int resolveAxis(int rank) {
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) {
+            throw new IllegalArgumentException("channel axis " + axis + " out of range for rank " + rank);
+        }
+        return a;
+    }
+
+    // ---------------------------------------------------------------- quantizing with this range
+
+    /**
+     * Quantizes a float32 tensor to this spec's dtype with PyTorch's rounding ({@link QuantOps#quantize}), clamping
+     * to {@code [quantMin, quantMax]}.
+     */
+    public Tensor quantize(Tensor x, QParams q) {
+        float[] v = x.toFloatArray();
+        int[] shape = x.shape();
+        float[] scales = q.scales();
+        int[] zeroPoints = q.zeroPoints();
+        byte[] out = new byte[v.length];
+        ChannelIndex ch = channelIndex(q, shape);
+        for (int i = 0; i < v.length; i++) {
+            int c = ch.of(i);
+            out[i] = (byte) QuantOps.quantize(v[i], scales[c], zeroPoints[c], quantMin, quantMax);
+        }
+        return Tensor.quantized(dtype.storage(), out, shape, q);
+    }
+
+    /**
+     * Fake quantization, {@code (clamp(zp + rint(x * (1f / s)), qmin, qmax) - zp) * s} elementwise in float32,
+     * exactly as PyTorch's {@code fake_quantize_per_tensor_affine} / {@code _per_channel_affine} CPU kernels. It
+     * runs the differentiable {@link FakeQuantOps#FAKE_QUANTIZE} through {@link Dispatch}, so autograd records it
+     * (straight-through gradient) and a tracer records a node.
+     */
+    public Tensor fakeQuantize(Tensor x, QParams q) {
+        int a = q instanceof QParams.PerChannel pc ? pc.axis() : -1;
+        return Dispatch.apply(FakeQuantOps.FAKE_QUANTIZE, x, q.scales(), q.zeroPoints(), a, quantMin, quantMax);
+    }
+
+    /**
+     * The straight-through estimator: {@code grad} where the unclamped integer {@code zp + rint(x / s)} lies in
+     * {@code [qmin, qmax]}, zero elsewhere (PyTorch's cached mask). {@code x} and {@code grad} must have one shape.
+     */
+    public Tensor fakeQuantizeBackward(Tensor x, Tensor grad, QParams q) {
+        if (!Arrays.equals(x.shape(), grad.shape())) {
+            throw new IllegalArgumentException("fakeQuantizeBackward: input shape " + Arrays.toString(x.shape())
+                    + " but gradient shape " + Arrays.toString(grad.shape()));
+        }
+        float[] v = x.toFloatArray();
+        float[] g = grad.toFloatArray();
+        int[] shape = x.shape();
+        float[] scales = q.scales();
+        int[] zeroPoints = q.zeroPoints();
+        float[] out = new float[v.length];
+        ChannelIndex ch = channelIndex(q, shape);
+        for (int i = 0; i < v.length; i++) {
+            int c = ch.of(i);
+            out[i] = FakeQuantOps.insideRange(v[i], scales[c], zeroPoints[c], quantMin, quantMax) ? g[i] : 0f;
+        }
+        return Tensor.wrap(out, shape);
+    }
+
+    private static ChannelIndex channelIndex(QParams q, int[] shape) {
+        if (!(q instanceof QParams.PerChannel pc)) {
+            return i -> 0;
+        }
+        int a = pc.axis();
+        if (a >= shape.length || shape[a] != pc.channels()) {
+            throw new IllegalArgumentException("per-channel parameters for " + pc.channels()
+                    + " channels applied to a tensor of shape " + Arrays.toString(shape) + " (axis " + a + ")");
+        }
+        int inner = 1;
+        for (int d = a + 1; d < shape.length; d++) {
+            inner *= shape[d];
+        }
+        int innerSize = inner;
+        int channels = shape[a];
+        return i -> (i / innerSize) % channels;
+    }
+
+    @FunctionalInterface
+    private interface ChannelIndex {
+        int of(int flatIndex);
     }
 
     @Override

@@ -1,36 +1,8 @@
 package dev.graft.engine.save;
 
 import dev.graft.engine.Module;
-import dev.graft.engine.nn.AdaptiveAvgPool2d;
-import dev.graft.engine.nn.AvgPool2d;
-import dev.graft.engine.nn.BatchNorm2d;
-import dev.graft.engine.nn.Conv2d;
-import dev.graft.engine.nn.Dropout;
-import dev.graft.engine.nn.Embedding;
-import dev.graft.engine.nn.Flatten;
-import dev.graft.engine.nn.GELU;
-import dev.graft.engine.nn.Identity;
-import dev.graft.engine.nn.LayerNorm;
-import dev.graft.engine.nn.LeakyReLU;
-import dev.graft.engine.nn.Linear;
-import dev.graft.engine.nn.MaxPool2d;
-import dev.graft.engine.nn.ReLU;
-import dev.graft.engine.nn.SiLU;
-import dev.graft.engine.nn.Sigmoid;
-import dev.graft.engine.nn.Softmax;
-import dev.graft.engine.nn.Tanh;
-import dev.graft.engine.quant.nn.ConvBn2d;
-import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
-import dev.graft.engine.quant.nn.FusedReLU;
-import dev.graft.engine.quant.nn.QuantizedConv2d;
-import dev.graft.engine.quant.nn.QuantizedEmbedding;
-import dev.graft.engine.quant.nn.QuantizedGELU;
-import dev.graft.engine.quant.nn.QuantizedLayerNorm;
-import dev.graft.engine.quant.nn.QuantizedLeaf;
-import dev.graft.engine.quant.nn.QuantizedLeakyReLU;
-import dev.graft.engine.quant.nn.QuantizedLinear;
-import dev.graft.engine.quant.nn.QuantizedSigmoid;
-import dev.graft.engine.quant.nn.QuantizedSoftmax;
+import dev.graft.engine.quant.OpRule;
+import dev.graft.engine.quant.QuantRules;
 import dev.graft.ops.Tensor;
 
 import java.lang.reflect.Method;
@@ -38,15 +10,15 @@ import java.lang.reflect.Modifier;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
- * How each kind of module a traced block calls is saved and rebuilt: the standard FP32 layers (configuration plus
- * their state dict), the quantized layers (configuration plus int8 weights with qparams, repacked once when
- * rebuilt), and any module implementing {@link Savable}. Other modules are refused by name at save time, so a
- * file never holds something its loader cannot rebuild.
+ * How each kind of module a traced block calls is saved and rebuilt. The codecs of the standard FP32 layers, the
+ * quantized layers and the wrappers passes make are declared with their operators in {@link QuantRules} (one place
+ * per operator); this class holds the registry they are read into, modules implementing {@link Savable}, and codecs
+ * registered at run time for other classes. Other modules are refused by name at save time, so a file never holds
+ * something its loader cannot rebuild.
  */
 public final class ModuleCodecs {
 
@@ -60,152 +32,44 @@ public final class ModuleCodecs {
     private record Entry<M extends Module>(String type, Class<M> moduleClass, Codec<M> codec) {
     }
 
+    /** Codecs registered at run time, for classes the rule table does not know. */
     private static final Map<Class<?>, Entry<?>> BY_CLASS = new LinkedHashMap<>();
     private static final Map<String, Entry<?>> BY_TYPE = new LinkedHashMap<>();
-
-    static {
-        // FP32 layers: configuration, then the state dict.
-        stateful("Linear", Linear.class, m -> new ModuleRecord("Linear").with("in_features", m.inFeatures())
-                .with("out_features", m.outFeatures()).with("bias", m.bias() != null),
-                c -> new Linear(c.getInt("in_features"), c.getInt("out_features"), c.getBoolean("bias"), new Random(0)));
-        stateful("Conv2d", Conv2d.class, m -> new ModuleRecord("Conv2d").with("in_channels", m.inChannels())
-                .with("out_channels", m.outChannels()).with("kernel", m.kernel()).with("stride", m.stride())
-                .with("padding", m.padding()).with("dilation", m.dilation()).with("groups", m.groups())
-                .with("bias", m.bias() != null),
-                c -> new Conv2d(c.getInt("in_channels"), c.getInt("out_channels"), c.getInts("kernel"),
-                        c.getInts("stride"), c.getInts("padding"), c.getInts("dilation"), c.getInt("groups"),
-                        c.getBoolean("bias"), new Random(0)));
-        stateful("LayerNorm", LayerNorm.class, m -> new ModuleRecord("LayerNorm")
-                .with("normalized_shape", m.normalizedShape()).with("eps", m.eps()),
-                c -> new LayerNorm(c.getInts("normalized_shape"), c.getFloat("eps")));
-        stateful("BatchNorm2d", BatchNorm2d.class, m -> new ModuleRecord("BatchNorm2d").with("features", m.features())
-                .with("eps", m.eps()).with("momentum", m.momentum()),
-                c -> new BatchNorm2d(c.getInt("features"), c.getFloat("eps"), c.getFloat("momentum")));
-        stateful("Embedding", Embedding.class, m -> new ModuleRecord("Embedding")
-                .with("num_embeddings", m.weight().size(0)).with("embedding_dim", m.weight().size(1)),
-                c -> new Embedding(c.getInt("num_embeddings"), c.getInt("embedding_dim"), new Random(0)));
-        stateful("Dropout", Dropout.class, m -> new ModuleRecord("Dropout").with("p", m.p()),
-                c -> new Dropout(c.getFloat("p")));
-        stateful("GELU", GELU.class, m -> new ModuleRecord("GELU").with("tanh", m.tanhApproximation()),
-                c -> new GELU(c.getBoolean("tanh")));
-        stateful("LeakyReLU", LeakyReLU.class, m -> new ModuleRecord("LeakyReLU").with("negative_slope",
-                m.negativeSlope()), c -> new LeakyReLU(c.getFloat("negative_slope")));
-        stateful("Softmax", Softmax.class, m -> new ModuleRecord("Softmax").with("dim", m.dim()),
-                c -> new Softmax(c.getInt("dim")));
-        stateful("Flatten", Flatten.class, m -> new ModuleRecord("Flatten").with("start_dim", m.startDim())
-                .with("end_dim", m.endDim()), c -> new Flatten(c.getInt("start_dim"), c.getInt("end_dim")));
-        stateful("MaxPool2d", MaxPool2d.class, m -> args("MaxPool2d", m.operatorArgs()), c -> {
-            List<Object> a = c.getList("args", Object.class);
-            return new MaxPool2d((int[]) a.get(0), (int[]) a.get(1), (int[]) a.get(2), (int[]) a.get(3), (Boolean) a.get(4));
-        });
-        stateful("AvgPool2d", AvgPool2d.class, m -> args("AvgPool2d", m.operatorArgs()), c -> {
-            List<Object> a = c.getList("args", Object.class);
-            return new AvgPool2d((int[]) a.get(0), (int[]) a.get(1), (int[]) a.get(2), (Boolean) a.get(3), (Boolean) a.get(4));
-        });
-        stateful("AdaptiveAvgPool2d", AdaptiveAvgPool2d.class, m -> args("AdaptiveAvgPool2d", m.operatorArgs()),
-                c -> new AdaptiveAvgPool2d((int[]) c.getList("args", Object.class).get(0)));
-        stateful("ReLU", ReLU.class, m -> new ModuleRecord("ReLU"), c -> new ReLU());
-        stateful("Tanh", Tanh.class, m -> new ModuleRecord("Tanh"), c -> new Tanh());
-        stateful("Sigmoid", Sigmoid.class, m -> new ModuleRecord("Sigmoid"), c -> new Sigmoid());
-        stateful("SiLU", SiLU.class, m -> new ModuleRecord("SiLU"), c -> new SiLU());
-        stateful("Identity", Identity.class, m -> new ModuleRecord("Identity"), c -> new Identity());
-
-        // Wrappers: their inner modules are children.
-        register("FusedReLU", FusedReLU.class, new Codec<>() {
-            public ModuleRecord encode(FusedReLU m, String where) {
-                return new ModuleRecord("FusedReLU").child("layer", ModuleCodecs.encode(m.layer(), where + ".layer"));
-            }
-
-            public FusedReLU decode(ModuleRecord r, String where) {
-                return new FusedReLU(child(r, "layer", where));
-            }
-        });
-        register("ConvBn2d", ConvBn2d.class, new Codec<>() {
-            public ModuleRecord encode(ConvBn2d m, String where) {
-                return new ModuleRecord("ConvBn2d").child("conv", ModuleCodecs.encode(m.conv(), where + ".conv"))
-                        .child("bn", ModuleCodecs.encode(m.bn(), where + ".bn"));
-            }
-
-            public ConvBn2d decode(ModuleRecord r, String where) {
-                return new ConvBn2d(as(child(r, "conv", where), Conv2d.class, where + ".conv"),
-                        as(child(r, "bn", where), BatchNorm2d.class, where + ".bn"));
-            }
-        });
-        register("QuantizedLeaf", QuantizedLeaf.class, new Codec<>() {
-            public ModuleRecord encode(QuantizedLeaf m, String where) {
-                return new ModuleRecord("QuantizedLeaf").with("input_scale", m.inputScale())
-                        .with("input_zero_point", m.inputZeroPoint())
-                        .child("int8", ModuleCodecs.encode(m.int8(), where + ".int8"));
-            }
-
-            public QuantizedLeaf decode(ModuleRecord r, String where) {
-                SavedConfig c = config(r, where);
-                return new QuantizedLeaf(child(r, "int8", where), c.getFloat("input_scale"), c.getInt("input_zero_point"));
-            }
-        });
-
-        // Quantized layers: int8 weights with qparams and the output qparams; packing happens in the constructor.
-        simple("QuantizedLinear", QuantizedLinear.class, m -> new ModuleRecord("QuantizedLinear")
-                .tensor("weight", m.weight()).tensor("bias", m.bias()).with("output_scale", m.outputScale())
-                .with("output_zero_point", m.outputZeroPoint()).with("relu", m.relu()),
-                (r, c) -> new QuantizedLinear(tensor(r, "weight"), optional(r, "bias"), c.getFloat("output_scale"),
-                        c.getInt("output_zero_point"), c.getBoolean("relu")));
-        simple("QuantizedConv2d", QuantizedConv2d.class, m -> new ModuleRecord("QuantizedConv2d")
-                .tensor("weight", m.weight()).tensor("bias", m.bias()).with("stride", m.stride())
-                .with("padding", m.padding()).with("dilation", m.dilation()).with("groups", m.groups())
-                .with("output_scale", m.outputScale()).with("output_zero_point", m.outputZeroPoint())
-                .with("relu", m.relu()),
-                (r, c) -> new QuantizedConv2d(tensor(r, "weight"), optional(r, "bias"), c.getInts("stride"),
-                        c.getInts("padding"), c.getInts("dilation"), c.getInt("groups"), c.getFloat("output_scale"),
-                        c.getInt("output_zero_point"), c.getBoolean("relu")));
-        simple("DynamicQuantizedLinear", DynamicQuantizedLinear.class, m -> new ModuleRecord("DynamicQuantizedLinear")
-                .tensor("weight", m.weight()).tensor("bias", m.bias()).with("reduce_range", m.reduceRange()),
-                (r, c) -> new DynamicQuantizedLinear(tensor(r, "weight"), optional(r, "bias"), c.getBoolean("reduce_range")));
-        simple("QuantizedEmbedding", QuantizedEmbedding.class, m -> new ModuleRecord("QuantizedEmbedding")
-                .tensor("weight", m.weight()), (r, c) -> new QuantizedEmbedding(tensor(r, "weight")));
-        simple("QuantizedLayerNorm", QuantizedLayerNorm.class, m -> new ModuleRecord("QuantizedLayerNorm")
-                .with("normalized_shape", m.normalizedShape()).tensor("weight", m.weight()).tensor("bias", m.bias())
-                .with("eps", m.eps()).with("output_scale", m.outputScale())
-                .with("output_zero_point", m.outputZeroPoint()),
-                (r, c) -> new QuantizedLayerNorm(c.getInts("normalized_shape"), optional(r, "weight"),
-                        optional(r, "bias"), c.getFloat("eps"), c.getFloat("output_scale"), c.getInt("output_zero_point")));
-        simple("QuantizedSoftmax", QuantizedSoftmax.class, m -> new ModuleRecord("QuantizedSoftmax")
-                .with("dim", m.dim()).with("output_scale", m.outputScale())
-                .with("output_zero_point", m.outputZeroPoint()).with("mode", m.mode()),
-                (r, c) -> new QuantizedSoftmax(c.getInt("dim"), c.getFloat("output_scale"), c.getInt("output_zero_point"),
-                        c.getEnum("mode", QuantizedSoftmax.Mode.class)));
-        simple("QuantizedGELU", QuantizedGELU.class, m -> new ModuleRecord("QuantizedGELU")
-                .with("tanh", m.tanhApproximation()).with("output_scale", m.outputScale())
-                .with("output_zero_point", m.outputZeroPoint()),
-                (r, c) -> new QuantizedGELU(c.getBoolean("tanh"), c.getFloat("output_scale"), c.getInt("output_zero_point")));
-        simple("QuantizedLeakyReLU", QuantizedLeakyReLU.class, m -> new ModuleRecord("QuantizedLeakyReLU")
-                .with("negative_slope", m.negativeSlope()).with("output_scale", m.outputScale())
-                .with("output_zero_point", m.outputZeroPoint()),
-                (r, c) -> new QuantizedLeakyReLU(c.getFloat("negative_slope"), c.getFloat("output_scale"),
-                        c.getInt("output_zero_point")));
-        simple("QuantizedSigmoid", QuantizedSigmoid.class, m -> new ModuleRecord("QuantizedSigmoid")
-                .with("output_scale", m.outputScale()).with("output_zero_point", m.outputZeroPoint()),
-                (r, c) -> new QuantizedSigmoid(c.getFloat("output_scale"), c.getInt("output_zero_point")));
-    }
 
     private ModuleCodecs() {
     }
 
     /** Registers a codec for {@code moduleClass} under {@code type} (the name written to files). */
     public static synchronized <M extends Module> void register(String type, Class<M> moduleClass, Codec<M> codec) {
-        Entry<M> e = new Entry<>(type, moduleClass, codec);
-        if (BY_TYPE.containsKey(type) && BY_TYPE.get(type).moduleClass() != moduleClass) {
+        Entry<?> taken = byType(type);
+        if (taken != null && taken.moduleClass() != moduleClass) {
             throw new IllegalStateException("ModuleCodecs: type '" + type + "' is taken by "
-                    + BY_TYPE.get(type).moduleClass().getName());
+                    + taken.moduleClass().getName());
         }
+        Entry<M> e = new Entry<>(type, moduleClass, codec);
         BY_CLASS.put(moduleClass, e);
         BY_TYPE.put(type, e);
+    }
+
+    /** The rule table's codec for the class, else a registered one. */
+    private static Entry<?> byClass(Class<?> c) {
+        OpRule.ModuleForm<?> f = QuantRules.formOf(c);
+        return f != null ? entry(f) : BY_CLASS.get(c);
+    }
+
+    private static Entry<?> byType(String type) {
+        OpRule.ModuleForm<?> f = QuantRules.formOf(type);
+        return f != null ? entry(f) : BY_TYPE.get(type);
+    }
+
+    private static <M extends Module> Entry<M> entry(OpRule.ModuleForm<M> f) {
+        return new Entry<>(f.type(), f.moduleClass(), f.codec());
     }
 
     /** The record of {@code m}; {@code where} names it in errors (block and module path). */
     @SuppressWarnings("unchecked")
     public static synchronized ModuleRecord encode(Module m, String where) {
-        Entry<Module> e = (Entry<Module>) BY_CLASS.get(m.getClass());
+        Entry<Module> e = (Entry<Module>) byClass(m.getClass());
         if (e != null) {
             ModuleRecord r = e.codec().encode(m, where);
             return new ModuleRecord(e.type(), r.config(), r.tensors(), r.children());
@@ -222,7 +86,7 @@ public final class ModuleCodecs {
     public static Module decode(ModuleRecord r, String where) {
         Entry<?> e;
         synchronized (ModuleCodecs.class) {
-            e = BY_TYPE.get(r.type());
+            e = byType(r.type());
         }
         try {
             if (e != null) {
@@ -238,11 +102,12 @@ public final class ModuleCodecs {
         }
     }
 
-    // ---------------------------------------------------------------- helpers for the codecs above
+    // ---------------------------------------------------------------- codecs, for the rule table and for users
 
-    private static <M extends Module> void stateful(String type, Class<M> cls, Function<M, ModuleRecord> config,
-                                                    Function<SavedConfig, M> create) {
-        register(type, cls, new Codec<>() {
+    /** A layer saved as its configuration plus its state dict. */
+    public static <M extends Module> Codec<M> stateful(Function<M, ModuleRecord> config,
+                                                       Function<SavedConfig, M> create) {
+        return new Codec<>() {
             public ModuleRecord encode(M m, String where) {
                 ModuleRecord r = config.apply(m);
                 m.stateDict().forEach(r::tensor);
@@ -254,12 +119,13 @@ public final class ModuleCodecs {
                 loadState(m, r.tensors(), where);
                 return m;
             }
-        });
+        };
     }
 
-    private static <M extends Module> void simple(String type, Class<M> cls, Function<M, ModuleRecord> encoder,
-                                                  BiFunction<ModuleRecord, SavedConfig, M> decoder) {
-        register(type, cls, new Codec<>() {
+    /** A module saved as whatever record {@code encoder} makes (int8 weights with their qparams, children). */
+    public static <M extends Module> Codec<M> simple(Function<M, ModuleRecord> encoder,
+                                                     BiFunction<ModuleRecord, SavedConfig, M> decoder) {
+        return new Codec<>() {
             public ModuleRecord encode(M m, String where) {
                 return encoder.apply(m);
             }
@@ -267,18 +133,35 @@ public final class ModuleCodecs {
             public M decode(ModuleRecord r, String where) {
                 return decoder.apply(r, config(r, where));
             }
-        });
+        };
     }
 
-    private static ModuleRecord args(String type, Object[] operatorArgs) {
+    /** A wrapper saved with its inner modules as children ({@code where} names it, for the children's messages). */
+    public static <M extends Module> Codec<M> nested(BiFunction<M, String, ModuleRecord> encoder,
+                                                     BiFunction<ModuleRecord, String, M> decoder) {
+        return new Codec<>() {
+            public ModuleRecord encode(M m, String where) {
+                return encoder.apply(m, where);
+            }
+
+            public M decode(ModuleRecord r, String where) {
+                return decoder.apply(r, where);
+            }
+        };
+    }
+
+    /** A record holding a layer's operator arguments as one list (the pooling layers). */
+    public static ModuleRecord args(String type, Object[] operatorArgs) {
         return new ModuleRecord(type).with("args", List.of(operatorArgs));
     }
 
-    private static SavedConfig config(ModuleRecord r, String where) {
+    /** The record's configuration, read with messages naming {@code where}. */
+    public static SavedConfig config(ModuleRecord r, String where) {
         return new SavedConfig(where + " (" + r.type() + ")", r.config());
     }
 
-    private static Module child(ModuleRecord r, String name, String where) {
+    /** The child module {@code name} of a record, rebuilt. */
+    public static Module child(ModuleRecord r, String name, String where) {
         ModuleRecord c = r.children().get(name);
         if (c == null) {
             throw new SavedModelException(where, r.type() + " has no child module '" + name + "'");
@@ -286,7 +169,8 @@ public final class ModuleCodecs {
         return decode(c, where + "." + name);
     }
 
-    private static <M> M as(Module m, Class<M> type, String where) {
+    /** {@code m} as a {@code type}, refused by name when it is another class. */
+    public static <M> M as(Module m, Class<M> type, String where) {
         if (!type.isInstance(m)) {
             throw new SavedModelException(where, "expected a " + type.getSimpleName() + ", got "
                     + m.getClass().getSimpleName());
@@ -294,7 +178,8 @@ public final class ModuleCodecs {
         return type.cast(m);
     }
 
-    private static Tensor tensor(ModuleRecord r, String name) {
+    /** A tensor the record must hold. */
+    public static Tensor tensor(ModuleRecord r, String name) {
         Tensor t = r.tensors().get(name);
         if (t == null) {
             throw new SavedModelException("", r.type() + " needs tensor '" + name + "', which the file does not have");
@@ -302,7 +187,8 @@ public final class ModuleCodecs {
         return t;
     }
 
-    private static Tensor optional(ModuleRecord r, String name) {
+    /** A tensor the record may hold, or null. */
+    public static Tensor optional(ModuleRecord r, String name) {
         return r.tensors().get(name);
     }
 

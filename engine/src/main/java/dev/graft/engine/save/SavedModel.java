@@ -7,6 +7,7 @@ import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.graph.GraphOps;
 import dev.graft.engine.graph.Guard;
 import dev.graft.engine.graph.InputSignature;
+import dev.graft.engine.graph.Meta;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.NodeKind;
 import dev.graft.engine.graph.Target;
@@ -28,7 +29,7 @@ import java.util.TreeSet;
 
 /**
  * A partitioned (and usually quantized) model to and from an {@link Archive}: a JSON-shaped manifest plus a table
- * of plain tensors, which {@code dev.graft.formats.graftfile.GraftFile} writes as one file. The manifest holds
+ * of plain tensors, which the api module's {@code dev.graft.GraftFile} writes as one file. The manifest holds
  * <ul>
  *   <li>the imperative glue: its class (a {@link Savable}) and configuration, and its own tensors;</li>
  *   <li>the partition tree (statuses, reasons, op counts), as the partitioner found it;</li>
@@ -47,10 +48,6 @@ public final class SavedModel {
     public static final String FORMAT = "graft-quantized-model";
     /** The manifest version this code writes and reads. */
     public static final int VERSION = 1;
-
-    static {
-        OpRegistry.register(GraphOps.GET_ITEM);
-    }
 
     private SavedModel() {
     }
@@ -83,7 +80,8 @@ public final class SavedModel {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("format", FORMAT);
             m.put("version", VERSION);
-            m.put("info", Values.encode(info, null, "info"));
+            // Sorted by key: callers pass Map.of, whose order changes from run to run, and a file should not.
+            m.put("info", Values.encode(new java.util.TreeMap<>(info), null, "info"));
             if (blocks.containsKey("")) {
                 m.put("model", null);
             } else {
@@ -208,7 +206,7 @@ public final class SavedModel {
                     case Target.Attr a -> x.put("target", a.path());
                     case Target.ModuleCall mc -> x.put("target", mc.path());
                     case Target.Function f -> {
-                        if (OpRegistry.find(f.op().name()) != f.op()) {
+                        if (GraphOps.byName(f.op().name()) != f.op()) {
                             throw new SavedModelException(nw, "operator '" + f.op().name() + "' is not registered"
                                     + " (OpRegistry.register it so a loader can find it by name)");
                         }
@@ -219,9 +217,9 @@ public final class SavedModel {
                 }
                 x.put("args", Values.encode(n.args(), v -> v instanceof Node a ? a.name() : null, nw));
                 Map<String, Object> meta = new LinkedHashMap<>();
-                n.meta().forEach((k, v) -> {
+                n.metaEntries().forEach((k, v) -> {
                     try {
-                        meta.put(k, Values.encode(v, null, nw));
+                        meta.put(k.name(), Values.encode(v, null, nw));
                     } catch (SavedModelException ignored) {
                         // annotations are informative only; one that is not a plain value is left out
                     }
@@ -496,7 +494,7 @@ public final class SavedModel {
                     case "call_module" -> new Target.ModuleCall(string(n, "target", nw));
                     case "call_function" -> {
                         String opName = string(n, "target", nw);
-                        Op op = OpRegistry.find(opName);
+                        Op op = GraphOps.byName(opName);
                         if (op == null) {
                             throw new SavedModelException(nw, "unknown operator '" + opName + "'");
                         }
@@ -519,15 +517,15 @@ public final class SavedModel {
                 }
                 Object metaJson = n.get("meta");
                 if (metaJson != null) {
-                    map(metaJson, nw + ".meta").forEach((k, v) ->
-                            created.meta().put(k, Values.decode(v, null, nw + ".meta." + k)));
+                    map(metaJson, nw + ".meta").forEach((k, v) -> putMeta(created, k, Values.decode(v, null,
+                            nw + ".meta." + k), nw));
                 }
                 byName.put(name, created);
             }
             if (graph.outputNode() == null) {
                 throw new SavedModelException(where, "graph has no output node");
             }
-            return new GraphModule.Specialization(graph, new InputSignature(sig), guards, constants);
+            return GraphModule.Specialization.restored(graph, new InputSignature(sig), guards, constants);
         }
 
         ModuleRecord record(Map<String, Object> r, String where) {
@@ -705,5 +703,23 @@ public final class SavedModel {
         } catch (IllegalArgumentException e) {
             throw new SavedModelException(where, "unknown dtype " + name);
         }
+    }
+
+    /** A saved annotation back on its node: the name must be one of {@link Meta}'s keys and the value its type. */
+    private static void putMeta(Node node, String name, Object value, String where) {
+        Meta.Key<?> key = Meta.byName(name);
+        if (key == null) {
+            throw new SavedModelException(where, "unknown node annotation '" + name + "' (known: "
+                    + Meta.all().keySet() + ")");
+        }
+        if (!key.type().isInstance(value)) {
+            throw new SavedModelException(where, "annotation '" + name + "' must be a " + key.type().getSimpleName()
+                    + ", got " + value);
+        }
+        setMeta(node, key, value);
+    }
+
+    private static <T> void setMeta(Node node, Meta.Key<T> key, Object value) {
+        node.putMeta(key, key.cast(value));
     }
 }

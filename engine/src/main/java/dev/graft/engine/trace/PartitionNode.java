@@ -46,7 +46,8 @@ public record PartitionNode(String path, String moduleClass, Status status, Stri
     }
 
     public PartitionNode {
-        opCounts = Map.copyOf(opCounts);
+        // Sorted, so a tree prints and saves the same way every run (Map.copyOf would not keep an order).
+        opCounts = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(opCounts));
         children = List.copyOf(children);
     }
 

@@ -3,6 +3,7 @@ package dev.graft.engine.trace;
 import dev.graft.engine.HookHandle;
 import dev.graft.engine.Module;
 import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.graph.GraphOps;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.NodeKind;
 import dev.graft.engine.graph.Target;
@@ -130,7 +131,9 @@ public final class Partitioner {
                 case Target.ModuleCall m -> block.module(m.path()).getClass().getSimpleName();
                 default -> null;
             };
-            if (key != null && n.kind() != NodeKind.OUTPUT && !key.equals("getitem")) {
+            // getitem only picks one tensor of the node before it: not an operator of its own.
+            boolean getItem = n.target() instanceof Target.Function f && f.op() == GraphOps.GET_ITEM;
+            if (key != null && n.kind() != NodeKind.OUTPUT && !getItem) {
                 counts.merge(key, 1, Integer::sum);
             }
         }

@@ -3,24 +3,7 @@ package dev.graft.engine.trace;
 import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.graph.GraphModule;
-import dev.graft.engine.nn.AdaptiveAvgPool2d;
-import dev.graft.engine.nn.AvgPool2d;
-import dev.graft.engine.nn.BatchNorm2d;
-import dev.graft.engine.nn.Conv2d;
-import dev.graft.engine.nn.Dropout;
-import dev.graft.engine.nn.Embedding;
-import dev.graft.engine.nn.Flatten;
-import dev.graft.engine.nn.GELU;
-import dev.graft.engine.nn.Identity;
-import dev.graft.engine.nn.LayerNorm;
-import dev.graft.engine.nn.LeakyReLU;
-import dev.graft.engine.nn.Linear;
-import dev.graft.engine.nn.MaxPool2d;
-import dev.graft.engine.nn.ReLU;
-import dev.graft.engine.nn.SiLU;
-import dev.graft.engine.nn.Sigmoid;
-import dev.graft.engine.nn.Softmax;
-import dev.graft.engine.nn.Tanh;
+import dev.graft.engine.quant.QuantRules;
 
 import java.util.LinkedHashSet;
 import java.util.Set;
@@ -28,8 +11,8 @@ import java.util.Set;
 /**
  * What the tracer treats as a leaf (one {@code call_module} node, not traced through) and what it must never trace,
  * by module class or by dotted path, as PyTorch's prepare_custom_config. The defaults make the standard layers
- * leaves (quantization swaps them whole) and treat already traced blocks as leaves; a module implementing
- * {@link LeafModule} (quantized layers, observers) is always one.
+ * leaves (quantization swaps them whole: the layers of {@link QuantRules}' table) and treat already traced blocks as
+ * leaves; a module implementing {@link LeafModule} (quantized layers, observers) is always one.
  */
 public final class TraceConfig {
     private final Set<Class<? extends Module>> leafClasses = new LinkedHashSet<>();
@@ -40,10 +23,8 @@ public final class TraceConfig {
     /** The standard layers as leaves. */
     public static TraceConfig defaults() {
         TraceConfig c = new TraceConfig();
-        c.leafClasses.addAll(Set.of(Linear.class, Conv2d.class, BatchNorm2d.class, LayerNorm.class, Embedding.class,
-                Dropout.class, ReLU.class, GELU.class, Sigmoid.class, Tanh.class, SiLU.class, LeakyReLU.class,
-                Softmax.class, MaxPool2d.class, AvgPool2d.class, AdaptiveAvgPool2d.class, Flatten.class,
-                Identity.class, GraphModule.class));
+        c.leafClasses.addAll(QuantRules.leafLayers());
+        c.leafClasses.add(GraphModule.class);
         return c;
     }
 

@@ -8,6 +8,7 @@ import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.graph.GraphOps;
 import dev.graft.engine.graph.Guard;
 import dev.graft.engine.graph.InputSignature;
+import dev.graft.engine.graph.Meta;
 import dev.graft.engine.graph.Node;
 import dev.graft.ops.Dispatch;
 import dev.graft.ops.Op;
@@ -30,6 +31,10 @@ import java.util.Set;
  * leaf modules become {@code call_module} nodes; parameters and buffers become {@code get_attr}. A symbolic tensor
  * that user code asks for data ends the trace with a {@link ControlFlowException} naming the module and the line.
  *
+ * <p>Re-tracing: a block re-traced for new shapes may have had its leaves replaced since (fused, quantized), and
+ * the tracer computes each leaf's example with the module that path held when the block was first traced (its
+ * {@code sourceLeaves}), so every trace of a block is the FP32 trace, whatever the passes have done to it.
+ *
  * <p>Shapes: reading a dimension of an input records a {@link Guard} on it; reading a dimension of any other traced
  * tensor makes the trace specialize on every input dimension (sound, if conservative: the tracer does not track
  * how intermediate sizes derive from input sizes). A {@link GraphModule} re-traces when a guard fails.
@@ -46,12 +51,15 @@ public final class Tracer implements SymbolicTracer {
     private final Map<Node, Integer> placeholderIndex = new IdentityHashMap<>();
     private final Deque<String> pathStack = new ArrayDeque<>();
     private final Set<Guard> guards = new LinkedHashSet<>();
+    /** Every leaf the block's traces have called, by path, as it was when first traced: the FP32 modules. */
+    private final Map<String, Module> sourceLeaves;
     private boolean specializeAll;
 
-    private Tracer(Module root, String rootPath, TraceConfig config) {
+    private Tracer(Module root, String rootPath, TraceConfig config, Map<String, Module> sourceLeaves) {
         this.root = root;
         this.rootPath = rootPath;
         this.config = config;
+        this.sourceLeaves = sourceLeaves;
         root.namedModules().forEach((path, m) -> modulePaths.putIfAbsent(m, path));
         root.stateDict().forEach((path, t) -> attrPaths.putIfAbsent(t, path));
     }
@@ -68,8 +76,10 @@ public final class Tracer implements SymbolicTracer {
      * @throws TraceException when the forward cannot be expressed as a graph
      */
     public static GraphModule trace(Module root, String rootPath, Object[] exampleInputs, TraceConfig config) {
-        GraphModule.Specialization first = new Tracer(root, rootPath, config).run(exampleInputs);
-        return new GraphModule(root, first, inputs -> new Tracer(root, rootPath, config).run(inputs));
+        Map<String, Module> sourceLeaves = new LinkedHashMap<>();
+        GraphModule.Specialization first = new Tracer(root, rootPath, config, sourceLeaves).run(exampleInputs);
+        // Re-traces are serialized by the GraphModule, so the leaves' map needs no lock of its own.
+        return new GraphModule(root, first, inputs -> new Tracer(root, rootPath, config, sourceLeaves).run(inputs));
     }
 
     private GraphModule.Specialization run(Object[] inputs) {
@@ -134,9 +144,11 @@ public final class Tracer implements SymbolicTracer {
         String fullPath = join(rootPath, path);
         if (config.isLeaf(module, fullPath)) {
             Object[] concrete = concretize(inputs);
-            Object example = Module.withoutInterception(() -> proceed.run(concrete));
+            Module asFirstTraced = sourceLeaves.computeIfAbsent(path, p -> module);
+            Object example = Module.withoutInterception(() -> asFirstTraced == module ? proceed.run(concrete)
+                    : asFirstTraced.callAny(concrete));
             Node node = graph.callModule(path, mapArgs(inputs).toArray());
-            node.meta().put("module_path", path);
+            node.putMeta(Meta.MODULE_PATH, path);
             return wrap(example, node, "module " + fullPath + " (" + module.getClass().getSimpleName() + ")");
         }
         pathStack.push(path);
@@ -169,7 +181,7 @@ public final class Tracer implements SymbolicTracer {
     public Object record(Op op, Object[] args) {
         Object example = Dispatch.computeEagerly(op, concretize(args));
         Node node = graph.callFunction(op, mapArgs(args).toArray());
-        node.meta().put("module_path", currentPath());
+        node.putMeta(Meta.MODULE_PATH, currentPath());
         return wrap(example, node, "operator " + op.name());
     }
 
@@ -196,11 +208,11 @@ public final class Tracer implements SymbolicTracer {
             return Tensor.symbolic(t, this, node);
         }
         if (example instanceof Tensor[] ts) {
-            node.meta().put("outputs", ts.length);
+            node.putMeta(Meta.OUTPUTS, ts.length);
             Tensor[] out = new Tensor[ts.length];
             for (int i = 0; i < ts.length; i++) {
                 Node item = graph.callFunction(GraphOps.GET_ITEM, node, i);
-                item.meta().put("module_path", currentPath());
+                item.putMeta(Meta.MODULE_PATH, currentPath());
                 annotate(item, ts[i]);
                 out[i] = Tensor.symbolic(ts[i], this, item);
             }
@@ -213,8 +225,8 @@ public final class Tracer implements SymbolicTracer {
 
     private static void annotate(Node node, Tensor t) {
         Tensor c = t.concrete();
-        node.meta().put("shape", c.shape());
-        node.meta().put("dtype", c.dtype());
+        node.putMeta(Meta.SHAPE, c.shape());
+        node.putMeta(Meta.DTYPE, c.dtype());
     }
 
     private List<Object> mapArgs(Object[] args) {

@@ -2,7 +2,10 @@ package dev.graft.formats.tfjs;
 
 import dev.graft.engine.Module;
 import dev.graft.engine.ModuleException;
+import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.io.FormatException;
+import dev.graft.engine.trace.TraceConfig;
+import dev.graft.engine.trace.Tracer;
 import dev.graft.ops.DType;
 import dev.graft.ops.Tensor;
 import dev.graft.ops.TensorException;
@@ -18,12 +21,15 @@ import java.util.PriorityQueue;
 import java.util.TreeMap;
 
 /**
- * A Graft module built from a TensorFlow.js graph model: its forward runs the topology node by node, in
- * topological order, by calling Graft operators (so it computes eagerly, trains and traces like hand-written
- * code). Float weights are registered as parameters (scalars as buffers) and appear in the state dict under their
- * graph names with every character outside {@code [A-Za-z0-9_]} replaced by {@code _}. Integer constants (shapes,
- * permutations, pad amounts, axes) and the small integer subgraphs computed from them are folded once, at build
- * time, into Java ints.
+ * A Graft module imported from a TensorFlow.js graph model. The import translates each topology node, in
+ * topological order, into calls of Graft operators (a {@link Step}); that program is traced into a Graft
+ * {@link dev.graft.engine.graph.Graph} at the first input shapes it sees (again for other shapes, as any traced
+ * block), and the graph runs on the engine's {@link dev.graft.engine.graph.Interpreter}, the one executor of
+ * graphs. Under a tracer (the partitioner's) the program itself runs on the symbolic inputs, so the block it is part
+ * of records the same operators. Float weights are registered as parameters (scalars as buffers) and appear in the
+ * state dict under their graph names with every character outside {@code [A-Za-z0-9_]} replaced by {@code _}.
+ * Integer constants (shapes, permutations, pad amounts, axes) and the small integer subgraphs computed from them
+ * are folded once, at import, into Java ints.
  *
  * <p>Layouts follow the graph faithfully: TensorFlow convolutions, pooling and resizing are NHWC, so those steps
  * view their input as NCHW, call Graft's NCHW operator and view the result back as NHWC; the graph's own
@@ -31,27 +37,25 @@ import java.util.TreeMap;
  *
  * <p>{@link #run} returns the outputs as a {@code Tensor[]} in the order of {@link #outputNames()}; {@link #callAny}
  * returns the same array, or the tensor itself for a one-output graph (so {@link #call} works there). Ops outside
- * the supported set are reported together, by op and node, when the
- * module is built.
+ * the supported set are reported together, by op and node, when the module is built.
  */
 public final class TfjsGraphModule extends Module {
 
-    /** One executable node: which value slots it reads and writes, and what it computes. */
-    record Step(String node, String op, int[] inputs, int[] outputs, TfjsOps.Kernel kernel) {
+    /** One node of the program: where its tensor inputs come from, how many outputs it has, what it computes. */
+    record Step(String node, String op, List<Operand> inputs, int outputCount, TfjsOps.Kernel kernel) {
     }
 
     private final Path source;
     private final List<String> inputNames;
     private final List<String> outputNames;
-    private final int[] inputSlots;
-    private final int[] outputSlots;
     private final List<Step> steps;
-    private final int slotCount;
-    private final Map<Integer, Tensor> constantSlots;
-    /** For each step, the slots whose last reader it is (freed after it runs, so memory follows the live set). */
-    private final int[][] freeAfter;
+    private final List<Operand> outputs;
+    /** For each step, the node values it reads for the last time (dropped after it, while the program runs). */
+    private final List<List<String>> lastReads;
     private final Map<String, Integer> stepCounts;
     private final Map<String, Tensor> registered = new HashMap<>();
+    /** The program traced into Graft graphs (one per input shape family); made at the first eager call. */
+    private volatile GraphModule compiled;
 
     /** Reads {@code model.json} (and its shards) and builds the module. */
     public static TfjsGraphModule load(Path modelJson) {
@@ -65,12 +69,9 @@ public final class TfjsGraphModule extends Module {
         this.outputNames = graph.outputNames();
         Builder b = new Builder(graph);
         b.build();
-        this.inputSlots = b.inputSlots;
-        this.outputSlots = b.outputSlots;
         this.steps = List.copyOf(b.steps);
-        this.slotCount = b.slotCount;
-        this.constantSlots = b.constantSlots;
-        this.freeAfter = lastUses(steps, slotCount, outputSlots, constantSlots);
+        this.outputs = List.copyOf(b.outputs);
+        this.lastReads = lastReads(steps, outputs);
         Map<String, Integer> counts = new TreeMap<>();
         for (Step s : steps) {
             counts.merge(s.op(), 1, Integer::sum);
@@ -82,25 +83,51 @@ public final class TfjsGraphModule extends Module {
 
     @Override
     protected Object forwardAny(Object... inputs) {
-        if (inputs.length != inputSlots.length) {
-            throw new ModuleException("TfjsGraphModule: the graph takes " + inputSlots.length + " input(s) "
+        if (inputs.length != inputNames.size()) {
+            throw new ModuleException("TfjsGraphModule: the graph takes " + inputNames.size() + " input(s) "
                     + inputNames + ", got " + inputs.length);
         }
-        Tensor[] slots = new Tensor[slotCount];
+        boolean symbolic = false;
         for (int i = 0; i < inputs.length; i++) {
             if (!(inputs[i] instanceof Tensor t)) {
                 throw new ModuleException("TfjsGraphModule: input " + i + " (" + inputNames.get(i)
                         + ") must be a tensor, got "
                         + (inputs[i] == null ? "null" : inputs[i].getClass().getSimpleName()));
             }
-            slots[inputSlots[i]] = t;
+            symbolic |= t.isSymbolic();
         }
-        constantSlots.forEach((slot, t) -> slots[slot] = t);
+        if (symbolic) {
+            return program(inputs);
+        }
+        return compiled(inputs).callAny(inputs);
+    }
+
+    /** The program traced at these inputs' shapes (once; the graph module re-traces itself for other shapes). */
+    private GraphModule compiled(Object[] inputs) {
+        GraphModule g = compiled;
+        if (g == null) {
+            synchronized (this) {
+                g = compiled;
+                if (g == null) {
+                    g = Tracer.trace(this, "", inputs, TraceConfig.defaults());
+                    compiled = g;
+                }
+            }
+        }
+        return g;
+    }
+
+    /** The translated nodes in order, on tensors that are symbolic (traced); each value dropped after its last read. */
+    private Object program(Object[] inputs) {
+        Map<String, Tensor[]> values = new HashMap<>();
+        for (int i = 0; i < inputs.length; i++) {
+            values.put(inputNames.get(i), new Tensor[] {(Tensor) inputs[i]});
+        }
         for (int s = 0; s < steps.size(); s++) {
             Step step = steps.get(s);
-            Tensor[] args = new Tensor[step.inputs().length];
+            Tensor[] args = new Tensor[step.inputs().size()];
             for (int k = 0; k < args.length; k++) {
-                args[k] = slots[step.inputs()[k]];
+                args[k] = value(step.inputs().get(k), values);
             }
             Tensor[] results;
             try {
@@ -109,21 +136,36 @@ public final class TfjsGraphModule extends Module {
                 throw new ModuleException("TfjsGraphModule: while executing node '" + step.node() + "' (" + step.op()
                         + ") on inputs " + describe(args) + ": " + e.getMessage(), e);
             }
-            for (int k = 0; k < step.outputs().length; k++) {
-                slots[step.outputs()[k]] = results[k];
-            }
-            for (int dead : freeAfter[s]) {
-                slots[dead] = null;
+            values.put(step.node(), results);
+            for (String dead : lastReads.get(s)) {
+                values.remove(dead);
             }
         }
-        if (outputSlots.length == 1) {
-            return slots[outputSlots[0]];
+        if (outputs.size() == 1) {
+            return value(outputs.get(0), values);
         }
-        Tensor[] out = new Tensor[outputSlots.length];
+        Tensor[] out = new Tensor[outputs.size()];
         for (int i = 0; i < out.length; i++) {
-            out[i] = slots[outputSlots[i]];
+            out[i] = value(outputs.get(i), values);
         }
         return out;
+    }
+
+    private Tensor value(Operand o, Map<String, Tensor[]> values) {
+        return switch (o) {
+            case Output ref -> values.get(ref.node())[ref.index()];
+            case Folded f -> f.value().dtype() == DType.FLOAT32 ? registerConstant(parameterName(f.name()), f.value())
+                    : f.value();
+        };
+    }
+
+    /**
+     * The Graft graphs this module runs, one per input shape family it has been called with (empty before the
+     * first eager call): the import as the engine's IR.
+     */
+    public List<GraphModule.Specialization> graphs() {
+        GraphModule g = compiled;
+        return g == null ? List.of() : g.specializations();
     }
 
     /** Runs the graph (with hooks) and returns every output, in the order of {@link #outputNames()}. */
@@ -141,30 +183,30 @@ public final class TfjsGraphModule extends Module {
         return sb.append(']').toString();
     }
 
-    private static int[][] lastUses(List<Step> steps, int slotCount, int[] outputSlots, Map<Integer, Tensor> consts) {
-        int[] last = new int[slotCount];
-        Arrays.fill(last, -1);
+    /** After each step, the node values nothing later reads (outputs are read at the end, so never dropped). */
+    private static List<List<String>> lastReads(List<Step> steps, List<Operand> outputs) {
+        Map<String, Integer> last = new HashMap<>();
         for (int s = 0; s < steps.size(); s++) {
-            for (int in : steps.get(s).inputs()) {
-                last[in] = s;
+            for (Operand o : steps.get(s).inputs()) {
+                if (o instanceof Output ref) {
+                    last.put(ref.node(), s);
+                }
             }
         }
-        for (int o : outputSlots) {
-            last[o] = Integer.MAX_VALUE;
-        }
-        List<List<Integer>> perStep = new ArrayList<>();
-        for (int s = 0; s < steps.size(); s++) {
-            perStep.add(new ArrayList<>());
-        }
-        for (int slot = 0; slot < slotCount; slot++) {
-            if (last[slot] >= 0 && last[slot] < steps.size() && !consts.containsKey(slot)) {
-                perStep.get(last[slot]).add(slot);
+        for (Operand o : outputs) {
+            if (o instanceof Output ref) {
+                last.put(ref.node(), Integer.MAX_VALUE);
             }
         }
-        int[][] out = new int[steps.size()][];
-        for (int s = 0; s < out.length; s++) {
-            out[s] = perStep.get(s).stream().mapToInt(Integer::intValue).toArray();
+        List<List<String>> out = new ArrayList<>();
+        for (int s = 0; s < steps.size(); s++) {
+            out.add(new ArrayList<>());
         }
+        last.forEach((node, s) -> {
+            if (s < steps.size()) {
+                out.get(s).add(node);
+            }
+        });
         return out;
     }
 
@@ -213,16 +255,16 @@ public final class TfjsGraphModule extends Module {
 
     // ---------------------------------------------------------------- building
 
-    /** What a node output is at build time: a constant known now, or a runtime value in a slot. */
-    sealed interface Operand permits Folded, Slot {
+    /** What a node output is at import: a constant known now, or the output of a node computed at run time. */
+    sealed interface Operand permits Folded, Output {
     }
 
-    /** A value known at build time (a weight or a folded integer computation). */
+    /** A value known at import (a weight or a folded integer computation). */
     record Folded(String name, Tensor value) implements Operand {
     }
 
-    /** A value computed at run time, held in a slot. */
-    record Slot(int index) implements Operand {
+    /** Output {@code index} of node {@code node} (or of an input), computed at run time. */
+    record Output(String node, int index) implements Operand {
     }
 
     private final class Builder {
@@ -230,11 +272,7 @@ public final class TfjsGraphModule extends Module {
         private final Map<String, TfjsNode> byName = new LinkedHashMap<>();
         private final Map<String, Operand[]> values = new HashMap<>();
         private final List<Step> steps = new ArrayList<>();
-        private final Map<Integer, Tensor> constantSlots = new LinkedHashMap<>();
-        private final Map<String, Integer> constantSlotByName = new HashMap<>();
-        private int slotCount;
-        private int[] inputSlots;
-        private int[] outputSlots;
+        private final List<Operand> outputs = new ArrayList<>();
 
         Builder(TfjsGraph graph) {
             this.graph = graph;
@@ -257,26 +295,25 @@ public final class TfjsGraphModule extends Module {
             if (!unsupported.isEmpty()) {
                 throw new UnsupportedOpException(graph.source(), unsupported, TfjsOps.supported());
             }
-            inputSlots = new int[graph.inputNames().size()];
-            for (int i = 0; i < inputSlots.length; i++) {
-                String name = graph.inputNames().get(i);
+            for (String name : graph.inputNames()) {
                 TfjsNode n = byName.get(name);
                 if (n == null || !n.op().equals("Placeholder")) {
                     throw new FormatException(graph.source(), -1, "signature input '" + name
                             + "' is not a Placeholder node of the topology");
                 }
-                inputSlots[i] = slotCount++;
-                values.put(name, new Operand[] {new Slot(inputSlots[i])});
+                values.put(name, new Operand[] {new Output(name, 0)});
             }
             for (TfjsNode n : order) {
                 if (!values.containsKey(n.name())) {
                     buildNode(n);
                 }
             }
-            outputSlots = new int[graph.outputNames().size()];
-            for (int i = 0; i < outputSlots.length; i++) {
-                Operand o = resolve(graph.outputNames().get(i), "the signature");
-                outputSlots[i] = slotOf(o);
+            for (String out : graph.outputNames()) {
+                Operand o = resolve(out, "the signature");
+                if (o instanceof Folded f && f.value().dtype() == DType.FLOAT32) {
+                    registerConstant(parameterName(f.name()), f.value());
+                }
+                outputs.add(o);
             }
         }
 
@@ -305,36 +342,20 @@ public final class TfjsGraphModule extends Module {
                 return;
             }
             TfjsOps.Built built = TfjsOps.build(ctx);
-            int[] inSlots = new int[built.tensorInputs().length];
-            for (int k = 0; k < inSlots.length; k++) {
-                inSlots[k] = slotOf(ins.get(built.tensorInputs()[k]));
+            List<Operand> tensorInputs = new ArrayList<>();
+            for (int k : built.tensorInputs()) {
+                Operand o = ins.get(k);
+                if (o instanceof Folded f && f.value().dtype() == DType.FLOAT32) {
+                    registerConstant(parameterName(f.name()), f.value());   // a weight used as a tensor
+                }
+                tensorInputs.add(o);
             }
-            int[] outSlots = new int[built.outputCount()];
-            Operand[] outs = new Operand[outSlots.length];
-            for (int k = 0; k < outSlots.length; k++) {
-                outSlots[k] = slotCount++;
-                outs[k] = new Slot(outSlots[k]);
+            Operand[] outs = new Operand[built.outputCount()];
+            for (int k = 0; k < outs.length; k++) {
+                outs[k] = new Output(n.name(), k);
             }
-            steps.add(new Step(n.name(), n.op(), inSlots, outSlots, built.kernel()));
+            steps.add(new Step(n.name(), n.op(), tensorInputs, built.outputCount(), built.kernel()));
             values.put(n.name(), outs);
-        }
-
-        /** The slot holding an operand; a float constant used as a tensor is registered and gets a constant slot. */
-        private int slotOf(Operand o) {
-            if (o instanceof Slot s) {
-                return s.index();
-            }
-            Folded f = (Folded) o;
-            Integer existing = constantSlotByName.get(f.name());
-            if (existing != null) {
-                return existing;
-            }
-            Tensor t = f.value().dtype() == DType.FLOAT32 ? registerConstant(parameterName(f.name()), f.value())
-                    : f.value();
-            int slot = slotCount++;
-            constantSlots.put(slot, t);
-            constantSlotByName.put(f.name(), slot);
-            return slot;
         }
 
         private Operand resolve(String ref, String user) {

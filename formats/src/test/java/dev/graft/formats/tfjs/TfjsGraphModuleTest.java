@@ -3,8 +3,11 @@ package dev.graft.formats.tfjs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.graft.engine.graph.Graph;
+import dev.graft.engine.graph.Target;
 import dev.graft.engine.io.FormatException;
 import dev.graft.ops.F;
+import dev.graft.ops.NNPoolOps;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -263,6 +266,17 @@ class TfjsGraphModuleTest {
         Tensor expected = F.cat(new Tensor[] {F.upsampleBilinear(pooled, new int[] {4, 4}, false), x}, 1);
         assertArrayEquals(new int[] {1, 4, 4, 4}, y.shape());
         assertArrayEquals(expected.toFloatArray(), y.toFloatArray(), 1e-6f);
+
+        // The import runs as a Graft graph on the engine's interpreter, one graph per input shape family.
+        assertEquals(1, m.graphs().size());
+        Graph graph = m.graphs().get(0).graph();
+        assertTrue(graph.nodes().stream().anyMatch(n -> n.target() instanceof Target.Function f
+                && f.op() == NNPoolOps.MAX_POOL2D), graph.toString());
+        Tensor two = Tensor.of(ramp(64, 0.5f, -9f), 2, 2, 4, 4);
+        Tensor pooled2 = F.maxPool2d(two, 3, 2, 1);
+        Tensor expected2 = F.cat(new Tensor[] {F.upsampleBilinear(pooled2, new int[] {4, 4}, false), two}, 1);
+        assertArrayEquals(expected2.toFloatArray(), m.call(two).toFloatArray(), 1e-6f);
+        assertEquals(1, m.graphs().size(), "the program reads no size: one graph serves every batch");
     }
 
     @Test

@@ -7,7 +7,6 @@ import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.passes.StaticQuantizer;
 import dev.graft.engine.quant.qat.FakeQuantize;
 import dev.graft.engine.quant.qat.QatLayer;
@@ -17,6 +16,7 @@ import dev.graft.engine.trace.Partitioner;
 import dev.graft.engine.train.Optimizer;
 import dev.graft.engine.train.Sgd;
 import dev.graft.ops.F;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -146,11 +146,11 @@ class QatTest {
         try (var g = Autograd.noGrad()) {
             fakeQuantized = p.model().call(x);
         }
-        Map<String, QuantizationParams> trained = new java.util.HashMap<>();
+        Map<String, QParams> trained = new java.util.HashMap<>();
         qat.fakeQuantizes().forEach((block, fqs) -> fqs.forEach((name, fq) -> {
-            QuantizationParams q = fq.calculateQParams();
-            assertEquals(q.dtype().min(), q.qmin(), block + "." + name);
-            assertEquals(q.dtype().max(), q.qmax(), block + "." + name);
+            QParams q = fq.calculateQParams();
+            assertEquals(fq.spec().dtype().min(), fq.spec().quantMin(), block + "." + name);
+            assertEquals(fq.spec().dtype().max(), fq.spec().quantMax(), block + "." + name);
             trained.put(block + "." + name, q);
         }));
         StaticQuantizer.convert(qat);
@@ -161,8 +161,8 @@ class QatTest {
                 if (n.target() instanceof Target.Function f && f.op().name().equals("quantize_per_tensor")) {
                     float scale = ((Number) n.args().get(1)).floatValue();
                     int zp = (Integer) n.args().get(2);
-                    assertTrue(trained.values().stream().anyMatch(q -> !q.isPerChannel() && q.scale() == scale
-                            && q.zeroPoint() == zp), e.getKey() + ": " + n);
+                    assertTrue(trained.values().stream().anyMatch(q -> q instanceof QParams.PerTensor t
+                            && t.scale() == scale && t.zeroPoint() == zp), e.getKey() + ": " + n);
                     assertEquals(dev.graft.ops.DType.UINT8, n.args().get(3));
                     checked++;
                 }

@@ -4,7 +4,6 @@ import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.nn.BatchNorm2d;
 import dev.graft.engine.nn.Conv2d;
-import dev.graft.engine.quant.passes.Fusion;
 import dev.graft.engine.quant.qat.QatConvBn;
 import dev.graft.engine.quant.qat.QatOptions;
 import dev.graft.engine.quant.qat.QatSwap;
@@ -13,7 +12,7 @@ import dev.graft.ops.Tensor;
 
 /**
  * A Conv2d and the BatchNorm2d after it, kept apart as one leaf (PyTorch's intrinsic {@code ConvBn2d}): what
- * {@link Fusion} makes instead of folding when QAT trains conv-bn unfused ({@link QatOptions#convBn}). FP32 semantics
+ * fusion makes instead of folding when QAT trains conv-bn unfused ({@link QatOptions#convBn}). FP32 semantics
  * {@code bn(conv(x))}; {@link QatSwap} turns it into a {@link QatConvBn} over the same two modules, and convert folds
  * the batch norm into the conv as PTQ does.
  */

@@ -2,19 +2,14 @@ package dev.graft.engine.quant.nn;
 
 import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
-import dev.graft.ops.DType;
+import dev.graft.engine.ModuleException;
 import dev.graft.ops.Tensor;
 
 /**
- * The module static convert puts in place of an FP32 layer: an INT8 layer ({@code QuantizedLinear},
- * {@code QuantizedConv2d}, {@code QuantizedLayerNorm}, {@code QuantizedGELU}, {@code QuantizedSoftmax}) plus the
- * calibrated qparams of its input.
- *
- * <p>Fed a quint8 tensor (as the converted graph does) it is exactly the INT8 layer: quint8 in, quint8 out. Fed a
- * float tensor it quantizes with the calibrated input qparams, runs INT8 and dequantizes: a drop-in for the FP32
- * layer. That second form is what keeps re-tracing working: replacing a nested module also replaces it in the
- * block's source module (they share the subtree), and a re-trace for new shapes runs every leaf eagerly on float
- * example inputs to learn output shapes.
+ * The module static convert puts in place of an FP32 layer: the INT8 layer its rule makes ({@code QuantizedLinear},
+ * {@code QuantizedConv2d}, {@code QuantizedGELU}, ...) plus the calibrated qparams of its input, which the converted
+ * graph quantizes to right before the call. Quint8 in, quint8 out: a re-trace computes its examples with the FP32
+ * layer the block was traced with, so nothing ever feeds this a float tensor.
  */
 public final class QuantizedLeaf extends Module implements LeafModule {
     private final Module int8;
@@ -43,10 +38,12 @@ public final class QuantizedLeaf extends Module implements LeafModule {
     @Override
     protected Tensor forward(Tensor... inputs) {
         Tensor x = single(inputs);
-        if (x.isQuantized()) {
-            return int8.call(x);
+        if (!x.isQuantized()) {
+            throw new ModuleException("QuantizedLeaf(" + int8.getClass().getSimpleName() + "): expects the quint8"
+                    + " tensor its graph quantizes (scale " + inputScale + ", zero point " + inputZeroPoint + "), got "
+                    + x.dtype() + "; call the traced block, not the INT8 layer inside it");
         }
-        return int8.call(x.quantize(inputScale, inputZeroPoint, DType.UINT8)).dequantize();
+        return int8.call(x);
     }
 
     @Override

@@ -2,7 +2,7 @@ package dev.graft.engine.quant.observe;
 
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.ops.QParams;
 
 import java.util.Arrays;
 
@@ -162,7 +162,7 @@ public class HistogramObserver extends Observer {
     }
 
     @Override
-    protected QuantizationParams computeQParams() {
+    protected QParams computeQParams() {
         float[] range = searchRange();
         return spec().compute(range[0], range[1]);
     }

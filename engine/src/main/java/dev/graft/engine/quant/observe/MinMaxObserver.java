@@ -3,7 +3,7 @@ package dev.graft.engine.quant.observe;
 import dev.graft.engine.quant.QDType;
 import dev.graft.engine.quant.QScheme;
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.ops.QParams;
 
 /**
  * Running minimum and maximum of everything observed, per tensor (PyTorch's {@code MinMaxObserver}). The scale and
@@ -49,7 +49,7 @@ public class MinMaxObserver extends Observer {
     }
 
     @Override
-    protected QuantizationParams computeQParams() {
+    protected QParams computeQParams() {
         return spec().compute(min, max);
     }
 

@@ -3,7 +3,7 @@ package dev.graft.engine.quant.observe;
 import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 
 import java.util.Objects;
@@ -74,13 +74,13 @@ public abstract class Observer extends Module implements QParamsSource, LeafModu
 
     /** Scale(s) and zero point(s) for what was observed; throws if nothing was. */
     @Override
-    public final QuantizationParams calculateQParams() {
+    public final QParams calculateQParams() {
         requireObserved();
         return computeQParams();
     }
 
     /** {@link #calculateQParams()} once at least one batch was observed. */
-    protected abstract QuantizationParams computeQParams();
+    protected abstract QParams computeQParams();
 
     protected final void requireObserved() {
         if (observedCount == 0) {

@@ -1,7 +1,7 @@
 package dev.graft.engine.quant.observe;
 
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.ops.QParams;
 
 import java.util.Arrays;
 
@@ -27,6 +27,9 @@ public class PerChannelMinMaxObserver extends Observer {
         return spec;
     }
 
+    /** The channel axis of the tensors observed, counted from the front (the spec's may count from the end). */
+    private int observedAxis;
+
     @Override
     protected void update(float[] values, int[] shape) {
         int rank = shape.length;
@@ -35,6 +38,7 @@ public class PerChannelMinMaxObserver extends Observer {
             throw shapeError("channel axis " + spec().axis() + " out of range for a tensor of shape "
                     + Arrays.toString(shape));
         }
+        observedAxis = axis;
         int channels = shape[axis];
         if (observedCount() > 0 && channels != min.length) {
             throw shapeError("batch of shape " + Arrays.toString(shape) + " has " + channels
@@ -70,8 +74,8 @@ public class PerChannelMinMaxObserver extends Observer {
     }
 
     @Override
-    protected QuantizationParams computeQParams() {
-        return spec().compute(min, max);
+    protected QParams computeQParams() {
+        return spec().compute(min, max, observedAxis);
     }
 
     @Override

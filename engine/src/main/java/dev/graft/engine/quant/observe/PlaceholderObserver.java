@@ -1,7 +1,7 @@
 package dev.graft.engine.quant.observe;
 
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.ops.QParams;
 
 /**
  * Marks an activation that is quantized dynamically: the kernel picks its parameters from each input at run time
@@ -20,7 +20,7 @@ public final class PlaceholderObserver extends Observer {
     }
 
     @Override
-    protected QuantizationParams computeQParams() {
+    protected QParams computeQParams() {
         throw new UnsupportedOperationException(describeSelf()
                 + ": dynamic activations get their parameters per call in the kernel, not from calibration");
     }

@@ -1,7 +1,7 @@
 package dev.graft.engine.quant.observe;
 
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.ops.QParams;
 
 /**
  * What the quantization passes need from an observer or a fake-quant module: the target spec, whether data was
@@ -15,5 +15,5 @@ public interface QParamsSource {
     long observedCount();
 
     /** The parameters for what was observed; {@link CalibrationException} if nothing was. */
-    QuantizationParams calculateQParams();
+    QParams calculateQParams();
 }

@@ -1,16 +1,18 @@
 package dev.graft.engine.quant.passes;
 
 import dev.graft.engine.Module;
+import dev.graft.engine.graph.Graph;
 import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.graph.Meta;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.Embedding;
 import dev.graft.engine.nn.Linear;
+import dev.graft.engine.quant.OpRule;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.engine.quant.QuantRules;
 import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
-import dev.graft.engine.quant.nn.QuantizedEmbedding;
 import dev.graft.engine.quant.report.LayerErrorReport;
 import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
@@ -60,34 +62,30 @@ public final class DynamicQuantizer {
             String blockPath = e.getKey();
             GraphModule block = e.getValue();
             for (Map.Entry<String, Module> m : block.namedModules().entrySet()) {
+                Module fp32 = m.getValue();
+                OpRule rule = QuantRules.forModule(fp32);
+                if (rule == null || m.getKey().isEmpty() || swapped.containsKey(fp32)) {
+                    continue;
+                }
+                // Embeddings weight-only (each row int8 with its own scale; lookups return float rows), Linear
+                // layers dynamic: what each operator's rule says it has for int8 weights on float activations.
+                OpRule.WeightFactory form = rule.weightOnly() != null ? rule.weightOnly() : rule.dynamic();
                 String path = join(blockPath, m.getKey());
-                if (m.getValue() instanceof Embedding emb && !m.getKey().isEmpty() && !swapped.containsKey(emb)) {
-                    QConfig qc = mapping.qconfigFor(path, emb);
-                    if (qc != null) {
-                        // Weight-only: each row int8 with its own scale; lookups return float rows.
-                        QuantizationParams w = WeightQParams.of(qc, emb.weight(), path);
-                        QuantizedEmbedding q = QuantizedEmbedding.fromFloat(emb, w.scales(), w.zeroPoints());
-                        fp32WeightBytes[0] += 4L * emb.weight().numel();
-                        swapped.put(emb, q);
-                        originals.put(path, emb);
-                        block.replaceModule(m.getKey(), q);
-                    }
+                QConfig qc = form == null ? null : mapping.qconfigFor(path, fp32);
+                if (qc == null) {
+                    continue;
                 }
-                if (m.getValue() instanceof Linear linear && !m.getKey().isEmpty() && !swapped.containsKey(linear)) {
-                    QConfig qc = mapping.qconfigFor(path, linear);
-                    if (qc != null) {
-                        QuantizationParams w = WeightQParams.of(qc, linear.weight(), path);
-                        DynamicQuantizedLinear q = DynamicQuantizedLinear.fromFloat(linear, w.scales(),
-                                w.zeroPoints(), reduceRange);
-                        fp32WeightBytes[0] += 4L * linear.weight().numel();
-                        swapped.put(linear, q);
-                        originals.put(path, linear);
-                        block.replaceModule(m.getKey(), q);
-                    }
-                }
+                Module q = form.make(fp32, weight -> {
+                    fp32WeightBytes[0] += 4L * weight.numel();
+                    return WeightQParams.of(qc, weight, path);
+                }, reduceRange);
+                swapped.put(fp32, q);
+                originals.put(path, fp32);
+                block.replaceModule(m.getKey(), q);
             }
-            block.applyPass((owner, spec) -> rewriteFunctionalLinear(owner, spec, blockPath, mapping, reduceRange,
-                    fp32WeightBytes));
+            Map<String, Module> functional = new java.util.HashMap<>();
+            block.setPipeline(List.of((owner, spec, g) -> rewriteFunctionalLinear(owner, spec, g, blockPath,
+                    mapping, reduceRange, fp32WeightBytes, functional)));
         }
         return QuantizationReport.of(model, blocks, fp32Bytes, fp32WeightBytes[0], originals);
     }
@@ -119,52 +117,54 @@ public final class DynamicQuantizer {
                 stillQuantized);
     }
 
-    /** {@code linear(x, get_attr weight, get_attr bias)} -> {@code call_module} of a DynamicQuantizedLinear. */
-    private static void rewriteFunctionalLinear(GraphModule owner, GraphModule.Specialization spec, String blockPath,
-                                                QConfigMapping mapping, boolean reduceRange,
-                                                long[] fp32WeightBytes) {
+    /**
+     * {@code linear(x, get_attr weight, get_attr bias)} -> {@code call_module} of a DynamicQuantizedLinear, made once
+     * per node name ({@code made}: the block's decisions, so every graph of the block is rewritten the same way).
+     */
+    private static void rewriteFunctionalLinear(GraphModule owner, GraphModule.Specialization spec, Graph g,
+                                                String blockPath, QConfigMapping mapping, boolean reduceRange,
+                                                long[] fp32WeightBytes, Map<String, Module> made) {
         Map<String, Tensor> state = owner.stateDict();
-        for (Node n : spec.graph().nodes()) {
+        OpRule linear = QuantRules.forOp(LinalgOps.LINEAR);
+        for (Node n : g.nodes()) {
             if (!(n.target() instanceof Target.Function f) || f.op() != LinalgOps.LINEAR
-                    || !(n.args().get(1) instanceof Node w) || !(w.target() instanceof Target.Attr wa)) {
+                    || linear.roleOf(n, null) == OpRule.Role.FP32 || !(n.args().get(1) instanceof Node w)
+                    || !(w.target() instanceof Target.Attr wa)) {
                 continue;
             }
             String moduleName = "quantized_" + n.name();
-            Module existing = owner.children().get(moduleName);
+            Module existing = made.get(moduleName);
             if (existing == null) {
-                String enclosing = join(blockPath, (String) n.meta().getOrDefault("module_path", ""));
+                String enclosingPath = n.meta(Meta.MODULE_PATH);
+                String enclosing = join(blockPath, enclosingPath == null ? "" : enclosingPath);
                 QConfig qc = mapping.qconfigFor(enclosing, LinalgOps.LINEAR);
-                if (qc == null) {
+                if (qc == null || state.get(wa.path()) == null) {
                     continue;
                 }
-                Tensor weight = state.get(wa.path());
-                Tensor bias = n.args().size() > 2 && n.args().get(2) instanceof Node b
-                        && b.target() instanceof Target.Attr ba ? state.get(ba.path()) : null;
-                if (weight == null) {
-                    continue;
-                }
-                Linear asModule = Linear.wrap(weight, bias);
-                QuantizationParams wq = WeightQParams.of(qc, weight, enclosing + " (" + n.name() + ")");
-                existing = DynamicQuantizedLinear.fromFloat(asModule, wq.scales(), wq.zeroPoints(), reduceRange);
+                Module asModule = linear.asModule().make(n, a -> state.get(((Target.Attr) a.target()).path()));
+                existing = linear.dynamic().make(asModule, weight -> {
+                    fp32WeightBytes[0] += 4L * weight.numel();
+                    return WeightQParams.of(qc, weight, enclosing + " (" + n.name() + ")");
+                }, reduceRange);
+                made.put(moduleName, existing);
                 owner.addSubmodule(moduleName, existing);
-                fp32WeightBytes[0] += 4L * weight.numel();
             }
             Node replacement;
-            try (var at = spec.graph().insertBefore(n)) {
-                replacement = spec.graph().callModule(moduleName, n.args().get(0));
+            try (var at = g.insertBefore(n)) {
+                replacement = g.callModule(moduleName, n.args().get(0));
             }
-            replacement.meta().putAll(n.meta());
+            replacement.copyMetaFrom(n);
             n.replaceAllUsesWith(replacement);
-            spec.graph().erase(n);
+            g.erase(n);
         }
-        spec.graph().eliminateDeadCode();
+        g.eliminateDeadCode();
     }
 
     static String join(String a, String b) {
         return a.isEmpty() ? b : b.isEmpty() ? a : a + "." + b;
     }
 
-    /** For tests: the modules of the traced blocks that run INT8 now. */
+    /** For tests: the modules of the traced blocks that hold int8 weights now. */
     static List<Module> quantizedModules(Module model) {
         return QuantizationReport.distinctModules(model).stream().filter(QuantizationReport::isQuantized).toList();
     }

@@ -3,7 +3,9 @@ package dev.graft.engine.quant.passes;
 import dev.graft.engine.Module;
 import dev.graft.engine.graph.Graph;
 import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.graph.Meta;
 import dev.graft.engine.graph.Node;
+import dev.graft.engine.graph.NodeKind;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.BatchNorm2d;
 import dev.graft.engine.nn.Conv2d;
@@ -15,75 +17,48 @@ import dev.graft.engine.quant.nn.FusedReLU;
 import dev.graft.ops.LinalgOps;
 import dev.graft.ops.MathOps;
 import dev.graft.ops.MovementOps;
+import dev.graft.ops.Op;
 
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
- * Fusion of one traced block before observers go in, as PyTorch's {@code fuse_fx}: patterns are matched on the graph
- * and the block's modules as they were when the pass was made (so a re-trace after convert, which sees quantized
- * modules at the same paths, is rewritten exactly as the first graph was).
+ * Fusion of one traced block before observers go in, as PyTorch's {@code fuse_fx}. Patterns are matched on the FP32
+ * graph and the modules the block was traced with ({@link BlockState#sourceModules}); the module a fusion makes for
+ * a path is made once and kept in the block's state, so every graph of the block, including re-traces long after,
+ * is rewritten exactly as the first one was.
  * <ul>
  *   <li>Conv2d -> BatchNorm2d (eval) [-> ReLU]: BN folded into a new Conv2d at the conv's path
  *       ({@code w' = w * g/sqrt(v+eps)}, {@code b' = (b - mean) * g/sqrt(v+eps) + beta}), the BN node erased; or,
  *       for QAT with conv-bn kept unfused, a {@link ConvBn2d} at the conv's path (folded the same way at convert);</li>
  *   <li>Conv2d / Linear -> ReLU (module or function): a {@link FusedReLU} at the layer's path;</li>
- *   <li>add -> relu: the add is marked ({@link #FUSED_RELU} = the relu's name); convert makes it {@code add_relu}
- *       when it runs INT8 and otherwise leaves the relu alone;</li>
+ *   <li>add -> relu: the add is marked ({@link Meta#FUSED_RELU}, the relu's name); convert makes it
+ *       {@code add_relu} when it runs INT8 and otherwise leaves the relu alone;</li>
  *   <li>conv2d(x, w, null) -> permute NHWC -> add(bias [C]) -> permute NCHW (how TensorFlow.js graphs add a conv's
  *       bias; the sum may be permuted back once per reader): the bias goes into the conv2d call, so the conv
  *       quantizes with its bias in the int32 epilogue.</li>
  * </ul>
  * Graft has no BatchNorm1d, so there is no Linear -> BN pattern.
  */
-public final class Fusion implements GraphModule.GraphPass {
-    /** Node meta key on an {@code add} whose single user is a relu: the relu node's name. */
-    public static final String FUSED_RELU = "fused_relu";
+final class Fusion implements GraphModule.GraphPass {
+    private final BlockState state;
 
-    private final Map<String, Module> modulesBefore;
-    /** Replacement module per path, made once and reused by every specialization. */
-    private final Map<String, Module> fused = new HashMap<>();
-    private final Map<String, String> applied = new LinkedHashMap<>();
-
-    /** Conv-bn becomes a {@link ConvBn2d} (folded at convert) instead of a folded Conv2d. */
-    private final boolean keepConvBn;
-
-    /** A fusion pass for {@code block}, remembering its modules as they are now. */
-    public Fusion(GraphModule block) {
-        this(block, false);
-    }
-
-    /**
-     * @param keepConvBn true: conv -> bn (in train or eval mode) becomes a {@link ConvBn2d} holding both modules at
-     *                   the conv's path and the BN's own path an {@link Identity} (so its parameters are trained
-     *                   once, inside the pair); false: BN (eval) folded into the conv now
-     */
-    public Fusion(GraphModule block, boolean keepConvBn) {
-        this.modulesBefore = new HashMap<>(block.namedModules());
-        this.keepConvBn = keepConvBn;
-    }
-
-    /** What was fused: layer path -> pattern. */
-    public Map<String, String> applied() {
-        return applied;
+    Fusion(BlockState state) {
+        this.state = state;
     }
 
     @Override
-    public void apply(GraphModule owner, GraphModule.Specialization spec) {
-        Graph g = spec.graph();
+    public void apply(GraphModule owner, GraphModule.Specialization spec, Graph g) {
         for (Node n : g.nodes()) {
             if (n.isErased()) {
                 continue;
             }
-            Module m = moduleOf(n);
+            Module m = state.sourceModuleOf(n);
             if (m instanceof Conv2d || m instanceof Linear) {
-                fuseLayer(owner, g, n, m);
+                fuseLayer(g, n, m);
             } else if (isFunction(n, MathOps.ADD) && n.args().get(0) instanceof Node && n.args().get(1) instanceof Node
                     && singleUser(n) instanceof Node r && isRelu(r)) {
-                n.meta().put(FUSED_RELU, r.name());
+                n.putMeta(Meta.FUSED_RELU, r.name());
             } else if (isFunction(n, LinalgOps.CONV2D)) {
                 foldNhwcBias(g, n);
             }
@@ -91,14 +66,14 @@ public final class Fusion implements GraphModule.GraphPass {
         g.eliminateDeadCode();
     }
 
-    private void fuseLayer(GraphModule owner, Graph g, Node layerNode, Module layer) {
+    private void fuseLayer(Graph g, Node layerNode, Module layer) {
         String path = ((Target.ModuleCall) layerNode.target()).path();
         Node next = singleUser(layerNode);
         Node bnNode = null;
-        // Once folded, a path stays folded: a later re-trace (new shapes) while QAT trains the model in train mode
-        // must rewrite its graph as the first one was, not call the stale BN module.
-        if (layer instanceof Conv2d && next != null && moduleOf(next) instanceof BatchNorm2d bn
-                && (!bn.isTraining() || keepConvBn || fused.containsKey(path)) && next.args().size() == 1) {
+        // A path fused once stays fused: a re-trace while QAT trains the model in train mode is rewritten as the
+        // first graph was, not left calling the BN the fused module already holds.
+        if (layer instanceof Conv2d && next != null && state.sourceModuleOf(next) instanceof BatchNorm2d bn
+                && (!bn.isTraining() || state.keepConvBn || state.fused.containsKey(path)) && next.args().size() == 1) {
             bnNode = next;
             next = singleUser(next);
         }
@@ -106,17 +81,21 @@ public final class Fusion implements GraphModule.GraphPass {
         if (bnNode == null && reluNode == null) {
             return;
         }
-        if (!fused.containsKey(path)) {
-            Module folded = bnNode == null ? layer : keepConvBn
-                    ? new ConvBn2d((Conv2d) layer, (BatchNorm2d) moduleOf(bnNode))
-                    : ConvBn2d.fold((Conv2d) layer, (BatchNorm2d) moduleOf(bnNode));
-            if (bnNode != null && keepConvBn) {
-                owner.replaceModule(((Target.ModuleCall) bnNode.target()).path(), new Identity());
+        if (!state.fused.containsKey(path)) {
+            BatchNorm2d bn = bnNode == null ? null : (BatchNorm2d) state.sourceModuleOf(bnNode);
+            Module folded = bn == null ? layer : state.keepConvBn ? new ConvBn2d((Conv2d) layer, bn)
+                    : ConvBn2d.fold((Conv2d) layer, bn);
+            if (bn != null && state.keepConvBn) {
+                // BN's parameters are trained once, inside the pair: its own path calls nothing any more.
+                String bnPath = ((Target.ModuleCall) bnNode.target()).path();
+                Identity identity = new Identity();
+                state.fused.put(bnPath, identity);
+                state.block.replaceModule(bnPath, identity);
             }
             Module replacement = reluNode == null ? folded : new FusedReLU(folded);
-            fused.put(path, replacement);
-            owner.replaceModule(path, replacement);
-            applied.put(path, layer.getClass().getSimpleName() + (bnNode != null ? "-BatchNorm2d" : "")
+            state.fused.put(path, replacement);
+            state.block.replaceModule(path, replacement);
+            state.fusedPatterns.put(path, layer.getClass().getSimpleName() + (bnNode != null ? "-BatchNorm2d" : "")
                     + (reluNode != null ? "-ReLU" : ""));
         }
         for (Node gone : Arrays.asList(bnNode, reluNode)) {
@@ -152,22 +131,18 @@ public final class Fusion implements GraphModule.GraphPass {
         try (var at = g.insertBefore(conv)) {
             early = g.getAttr(attr.path());
         }
-        early.meta().putAll(bias.meta());
+        early.copyMetaFrom(bias);
         conv.setArg(2, early);
         for (Node back : toNchw) {
             back.replaceAllUsesWith(conv);
         }
     }
 
-    private Module moduleOf(Node n) {
-        return n.target() instanceof Target.ModuleCall mc ? modulesBefore.get(mc.path()) : null;
-    }
-
     private boolean isRelu(Node n) {
-        return isFunction(n, MathOps.RELU) || (moduleOf(n) instanceof ReLU && n.args().size() == 1);
+        return isFunction(n, MathOps.RELU) || (state.sourceModuleOf(n) instanceof ReLU && n.args().size() == 1);
     }
 
-    static boolean isFunction(Node n, dev.graft.ops.Op op) {
+    static boolean isFunction(Node n, Op op) {
         return n.target() instanceof Target.Function f && f.op() == op;
     }
 
@@ -179,6 +154,6 @@ public final class Fusion implements GraphModule.GraphPass {
     /** The only user of {@code n}, or null when it has none or several (a value read twice cannot be fused away). */
     static Node singleUser(Node n) {
         List<Node> users = List.copyOf(n.users());
-        return users.size() == 1 && users.get(0).kind() != dev.graft.engine.graph.NodeKind.OUTPUT ? users.get(0) : null;
+        return users.size() == 1 && users.get(0).kind() != NodeKind.OUTPUT ? users.get(0) : null;
     }
 }

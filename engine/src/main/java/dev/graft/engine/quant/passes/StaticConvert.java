@@ -3,52 +3,19 @@ package dev.graft.engine.quant.passes;
 import dev.graft.engine.Module;
 import dev.graft.engine.graph.Graph;
 import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.graph.Meta;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.NodeKind;
 import dev.graft.engine.graph.Target;
-import dev.graft.engine.nn.AdaptiveAvgPool2d;
-import dev.graft.engine.nn.AvgPool2d;
-import dev.graft.engine.nn.Conv2d;
-import dev.graft.engine.nn.Dropout;
-import dev.graft.engine.nn.Embedding;
-import dev.graft.engine.nn.GELU;
-import dev.graft.engine.nn.Identity;
-import dev.graft.engine.nn.LayerNorm;
-import dev.graft.engine.nn.LeakyReLU;
-import dev.graft.engine.nn.Linear;
-import dev.graft.engine.nn.MaxPool2d;
-import dev.graft.engine.nn.ReLU;
-import dev.graft.engine.nn.Sigmoid;
-import dev.graft.engine.nn.Softmax;
+import dev.graft.engine.quant.OpRule;
 import dev.graft.engine.quant.QConfig;
-import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.QuantizationParams;
-import dev.graft.engine.quant.nn.ConvBn2d;
-import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
-import dev.graft.engine.quant.nn.FusedReLU;
-import dev.graft.engine.quant.nn.QuantizedConv2d;
-import dev.graft.engine.quant.nn.QuantizedEmbedding;
-import dev.graft.engine.quant.nn.QuantizedGELU;
-import dev.graft.engine.quant.nn.QuantizedLayerNorm;
+import dev.graft.engine.quant.QuantRules;
 import dev.graft.engine.quant.nn.QuantizedLeaf;
-import dev.graft.engine.quant.nn.QuantizedLeakyReLU;
-import dev.graft.engine.quant.nn.QuantizedLinear;
-import dev.graft.engine.quant.nn.QuantizedSigmoid;
-import dev.graft.engine.quant.nn.QuantizedSoftmax;
 import dev.graft.engine.quant.observe.Observer;
 import dev.graft.engine.quant.qat.QatModule;
-import dev.graft.engine.quant.report.LayerErrorReport;
 import dev.graft.ops.DType;
-import dev.graft.ops.InPlace;
-import dev.graft.ops.LinalgOps;
-import dev.graft.ops.MathOps;
-import dev.graft.ops.MovementOps;
-import dev.graft.ops.NNOps;
-import dev.graft.ops.NNPoolOps;
-import dev.graft.ops.Op;
 import dev.graft.ops.QParams;
 import dev.graft.ops.QuantOps;
-import dev.graft.ops.QuantizedOps;
 import dev.graft.ops.Tensor;
 
 import java.util.ArrayList;
@@ -61,22 +28,19 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The convert pass of one block (see {@link StaticQuantizer}). It walks the graph in order, knowing for every value
- * whether it is float or quint8 (and with which qparams):
+ * The convert pass of one block (see {@link StaticQuantizer}), run on the fused FP32 graph. It walks the graph in
+ * order, knowing for every value whether it is float or quint8 (and with which qparams), and does what each node's
+ * {@link OpRule} says:
  * <ul>
- *   <li>an INT8-capable node whose qconfig is set and whose observers all saw data becomes its INT8 form; each float
- *       input gets one {@code quantize_per_tensor} (shared by all readers of that value);</li>
+ *   <li>an INT8 node whose qconfig is set and whose observers all saw data becomes its INT8 form; each float input
+ *       gets one {@code quantize_per_tensor} (shared by all readers of that value);</li>
  *   <li>a same-qparams node (relu, pooling, views, dropout) follows its input: INT8 in, INT8 out;</li>
  *   <li>any other node, and the output, reads quint8 values through one {@code dequantize} per value.</li>
  * </ul>
  * So two adjacent INT8 operators never have a dequantize -> quantize pair between them, and block outputs are float.
- * Observer nodes are removed. Module replacements are made once, at the first specialization; later ones reuse them.
+ * An INT8 module is made once per path (or functional node) and kept in the block's state; later graphs use it.
  */
-public final class StaticConvert implements GraphModule.GraphPass {
-    /** Node meta key: the quint8 qparams of a value that runs INT8 after convert. */
-    public static final String QPARAMS = "qparams";
-    /** Above this ratio of operand ranges an add runs FP32: 8 bits cannot hold both (e.g. an attention mask). */
-    static final double MAX_ADD_RANGE_RATIO = 1000;
+final class StaticConvert implements GraphModule.GraphPass {
 
     /** What convert did across all blocks. */
     static final class Results {
@@ -86,15 +50,11 @@ public final class StaticConvert implements GraphModule.GraphPass {
         final Set<String> keptFp32 = new LinkedHashSet<>();
     }
 
-    private final StaticQuantizer.BlockPlan plan;
-    private final QConfigMapping mapping;
+    private final BlockState state;
     private final Results results;
-    /** INT8 module per path (and per functional node name), made once. */
-    private final Map<String, Module> made = new HashMap<>();
 
-    StaticConvert(StaticQuantizer.BlockPlan plan, QConfigMapping mapping, Results results) {
-        this.plan = plan;
-        this.mapping = mapping;
+    StaticConvert(BlockState state, Results results) {
+        this.state = state;
         this.results = results;
     }
 
@@ -109,33 +69,35 @@ public final class StaticConvert implements GraphModule.GraphPass {
         final Map<String, Integer> callsPerPath = new HashMap<>();
         Node lastPlaceholder;
 
-        Walk(GraphModule owner, GraphModule.Specialization spec) {
+        Walk(GraphModule owner, GraphModule.Specialization spec, Graph g) {
             this.owner = owner;
             this.spec = spec;
-            this.g = spec.graph();
+            this.g = g;
+        }
+
+        Tensor attr(Node n) {
+            String path = ((Target.Attr) n.target()).path();
+            Tensor t = owner.stateDict().get(path);
+            return t != null ? t : spec.constants().get(path);
         }
     }
 
     @Override
-    public void apply(GraphModule owner, GraphModule.Specialization spec) {
-        Walk w = new Walk(owner, spec);
-        for (Node n : w.g.nodes()) {
-            if (n.target() instanceof Target.ModuleCall mc && plan.observers.containsKey(mc.path())) {
-                Node v = (Node) n.args().get(0);
-                n.replaceAllUsesWith(v);
-                w.g.erase(n);
-            } else if (n.target() instanceof Target.ModuleCall mc) {
+    public void apply(GraphModule owner, GraphModule.Specialization spec, Graph g) {
+        Walk w = new Walk(owner, spec, g);
+        for (Node n : g.nodes()) {
+            if (n.target() instanceof Target.ModuleCall mc) {
                 w.callsPerPath.merge(mc.path(), 1, Integer::sum);
             }
         }
-        for (Node p : w.g.placeholders()) {
+        for (Node p : g.placeholders()) {
             w.lastPlaceholder = p;
         }
-        for (Node n : w.g.nodes()) {
+        for (Node n : g.nodes()) {
             if (n.isErased()) {
                 continue;
             }
-            switch (plan.patterns.role(n)) {
+            switch (state.role(n)) {
                 case INT8 -> {
                     if (!convertInt8(w, n)) {
                         convertDynamic(w, n);
@@ -144,36 +106,37 @@ public final class StaticConvert implements GraphModule.GraphPass {
                 }
                 case SAME_QPARAMS -> {
                     if (n.args().get(0) instanceof Node in && w.rep.get(in) != null
-                            && QuantPatterns.followsExactly(n, w.rep.get(in))) {
+                            && state.rule(n).followsExactly(n, w.rep.get(in))) {
                         followInput(w, n, in);
                     } else {
                         readAsFloat(w, n);
                     }
                 }
                 case WEIGHT_ONLY -> {
-                    weightOnly(w, n);
+                    weightOnly(n);
                     readAsFloat(w, n);
                 }
                 case FP32 -> readAsFloat(w, n);
             }
         }
-        w.g.eliminateDeadCode();
+        g.eliminateDeadCode();
     }
 
     // ---------------------------------------------------------------- INT8 operators
 
     private boolean convertInt8(Walk w, Node n) {
-        QConfig qc = plan.qconfigFor(n, mapping);
+        QConfig qc = state.qconfigFor(n);
         if (qc == null || qc.isDynamic()) {
             return false;
         }
-        String where = StaticQuantizer.join(plan.path, n.name());
+        OpRule rule = state.rule(n);
+        String where = BlockState.join(state.path, n.name());
         if (n.target() instanceof Target.ModuleCall mc && w.callsPerPath.getOrDefault(mc.path(), 0) > 1) {
             results.keptFp32.add(where + ": module " + mc.path() + " is called more than once (one output scale each)");
             return false;
         }
-        List<Node> inputs = QuantPatterns.activationInputs(n);
-        if (computesInFloat(n) && inputs.stream().allMatch(in -> w.rep.get(in) == null)) {
+        List<Node> inputs = rule.activationInputs(n);
+        if (rule.computesInFloat() && inputs.stream().allMatch(in -> w.rep.get(in) == null)) {
             // Its INT8 form is quantize(f(dequantize(x))): with an FP32 input, quantizing first only adds rounding
             // (and can destroy it: softmax's input carries BERT's -FLT_MAX padding mask, a range no 8-bit scale can
             // hold). Run it FP32; INT8 readers quantize its output, whose range is sane.
@@ -191,23 +154,22 @@ public final class StaticConvert implements GraphModule.GraphPass {
             }
             inQ.add(q);
         }
-        Node outValue = QuantPatterns.outputValue(n);
-        QParams.PerTensor outQ = plan.patterns.hasFixedOutput(n)
-                ? new QParams.PerTensor(QuantizedSoftmax.DEFAULT_OUTPUT_SCALE, 0) : observed(outValue, where);
+        Node outValue = BlockState.outputValue(n);
+        QParams.PerTensor outQ = rule.hasFixedOutput() ? QuantRules.FIXED_OUTPUT : observed(outValue, where);
         if (outQ == null) {
             return false;
         }
-        boolean isAdd = Fusion.isFunction(n, MathOps.ADD);
-        if (isAdd && rangeRatio(inQ.get(0), inQ.get(1)) > MAX_ADD_RANGE_RATIO) {
-            results.keptFp32.add(where + ": add operands' ranges differ more than " + (int) MAX_ADD_RANGE_RATIO + "x");
+        if (rule.maxOperandRangeRatio() > 0 && rangeRatio(inQ.get(0), inQ.get(1)) > rule.maxOperandRangeRatio()) {
+            results.keptFp32.add(where + ": " + rule.name() + " operands' ranges differ more than "
+                    + (int) rule.maxOperandRangeRatio() + "x");
             return false;
         }
-        List<Node> qIn = new ArrayList<>();
+        Map<Node, Node> qIn = new IdentityHashMap<>();
         for (int i = 0; i < inputs.size(); i++) {
-            qIn.add(quantizedValue(w, inputs.get(i), inQ.get(i)));
+            qIn.put(inputs.get(i), quantizedValue(w, inputs.get(i), inQ.get(i)));
         }
-        Node result = rewrite(w, n, qc, qIn, inQ.get(0), outQ, isAdd && outValue != n);
-        result.meta().put(QPARAMS, outQ);
+        Node result = rewrite(w, n, rule, qc, qIn, inputs, inQ.get(0), outQ, outValue != n);
+        result.putMeta(Meta.QPARAMS, outQ);
         w.rep.put(result, outQ);
         if (outValue != n) {
             // add -> relu fused into add_relu: the relu's readers read the add now.
@@ -217,22 +179,9 @@ public final class StaticConvert implements GraphModule.GraphPass {
         return true;
     }
 
-    /**
-     * Operators whose INT8 form dequantizes, computes in float and quantizes (softmax in its FP32 mode, layer norm)
-     * or looks up a table built the same way (GELU, leaky_relu, sigmoid): exact for quint8 inputs, no gain for FP32
-     * ones.
-     */
-    private boolean computesInFloat(Node n) {
-        Module m = plan.patterns.moduleOf(n);
-        return m instanceof Softmax || m instanceof LayerNorm || m instanceof GELU
-                || Fusion.isFunction(n, dev.graft.ops.NNOps.SOFTMAX) || Fusion.isFunction(n, dev.graft.ops.NNOps.LAYER_NORM)
-                || Fusion.isFunction(n, MathOps.GELU) || Fusion.isFunction(n, MathOps.LEAKY_RELU)
-                || Fusion.isFunction(n, MathOps.SIGMOID);
-    }
-
     /** The calibrated qparams of value {@code v}, or null (and a report line) when its observer saw nothing. */
     private QParams.PerTensor observed(Node v, String where) {
-        Observer o = plan.observers.get(StaticQuantizer.observerName(v));
+        Observer o = state.observers.get(BlockState.observerName(v));
         if (o == null) {
             return null;
         }
@@ -240,8 +189,11 @@ public final class StaticConvert implements GraphModule.GraphPass {
             results.notReached.add(where + " (observer of " + v.name() + " saw no data)");
             return null;
         }
-        QuantizationParams p = o.calculateQParams();
-        return new QParams.PerTensor(p.scale(), p.zeroPoint());
+        if (!(o.calculateQParams() instanceof QParams.PerTensor p)) {
+            throw new IllegalStateException(where + ": the activation observer of " + v.name() + " is per channel;"
+                    + " INT8 activations are quantized per tensor");
+        }
+        return p;
     }
 
     private static double rangeRatio(QParams.PerTensor a, QParams.PerTensor b) {
@@ -250,185 +202,186 @@ public final class StaticConvert implements GraphModule.GraphPass {
         return Math.max(ra, rb) / Math.max(Math.min(ra, rb), 1e-30);
     }
 
-    private Node rewrite(Walk w, Node n, QConfig qc, List<Node> qIn, QParams.PerTensor inQ, QParams.PerTensor outQ,
-                         boolean addRelu) {
-        float so = outQ.scale();
-        int zo = outQ.zeroPoint();
+    private Node rewrite(Walk w, Node n, OpRule rule, QConfig qc, Map<Node, Node> qIn, List<Node> inputs,
+                         QParams.PerTensor inQ, QParams.PerTensor outQ, boolean fusedRelu) {
         if (n.target() instanceof Target.ModuleCall mc) {
             String path = mc.path();
-            if (!made.containsKey(path)) {
-                Module original = plan.patterns.moduleOf(n);
+            if (!state.converted.containsKey(path)) {
+                Module original = state.moduleOf(n);
                 // A QAT layer's weights convert with the qparams its fake-quant trained with.
-                QatModule qat = plan.qatLayers.get(path);
-                Module int8 = new QuantizedLeaf(int8Module(original, qc, StaticQuantizer.join(plan.path, path), so,
-                        zo, qat == null ? null : qat.weightQParams()), inQ.scale(), inQ.zeroPoint());
-                made.put(path, int8);
+                QatModule qat = state.qatLayers.get(path);
+                String where = BlockState.join(state.path, path);
+                Module int8 = new QuantizedLeaf(rule.int8().make(original, context(qc, where, outQ,
+                        qat == null ? null : qat.weightQParams())), inQ.scale(), inQ.zeroPoint());
+                state.converted.put(path, int8);
                 w.owner.replaceModule(path, int8);
-                results.originals.put(StaticQuantizer.join(plan.path, path), original);
+                results.originals.put(where, original);
             }
-            n.setArg(0, qIn.get(0));
+            n.setArg(0, qIn.get(inputs.get(0)));
             return n;
         }
-        Op op = n.op();
-        if (op == LinalgOps.LINEAR || op == LinalgOps.CONV2D || op == NNOps.SOFTMAX || op == MathOps.LEAKY_RELU
-                || op == MathOps.SIGMOID) {
+        if (rule.int8() != null) {
+            // A functional layer: its FP32 module (weights from the block), made INT8 as the module form is.
             String name = "quantized_" + n.name();
-            if (!made.containsKey(name)) {
-                Module fp32 = op == NNOps.SOFTMAX ? new Softmax((Integer) n.args().get(1))
-                        : op == MathOps.LEAKY_RELU ? new LeakyReLU(((Number) n.args().get(1)).floatValue())
-                        : op == MathOps.SIGMOID ? new Sigmoid() : functionalLayer(w, n);
-                Module int8 = new QuantizedLeaf(int8Module(fp32, qc, StaticQuantizer.join(plan.path, n.name()), so,
-                        zo, null), inQ.scale(), inQ.zeroPoint());
-                made.put(name, int8);
+            if (!state.converted.containsKey(name)) {
+                Module fp32 = rule.asModule().make(n, w::attr);
+                String where = BlockState.join(state.path, n.name());
+                Module int8 = new QuantizedLeaf(rule.int8().make(fp32, context(qc, where, outQ, null)), inQ.scale(),
+                        inQ.zeroPoint());
+                state.converted.put(name, int8);
                 w.owner.addSubmodule(name, int8);
                 // Functional layers are reported by the path of their INT8 module (for LayerErrorReport).
-                results.originals.put(StaticQuantizer.join(plan.path, name), fp32);
+                results.originals.put(BlockState.join(state.path, name), fp32);
             }
-            return replace(w, n, new Target.ModuleCall(name), List.of(qIn.get(0)));
+            return replace(w, n, new Target.ModuleCall(name), List.of(qIn.get(inputs.get(0))));
         }
-        if (op == MathOps.ADD || op == MathOps.MUL || op == LinalgOps.MATMUL) {
-            Op q = op == MathOps.ADD ? (addRelu ? QuantizedOps.ADD_RELU : QuantizedOps.ADD)
-                    : op == MathOps.MUL ? QuantizedOps.MUL : QuantizedOps.MATMUL;
-            return replace(w, n, new Target.Function(q), List.of(qIn.get(0), qIn.get(1), so, zo));
+        // An operator on quint8 tensors: the arguments with each activation quantized, then the output qparams.
+        List<Object> args = new ArrayList<>();
+        for (Object a : n.args()) {
+            args.add(substitute(a, qIn));
         }
-        // cat
-        return replace(w, n, new Target.Function(QuantizedOps.CAT), List.of(new ArrayList<Object>(qIn),
-                n.args().get(1), so, zo));
+        args.add(outQ.scale());
+        args.add(outQ.zeroPoint());
+        Target target = new Target.Function(fusedRelu && rule.int8OpWithRelu() != null ? rule.int8OpWithRelu()
+                : rule.int8Op());
+        return replace(w, n, target, args);
     }
 
-    /** The INT8 form of {@code fp32}; {@code weightQ} (QAT) or else a fresh weight observer sets weight qparams. */
-    private Module int8Module(Module fp32, QConfig qc, String where, float so, int zo, QuantizationParams weightQ) {
-        boolean relu = fp32 instanceof FusedReLU;
-        Module layer = fp32 instanceof FusedReLU f ? f.layer() : fp32;
-        if (layer instanceof ConvBn2d cb) {
-            layer = cb.folded(); // QAT trained conv and BN apart: fold now, from the final running statistics
+    private static Object substitute(Object a, Map<Node, Node> qIn) {
+        if (a instanceof Node x && qIn.containsKey(x)) {
+            return qIn.get(x);
         }
-        return switch (layer) {
-            case Linear l -> {
-                QuantizationParams wq = weightQ != null ? weightQ : WeightQParams.of(qc, l.weight(), where);
-                results.fp32WeightBytes += 4L * l.weight().numel();
-                yield QuantizedLinear.fromFloat(l, wq.scales(), wq.zeroPoints(), so, zo, relu);
+        if (a instanceof List<?> list) {
+            List<Object> out = new ArrayList<>(list.size());
+            for (Object o : list) {
+                out.add(substitute(o, qIn));
             }
-            case Conv2d c -> {
-                QuantizationParams wq = weightQ != null ? weightQ : WeightQParams.of(qc, c.weight(), where);
-                results.fp32WeightBytes += 4L * c.weight().numel();
-                yield QuantizedConv2d.fromFloat(c, wq.scales(), wq.zeroPoints(), so, zo, relu);
-            }
-            case LayerNorm ln -> QuantizedLayerNorm.fromFloat(ln, so, zo);
-            case GELU ge -> new QuantizedGELU(ge.tanhApproximation(), so, zo);
-            case Softmax sm -> new QuantizedSoftmax(sm.dim(), so, zo, QuantizedSoftmax.Mode.FP32);
-            case LeakyReLU lr -> new QuantizedLeakyReLU(lr.negativeSlope(), so, zo);
-            case Sigmoid sg -> new QuantizedSigmoid(so, zo);
-            default -> throw new IllegalStateException(where + ": no INT8 form of " + layer.getClass().getSimpleName());
-        };
+            return out;
+        }
+        return a;
     }
 
-    /** A Linear or Conv2d module holding the weight and bias of a functional linear/conv2d node. */
-    private static Module functionalLayer(Walk w, Node n) {
-        Tensor weight = attr(w, (Node) n.args().get(1));
-        Tensor bias = n.args().size() > 2 && n.args().get(2) instanceof Node b ? attr(w, b) : null;
-        if (n.op() == LinalgOps.LINEAR) {
-            return Linear.wrap(weight, bias);
-        }
-        int[] s = weight.shape();
-        int groups = (Integer) n.args().get(6);
-        Conv2d conv = new Conv2d(s[1] * groups, s[0], new int[] {s[2], s[3]}, (int[]) n.args().get(3),
-                (int[]) n.args().get(4), (int[]) n.args().get(5), groups, bias != null, new java.util.Random(0));
-        InPlace.copy(conv.weight(), weight.concrete().to(DType.FLOAT32));
-        if (bias != null) {
-            InPlace.copy(conv.bias(), bias.concrete().to(DType.FLOAT32));
-        }
-        return conv;
+    /** How an INT8 module is built here: the output qparams, and weight qparams from QAT or the weight observer. */
+    private OpRule.Int8Context context(QConfig qc, String where, QParams.PerTensor out, QParams qatWeight) {
+        return new Context(qc, where, out, qatWeight, false);
     }
 
-    private static Tensor attr(Walk w, Node n) {
-        String path = ((Target.Attr) n.target()).path();
-        Tensor t = w.owner.stateDict().get(path);
-        return t != null ? t : w.spec.constants().get(path);
+    private final class Context implements OpRule.Int8Context {
+        private final QConfig qc;
+        private final String where;
+        private final QParams.PerTensor out;
+        private final QParams qatWeight;
+        private final boolean relu;
+
+        Context(QConfig qc, String where, QParams.PerTensor out, QParams qatWeight, boolean relu) {
+            this.qc = qc;
+            this.where = where;
+            this.out = out;
+            this.qatWeight = qatWeight;
+            this.relu = relu;
+        }
+
+        public QParams.PerTensor output() {
+            return out;
+        }
+
+        public boolean relu() {
+            return relu;
+        }
+
+        public OpRule.Int8Context withRelu() {
+            return new Context(qc, where, out, qatWeight, true);
+        }
+
+        public QParams weight(Tensor weight) {
+            if (qatWeight != null) {
+                results.fp32WeightBytes += 4L * weight.numel();
+                return qatWeight;
+            }
+            return weightQParams(qc, weight, where);
+        }
+
+        public String where() {
+            return where;
+        }
     }
 
     // ---------------------------------------------------------------- same-qparams, weight-only, float readers
 
     private void followInput(Walk w, Node n, Node in) {
         QParams.PerTensor q = w.rep.get(in);
-        Module m = plan.patterns.moduleOf(n);
-        Node result;
-        if (m instanceof Dropout || m instanceof Identity) {
-            n.replaceAllUsesWith(in);
-            w.g.erase(n);
-            return;
-        } else if (m instanceof ReLU || Fusion.isFunction(n, MathOps.RELU)) {
-            result = replace(w, n, new Target.Function(QuantizedOps.RELU), List.of(in));
-        } else if (m instanceof MaxPool2d p) {
-            result = replace(w, n, new Target.Function(QuantizedOps.MAX_POOL2D), withArgs(in, p.operatorArgs()));
-        } else if (m instanceof AvgPool2d p) {
-            result = replace(w, n, new Target.Function(QuantizedOps.AVG_POOL2D), withArgs(in, p.operatorArgs()));
-        } else if (m instanceof AdaptiveAvgPool2d p) {
-            result = replace(w, n, new Target.Function(QuantizedOps.ADAPTIVE_AVG_POOL2D),
-                    withArgs(in, p.operatorArgs()));
-        } else if (Fusion.isFunction(n, NNPoolOps.MAX_POOL2D) || Fusion.isFunction(n, NNPoolOps.AVG_POOL2D)
-                || Fusion.isFunction(n, NNPoolOps.ADAPTIVE_AVG_POOL2D)) {
-            Op pool = n.op() == NNPoolOps.MAX_POOL2D ? QuantizedOps.MAX_POOL2D : n.op() == NNPoolOps.AVG_POOL2D
-                    ? QuantizedOps.AVG_POOL2D : QuantizedOps.ADAPTIVE_AVG_POOL2D;
-            result = replace(w, n, new Target.Function(pool), n.args());
-        } else if (Fusion.isFunction(n, MovementOps.PAD)) {
-            result = replace(w, n, new Target.Function(QuantizedOps.PAD), n.args());
-        } else if (Fusion.isFunction(n, NNPoolOps.UPSAMPLE_BILINEAR2D)) {
-            result = replace(w, n, new Target.Function(QuantizedOps.UPSAMPLE_BILINEAR2D), n.args());
-        } else {
-            result = n; // views, split and Flatten carry the per-tensor qparams through
+        OpRule rule = state.rule(n);
+        Node result = switch (rule.follow()) {
+            case ERASE -> {
+                n.replaceAllUsesWith(in);
+                w.g.erase(n);
+                yield null;
+            }
+            case KEEP -> n; // views, split and Flatten carry the per-tensor qparams through
+            case REPLACE -> {
+                List<Object> args;
+                if (n.target() instanceof Target.ModuleCall) {
+                    args = new ArrayList<>();
+                    args.add(in);
+                    args.addAll(rule.moduleOpArgs(state.moduleOf(n)));
+                } else {
+                    args = n.args();
+                }
+                yield replace(w, n, new Target.Function(rule.int8Op()), args);
+            }
+        };
+        if (result != null) {
+            result.putMeta(Meta.QPARAMS, q);
+            w.rep.put(result, q);
         }
-        result.meta().put(QPARAMS, q);
-        w.rep.put(result, q);
-    }
-
-    private static List<Object> withArgs(Node in, Object[] rest) {
-        List<Object> args = new ArrayList<>();
-        args.add(in);
-        args.addAll(List.of(rest));
-        return args;
     }
 
     /**
-     * A Linear whose qconfig is dynamic inside a static model (PyTorch FX allows the mix): int8 weights, activations
+     * A layer whose qconfig is dynamic inside a static model (PyTorch FX allows the mix): int8 weights, activations
      * quantized per call from their own range, float in and out. For layers whose input no calibrated scale serves
      * well (BERT's FFN output projections read GELU's long tail) while their weights still shrink 4x.
      */
     private void convertDynamic(Walk w, Node n) {
-        QConfig qc = plan.qconfigFor(n, mapping);
-        if (qc == null || !qc.isDynamic() || !(n.target() instanceof Target.ModuleCall mc)
-                || !(plan.patterns.moduleOf(n) instanceof Linear l)) {
+        QConfig qc = state.qconfigFor(n);
+        OpRule rule = state.rule(n);
+        if (qc == null || !qc.isDynamic() || !(n.target() instanceof Target.ModuleCall mc) || rule == null
+                || rule.dynamic() == null) {
             return;
         }
         String path = mc.path();
-        if (made.containsKey(path) || w.callsPerPath.getOrDefault(path, 0) > 1) {
+        if (state.converted.containsKey(path) || w.callsPerPath.getOrDefault(path, 0) > 1) {
             return;
         }
-        String where = StaticQuantizer.join(plan.path, path);
-        QuantizationParams wq = WeightQParams.of(qc, l.weight(), where);
-        Module q = DynamicQuantizedLinear.fromFloat(l, wq.scales(), wq.zeroPoints(), false);
-        results.fp32WeightBytes += 4L * l.weight().numel();
-        made.put(path, q);
-        w.owner.replaceModule(path, q);
-        results.originals.put(where, l);
+        Module layer = state.moduleOf(n);
+        String where = BlockState.join(state.path, path);
+        Module q = rule.dynamic().make(layer, weight -> weightQParams(qc, weight, where), false);
+        state.converted.put(path, q);
+        state.block.replaceModule(path, q);
+        results.originals.put(where, layer);
     }
 
-    private void weightOnly(Walk w, Node n) {
-        String path = ((Target.ModuleCall) n.target()).path();
-        if (made.containsKey(path) || !(plan.patterns.moduleOf(n) instanceof Embedding e)) {
+    /** A weight observer's qparams for {@code weight}, counting the weight as quantized. */
+    private QParams weightQParams(QConfig qc, Tensor weight, String where) {
+        results.fp32WeightBytes += 4L * weight.numel();
+        return WeightQParams.of(qc, weight, where);
+    }
+
+    private void weightOnly(Node n) {
+        OpRule rule = state.rule(n);
+        if (!(n.target() instanceof Target.ModuleCall mc) || state.converted.containsKey(mc.path())
+                || rule.weightOnly() == null) {
             return;
         }
-        QConfig qc = plan.qconfigFor(n, mapping);
+        QConfig qc = state.qconfigFor(n);
         if (qc == null) {
             return;
         }
-        String where = StaticQuantizer.join(plan.path, path);
-        QuantizationParams wq = WeightQParams.of(qc, e.weight(), where);
-        Module q = QuantizedEmbedding.fromFloat(e, wq.scales(), wq.zeroPoints());
-        results.fp32WeightBytes += 4L * e.weight().numel();
-        made.put(path, q);
-        w.owner.replaceModule(path, q);
-        results.originals.put(where, e);
+        Module layer = state.moduleOf(n);
+        String where = BlockState.join(state.path, mc.path());
+        Module q = rule.weightOnly().make(layer, weight -> weightQParams(qc, weight, where), false);
+        state.converted.put(mc.path(), q);
+        state.block.replaceModule(mc.path(), q);
+        results.originals.put(where, layer);
     }
 
     /** Every quint8 input of a float node (or the output) is read through one shared dequantize. */
@@ -440,8 +393,8 @@ public final class StaticConvert implements GraphModule.GraphPass {
                     try (var at = w.g.insertAfter(v)) {
                         d = w.g.callFunction(QuantOps.DEQUANTIZE, v);
                     }
-                    d.meta().put("shape", v.meta().get("shape"));
-                    d.meta().put("dtype", DType.FLOAT32);
+                    d.putMeta(Meta.SHAPE, v.meta(Meta.SHAPE));
+                    d.putMeta(Meta.DTYPE, DType.FLOAT32);
                     return d;
                 }));
             }
@@ -457,8 +410,8 @@ public final class StaticConvert implements GraphModule.GraphPass {
             try (var at = w.g.insertAfter(x.kind() == NodeKind.PLACEHOLDER ? w.lastPlaceholder : x)) {
                 qn = w.g.callFunction(QuantOps.QUANTIZE_PER_TENSOR, x, q.scale(), q.zeroPoint(), DType.UINT8);
             }
-            qn.meta().putAll(x.meta());
-            qn.meta().put(QPARAMS, q);
+            qn.copyMetaFrom(x);
+            qn.putMeta(Meta.QPARAMS, q);
             w.rep.put(qn, q);
             return qn;
         });
@@ -470,7 +423,7 @@ public final class StaticConvert implements GraphModule.GraphPass {
         try (var at = w.g.insertBefore(n)) {
             r = w.g.create(target, args, n.name());
         }
-        r.meta().putAll(n.meta());
+        r.copyMetaFrom(n);
         n.replaceAllUsesWith(r);
         w.g.erase(n);
         return r;

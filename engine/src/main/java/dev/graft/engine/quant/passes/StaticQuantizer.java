@@ -1,12 +1,10 @@
 package dev.graft.engine.quant.passes;
 
-import dev.graft.engine.Module;
 import dev.graft.engine.ProgressListener;
-import dev.graft.engine.graph.Graph;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.graph.Node;
-import dev.graft.engine.graph.NodeKind;
 import dev.graft.engine.graph.Target;
+import dev.graft.engine.quant.OpRule;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.QDType;
@@ -31,10 +29,8 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Static post-training quantization of a partitioned model's traced blocks, in PyTorch FX's three steps:
@@ -43,10 +39,12 @@ import java.util.Set;
  * StaticQuantizer.calibrate(p, batches, listener);             // run the whole model: control flow included
  * QuantizationReport r = StaticQuantizer.convert(p);           // INT8 modules and ops; FP32 at block edges
  * }</pre>
- * Each step is a {@link GraphModule.GraphPass} added to every block, so a block re-traced later for new input shapes
- * is fused, observed and converted the same way. Observers are block submodules named {@code observer_<node>}; a
- * re-trace produces the same node names, so its observers are the same modules and calibration over several shapes
- * accumulates into one set of statistics.
+ * Prepare sets each block's pipeline to {@link Fusion} then {@link ObserverInsertion}; convert sets it to fusion then
+ * {@link StaticConvert}. Every pipeline runs on the block's FP32 source graphs, with the block's decisions kept in an
+ * explicit {@link BlockState}, so a block re-traced for new input shapes (before or after convert) is fused,
+ * observed and converted exactly as its first graph was. Observers are block submodules named
+ * {@code observer_<node>}; a re-trace produces the same node names, so its observers are the same modules and
+ * calibration over several shapes accumulates into one set of statistics.
  *
  * <p>Unlike PyTorch, an operator whose observers never saw data (calibration never reached its branch or block) is
  * not converted with {@code scale = 1.0}: it stays FP32 and {@link QuantizationReport#notReached()} names it.
@@ -60,7 +58,7 @@ public final class StaticQuantizer {
         private final Partition partition;
         private final QConfigMapping mapping;
         private final long fp32ModelBytes;
-        private final Map<String, BlockPlan> blocks = new LinkedHashMap<>();
+        private final Map<String, BlockState> blocks = new LinkedHashMap<>();
         private final boolean qat;
         private boolean converted;
 
@@ -78,7 +76,7 @@ public final class StaticQuantizer {
         /** Every observer, by block path and then by name. */
         public Map<String, Map<String, Observer>> observers() {
             Map<String, Map<String, Observer>> out = new LinkedHashMap<>();
-            blocks.forEach((path, plan) -> out.put(path, Collections.unmodifiableMap(plan.observers)));
+            blocks.forEach((path, state) -> out.put(path, Collections.unmodifiableMap(state.observers)));
             return out;
         }
 
@@ -94,9 +92,9 @@ public final class StaticQuantizer {
          */
         public Map<String, Map<String, FakeQuantize>> fakeQuantizes() {
             Map<String, Map<String, FakeQuantize>> out = new LinkedHashMap<>();
-            blocks.forEach((path, plan) -> {
-                Map<String, FakeQuantize> all = new LinkedHashMap<>(plan.fakeQuants);
-                plan.qatLayers.forEach((layer, q) -> all.put(layer + ".weight_fake_quant", q.weightFakeQuant()));
+            blocks.forEach((path, state) -> {
+                Map<String, FakeQuantize> all = new LinkedHashMap<>(state.fakeQuants);
+                state.qatLayers.forEach((layer, q) -> all.put(layer + ".weight_fake_quant", q.weightFakeQuant()));
                 out.put(path, Collections.unmodifiableMap(all));
             });
             return out;
@@ -114,7 +112,7 @@ public final class StaticQuantizer {
 
         /** Freezes the batch statistics of every unfused conv-bn now ({@link QatConvBn#freezeBnStats()}). */
         public void freezeBnStats() {
-            blocks.values().forEach(plan -> plan.qatLayers.values().forEach(q -> {
+            blocks.values().forEach(state -> state.qatLayers.values().forEach(q -> {
                 if (q instanceof QatConvBn cb) {
                     cb.freezeBnStats();
                 }
@@ -124,38 +122,8 @@ public final class StaticQuantizer {
         /** What fusion did, by block path: layer path -> pattern. */
         public Map<String, Map<String, String>> fused() {
             Map<String, Map<String, String>> out = new LinkedHashMap<>();
-            blocks.forEach((path, plan) -> out.put(path, plan.fusion.applied()));
+            blocks.forEach((path, state) -> out.put(path, Collections.unmodifiableMap(state.fusedPatterns)));
             return out;
-        }
-    }
-
-    /** One block's state shared by all its specializations. */
-    static final class BlockPlan {
-        final String path;
-        final GraphModule block;
-        final Fusion fusion;
-        QuantPatterns patterns;
-        final Map<String, Observer> observers = new LinkedHashMap<>();
-        /** QAT only: the activation fake-quant modules, by the same names as {@link #observers}. */
-        final Map<String, FakeQuantize> fakeQuants = new LinkedHashMap<>();
-        /** QAT only: the weight-fake-quantizing layers by module path (their weights convert with their qparams). */
-        final Map<String, QatModule> qatLayers = new LinkedHashMap<>();
-
-        BlockPlan(String path, GraphModule block, boolean keepConvBn) {
-            this.path = path;
-            this.block = block;
-            this.fusion = new Fusion(block, keepConvBn);
-        }
-
-        QConfig qconfigFor(Node n, QConfigMapping mapping) {
-            if (n.target() instanceof Target.ModuleCall mc) {
-                Module m = patterns.moduleOf(n);
-                return m == null ? null : mapping.qconfigFor(join(path, mc.path()), m);
-            }
-            if (n.target() instanceof Target.Function f) {
-                return mapping.qconfigFor(join(path, (String) n.meta().getOrDefault("module_path", "")), f.op());
-            }
-            return null;
         }
     }
 
@@ -224,34 +192,31 @@ public final class StaticQuantizer {
     private static Prepared prepare(Partition partition, QConfigMapping mapping, boolean qat, QatOptions options) {
         Prepared p = new Prepared(partition, mapping, qat);
         for (Map.Entry<String, GraphModule> e : partition.blocks().entrySet()) {
-            BlockPlan plan = new BlockPlan(e.getKey(), e.getValue(), qat && !options.foldBnAtPrepare());
-            p.blocks.put(e.getKey(), plan);
-            plan.block.applyPass(plan.fusion);
-            // Classify against the modules after fusion, before convert swaps any.
-            plan.patterns = new QuantPatterns(new LinkedHashMap<>(plan.block.namedModules()));
-            plan.block.applyPass((owner, spec) -> insertObservers(plan, mapping, spec.graph(), qat));
+            BlockState state = new BlockState(e.getKey(), e.getValue(), mapping, qat && !options.foldBnAtPrepare());
+            p.blocks.put(e.getKey(), state);
+            state.block.setPipeline(List.of(new Fusion(state), new ObserverInsertion(state, qat)));
             if (qat) {
-                swapQatLayers(plan, mapping, options.freezeBnAfterSteps());
+                swapQatLayers(state, options.freezeBnAfterSteps());
             }
         }
         return p;
     }
 
     /** Every INT8 Linear / Conv2d call of the block becomes its QAT layer ({@link QatSwap}), once per path. */
-    private static void swapQatLayers(BlockPlan plan, QConfigMapping mapping, long freezeBnAfterSteps) {
-        for (Node n : plan.block.graph()) {
-            if (!(n.target() instanceof Target.ModuleCall mc) || plan.qatLayers.containsKey(mc.path())
-                    || plan.patterns.role(n) != QuantPatterns.Role.INT8) {
+    private static void swapQatLayers(BlockState state, long freezeBnAfterSteps) {
+        for (Node n : state.block.graph()) {
+            if (!(n.target() instanceof Target.ModuleCall mc) || state.qatLayers.containsKey(mc.path())
+                    || state.role(n) != OpRule.Role.INT8) {
                 continue;
             }
-            QConfig qc = plan.qconfigFor(n, mapping);
+            QConfig qc = state.qconfigFor(n);
             if (qc == null || qc.isDynamic()) {
                 continue;
             }
-            QatModule qat = QatSwap.swap(plan.block, mc.path(), plan.patterns.moduleOf(n), qc,
-                    join(plan.path, mc.path()), freezeBnAfterSteps);
+            QatModule qat = QatSwap.swap(state.block, mc.path(), state.moduleOf(n), qc,
+                    BlockState.join(state.path, mc.path()), freezeBnAfterSteps);
             if (qat != null) {
-                plan.qatLayers.put(mc.path(), qat);
+                state.qatLayers.put(mc.path(), qat);
             }
         }
     }
@@ -280,95 +245,12 @@ public final class StaticQuantizer {
         }
         prepared.converted = true;
         StaticConvert.Results results = new StaticConvert.Results();
-        for (BlockPlan plan : prepared.blocks.values()) {
-            plan.block.applyPass(new StaticConvert(plan, prepared.mapping, results));
+        for (BlockState state : prepared.blocks.values()) {
+            state.block.setPipeline(List.of(new Fusion(state), new StaticConvert(state, results)));
         }
         return QuantizationReport.of(prepared.partition.model(), prepared.partition.blocks(), prepared.fp32ModelBytes,
                 results.fp32WeightBytes, results.originals, List.copyOf(results.notReached),
                 List.copyOf(results.keptFp32));
-    }
-
-    /** Observer nodes after every value an INT8-capable node reads or produces. */
-    private static void insertObservers(BlockPlan plan, QConfigMapping mapping, Graph g, boolean qat) {
-        Map<Node, QConfig> observe = new LinkedHashMap<>();
-        for (Node n : g.nodes()) {
-            if (plan.patterns.role(n) != QuantPatterns.Role.INT8) {
-                continue;
-            }
-            QConfig qc = plan.qconfigFor(n, mapping);
-            if (qc == null || qc.isDynamic()) {
-                continue;
-            }
-            for (Node in : QuantPatterns.activationInputs(n)) {
-                if (QuantPatterns.isFloat(in)) {
-                    observe.putIfAbsent(in, qc);
-                }
-            }
-            if (!plan.patterns.hasFixedOutput(n)) {
-                observe.putIfAbsent(QuantPatterns.outputValue(n), qc);
-            }
-        }
-        Node lastPlaceholder = null;
-        for (Node p : g.placeholders()) {
-            lastPlaceholder = p;
-        }
-        Set<String> done = new LinkedHashSet<>();
-        for (Map.Entry<Node, QConfig> e : observe.entrySet()) {
-            Node v = e.getKey();
-            String name = observerName(v);
-            if (!done.add(name)) {
-                continue;
-            }
-            Observer observer = plan.observers.get(name);
-            if (observer == null) {
-                Module made = e.getValue().createActivation();
-                observer = activationObserver(made);
-                observer.setLabel(join(plan.path, v.name()));
-                plan.observers.put(name, observer);
-                if (qat) {
-                    requireFullRange(observer, join(plan.path, v.name()));
-                    FakeQuantize fq = made instanceof FakeQuantize f ? f : new FakeQuantize(observer);
-                    plan.fakeQuants.put(name, fq);
-                    plan.block.addSubmodule(name, fq);
-                } else {
-                    plan.block.addSubmodule(name, observer);
-                }
-            }
-            Node obs;
-            // Placeholders come first in a graph, so a placeholder's observer goes after the last of them.
-            try (var at = g.insertAfter(v.kind() == NodeKind.PLACEHOLDER ? lastPlaceholder : v)) {
-                obs = g.callModule(name, v);
-            }
-            obs.meta().putAll(v.meta());
-            v.replaceAllUsesWith(obs);
-            obs.setArg(0, v);
-        }
-    }
-
-    /**
-     * Convert's INT8 operators quantize activations to the dtype's full range, so a QAT forward clamping to a
-     * reduced one would train for another model than the one it converts to (PyTorch's reduce_range mismatch).
-     */
-    private static void requireFullRange(Observer o, String where) {
-        QuantSpec s = o.spec();
-        if (s.quantMin() != s.dtype().min() || s.quantMax() != s.dtype().max()) {
-            throw new IllegalArgumentException("prepareQat: the activation fake-quant of " + where + " uses ["
-                    + s.quantMin() + ", " + s.quantMax() + "] but the converted INT8 operators use the full "
-                    + s.dtype() + " range [" + s.dtype().min() + ", " + s.dtype().max() + "]; QAT would train for"
-                    + " another model than convert makes (use StaticQuantizer.qatMapping(), reduce_range off)");
-        }
-    }
-
-    static String observerName(Node v) {
-        return "observer_" + v.name();
-    }
-
-    private static Observer activationObserver(Module made) {
-        return switch (made) {
-            case Observer o -> o;
-            case FakeQuantize fq -> fq.observer();
-            default -> throw new IllegalStateException("activation factory made neither an observer nor a fake-quant");
-        };
     }
 
     static String join(String a, String b) {
@@ -378,5 +260,9 @@ public final class StaticQuantizer {
     /** For callers that list what prepare observed: observer names in one block. */
     static List<String> observerNames(Prepared p, String block) {
         return new ArrayList<>(p.blocks.get(block).observers.keySet());
+    }
+
+    static String observerName(Node v) {
+        return BlockState.observerName(v);
     }
 }

@@ -2,9 +2,9 @@ package dev.graft.engine.quant.passes;
 
 import dev.graft.engine.Module;
 import dev.graft.engine.quant.QConfig;
-import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.observe.Observer;
 import dev.graft.engine.quant.qat.FakeQuantize;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 
 /** Weight qparams from a qconfig's weight observer: observe the weight once, read scales and zero points. */
@@ -12,7 +12,7 @@ final class WeightQParams {
     private WeightQParams() {
     }
 
-    static QuantizationParams of(QConfig qconfig, Tensor weight, String where) {
+    static QParams of(QConfig qconfig, Tensor weight, String where) {
         Module m = qconfig.createWeight();
         Observer observer = switch (m) {
             case Observer o -> o;

@@ -3,9 +3,9 @@ package dev.graft.engine.quant.qat;
 import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.observe.Observer;
 import dev.graft.engine.quant.observe.QParamsSource;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 
 import java.util.Objects;
@@ -16,10 +16,11 @@ import java.util.Objects;
  * is {@code dequantize(quantize(x))} with those parameters, otherwise the input itself. The two switches are
  * independent (observe without fake-quantizing for a warm-up, or freeze the observer and keep fake-quantizing).
  *
- * <p>Range: the clamp uses the observer's own {@code [qmin, qmax]} from {@link QuantSpec}, carried in the
- * {@link QuantizationParams}. PyTorch 1.13 fake-quantizes x86 activations to the FakeQuantize's [0, 255] while its
- * observer computes the scale for the reduced [0, 127], and the converted model then uses yet another combination;
- * here training and the converted model take the same record, so they quantize identically.
+ * <p>Range: the clamp uses the observer's own {@code [qmin, qmax]} ({@link QuantSpec#fakeQuantize} with the
+ * observer's spec and the {@link QParams} it computed). PyTorch 1.13 fake-quantizes x86 activations to the
+ * FakeQuantize's [0, 255] while its observer computes the scale for the reduced [0, 127], and the converted model
+ * then uses yet another combination; here training and the converted model take the same spec and parameters, so
+ * they quantize identically.
  *
  * <p>The forward runs {@link dev.graft.ops.FakeQuantOps#FAKE_QUANTIZE} through Dispatch, so autograd records it and
  * backpropagates the straight-through estimator (also available directly as {@link #backward(Tensor, Tensor)}).
@@ -29,7 +30,7 @@ public class FakeQuantize extends Module implements QParamsSource, LeafModule {
     private final Observer observer;
     private boolean observerEnabled = true;
     private boolean fakeQuantEnabled = true;
-    private QuantizationParams current;
+    private QParams current;
 
     public FakeQuantize(Observer observer) {
         this.observer = registerModule("activation_post_process", Objects.requireNonNull(observer, "observer"));
@@ -72,7 +73,7 @@ public class FakeQuantize extends Module implements QParamsSource, LeafModule {
      * forward) the observer's current ones.
      */
     @Override
-    public QuantizationParams calculateQParams() {
+    public QParams calculateQParams() {
         return current != null ? current : observer.calculateQParams();
     }
 
@@ -90,7 +91,7 @@ public class FakeQuantize extends Module implements QParamsSource, LeafModule {
         if (!fakeQuantEnabled) {
             return x;
         }
-        return fakeQuantize(x, calculateQParams());
+        return spec().fakeQuantize(x, calculateQParams());
     }
 
     /**
@@ -101,17 +102,7 @@ public class FakeQuantize extends Module implements QParamsSource, LeafModule {
         if (!fakeQuantEnabled) {
             return grad;
         }
-        return fakeQuantizeBackward(x, grad, calculateQParams());
-    }
-
-    /** {@code dequantize(quantize(x))} with PyTorch's fake-quant arithmetic, clamped to the parameters' range. */
-    public static Tensor fakeQuantize(Tensor x, QuantizationParams params) {
-        return params.fakeQuantize(x);
-    }
-
-    /** The straight-through estimator for {@link #fakeQuantize}: {@code grad} inside the range, 0 outside. */
-    public static Tensor fakeQuantizeBackward(Tensor x, Tensor grad, QuantizationParams params) {
-        return params.fakeQuantizeBackward(x, grad);
+        return spec().fakeQuantizeBackward(x, grad, calculateQParams());
     }
 
     @Override

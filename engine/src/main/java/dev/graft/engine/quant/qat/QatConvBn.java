@@ -4,10 +4,9 @@ import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.nn.BatchNorm2d;
 import dev.graft.engine.nn.Conv2d;
-import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.engine.quant.nn.ConvBn2d;
-import dev.graft.engine.quant.passes.Fusion;
 import dev.graft.ops.F;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 
 import java.util.Objects;
@@ -25,7 +24,7 @@ import java.util.Objects;
  * {@code 1/k} rescale makes the BN input the plain conv output. BN switches to its running statistics (frozen) after
  * {@code freezeBnAfterSteps} training forwards or on {@link #freezeBnStats()}; then the forward is the folded conv up
  * to float rounding. Gradients reach the conv weight (straight-through), gamma (through {@code k} and BN) and beta.
- * Convert folds BN into the conv from the running statistics exactly as PTQ ({@link Fusion}) and quantizes the folded
+ * Convert folds BN into the conv from the running statistics exactly as PTQ fusion does ({@link ConvBn2d#fold}) and quantizes the folded
  * weight with {@link #weightQParams()}.
  */
 public final class QatConvBn extends Module implements LeafModule, QatModule {
@@ -89,7 +88,7 @@ public final class QatConvBn extends Module implements LeafModule, QatModule {
         frozen = true;
     }
 
-    /** The conv with BN folded in from the running statistics, as PTQ folds it ({@link Fusion}). */
+    /** The conv with BN folded in from the running statistics, as PTQ fusion folds it ({@link ConvBn2d#fold}). */
     public Conv2d folded() {
         return ConvBn2d.fold(conv, bn);
     }
@@ -99,7 +98,7 @@ public final class QatConvBn extends Module implements LeafModule, QatModule {
      * once more (as PyTorch's {@code from_float}), so the INT8 weights are quantized with parameters that cover them.
      */
     @Override
-    public QuantizationParams weightQParams() {
+    public QParams weightQParams() {
         if (weightFakeQuant.isObserverEnabled() || weightFakeQuant.observedCount() == 0) {
             weightFakeQuant.observer().observe(folded().weight());
         }

@@ -4,8 +4,8 @@ import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.nn.Conv2d;
 import dev.graft.engine.nn.Linear;
-import dev.graft.engine.quant.QuantizationParams;
 import dev.graft.ops.F;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 
 import java.util.Objects;
@@ -61,7 +61,7 @@ public final class QatLayer extends Module implements LeafModule, QatModule {
      * more when its observer is still on, so the INT8 weights are quantized with parameters that cover them.
      */
     @Override
-    public QuantizationParams weightQParams() {
+    public QParams weightQParams() {
         if (weightFakeQuant.isObserverEnabled() || weightFakeQuant.observedCount() == 0) {
             weightFakeQuant.observer().observe(weight().concrete());
         }

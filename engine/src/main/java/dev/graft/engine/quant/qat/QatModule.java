@@ -1,6 +1,6 @@
 package dev.graft.engine.quant.qat;
 
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.ops.QParams;
 
 /**
  * A layer that fake-quantizes its weight during quantization-aware training: {@link QatLayer} (a Linear or Conv2d,
@@ -12,5 +12,5 @@ public sealed interface QatModule permits QatLayer, dev.graft.engine.quant.qat.Q
     FakeQuantize weightFakeQuant();
 
     /** The weight qparams for convert (the fake-quant's, after one last observation while its observer is on). */
-    QuantizationParams weightQParams();
+    QParams weightQParams();
 }

@@ -2,17 +2,13 @@ package dev.graft.engine.quant.report;
 
 import dev.graft.engine.Module;
 import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.graph.Meta;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
-import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
-import dev.graft.engine.quant.nn.QuantizedConv2d;
-import dev.graft.engine.quant.nn.QuantizedEmbedding;
-import dev.graft.engine.quant.nn.QuantizedGELU;
-import dev.graft.engine.quant.nn.QuantizedLayerNorm;
+import dev.graft.engine.quant.OpRule;
+import dev.graft.engine.quant.QuantRules;
 import dev.graft.engine.quant.nn.QuantizedLeaf;
-import dev.graft.engine.quant.nn.QuantizedLinear;
-import dev.graft.engine.quant.nn.QuantizedSoftmax;
-import dev.graft.engine.quant.passes.StaticConvert;
+import dev.graft.ops.Op;
 import dev.graft.ops.Tensor;
 
 import java.util.ArrayList;
@@ -105,13 +101,16 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
                         (runsInt8(m) ? int8 : fp32).merge(shown.getClass().getSimpleName(), 1, Integer::sum);
                     }
                     case Target.Function f -> {
-                        String op = f.op().name();
-                        if (op.equals("quantize_per_tensor") || op.equals("dequantize")) {
-                            conversions++;
-                        } else if (!op.equals("getitem")) {
-                            boolean q = f.op().kind() == dev.graft.ops.Op.Kind.QUANTIZED
-                                    || n.meta().containsKey(StaticConvert.QPARAMS);
-                            (q ? int8 : fp32).merge(op, 1, Integer::sum);
+                        OpRule rule = QuantRules.forOp(f.op());
+                        OpRule.Report how = rule == null ? OpRule.Report.BY_PRECISION : rule.report();
+                        switch (how) {
+                            case CONVERSION -> conversions++;
+                            case HIDDEN -> {
+                            }
+                            case BY_PRECISION -> {
+                                boolean q = f.op().kind() == Op.Kind.QUANTIZED || n.hasMeta(Meta.QPARAMS);
+                                (q ? int8 : fp32).merge(f.op().name(), 1, Integer::sum);
+                            }
                         }
                     }
                     default -> {
@@ -130,27 +129,23 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
                 originals, notReached, keptFp32);
     }
 
-    /** Whether a module computes on quint8 or int8 weights (the op table's INT8 column). */
+    /** Whether a module computes on quint8 values or int8 weights (the op table's INT8 column; see its rule). */
     public static boolean runsInt8(Module m) {
-        return isQuantized(m) || m instanceof QuantizedLeaf || m instanceof dev.graft.engine.quant.nn.QuantizedLayerNorm
-                || m instanceof dev.graft.engine.quant.nn.QuantizedGELU
-                || m instanceof dev.graft.engine.quant.nn.QuantizedSoftmax;
+        return QuantRules.runsInt8(m);
     }
 
+    /** Whether a module holds int8 weights. */
     public static boolean isQuantized(Module m) {
-        return m instanceof DynamicQuantizedLinear || m instanceof QuantizedLinear || m instanceof QuantizedConv2d
-                || m instanceof QuantizedEmbedding;
+        return QuantRules.int8WeightAndBias(m) != null;
     }
 
     /** The int8 weight: one byte per element, plus a float scale and an int zero point per channel. */
     public static long int8WeightBytes(Module m) {
-        Tensor w = switch (m) {
-            case DynamicQuantizedLinear d -> d.weight();
-            case QuantizedLinear q -> q.weight();
-            case QuantizedConv2d q -> q.weight();
-            case QuantizedEmbedding q -> q.weight();
-            default -> throw new IllegalArgumentException(m.getClass().getSimpleName());
-        };
+        Tensor[] wb = QuantRules.int8WeightAndBias(m);
+        if (wb == null) {
+            throw new IllegalArgumentException(m.getClass().getSimpleName() + " holds no int8 weight");
+        }
+        Tensor w = wb[0];
         int channels = w.size(0);
         return w.numel() + 8L * channels;
     }
@@ -167,12 +162,7 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
         for (Module m : distinctModules(model)) {
             if (isQuantized(m)) {
                 bytes += int8WeightBytes(m);
-                Tensor bias = switch (m) {
-                    case DynamicQuantizedLinear d -> d.bias();
-                    case QuantizedLinear q -> q.bias();
-                    case QuantizedConv2d q -> q.bias();
-                    default -> null;
-                };
+                Tensor bias = QuantRules.int8WeightAndBias(m)[1];
                 if (bias != null) {
                     bytes += 4L * bias.numel();
                 }

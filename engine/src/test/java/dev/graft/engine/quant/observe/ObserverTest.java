@@ -6,7 +6,7 @@ import dev.graft.engine.nn.Sequential;
 import dev.graft.engine.quant.QDType;
 import dev.graft.engine.quant.QScheme;
 import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.QuantizationParams;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -81,7 +81,7 @@ class ObserverTest {
         PerChannelMinMaxObserver first = new PerChannelMinMaxObserver(S8_CHANNEL);
         first.observe(x);
         assertArrayEquals(new float[] {-2, -6}, first.minVal());
-        QuantizationParams q = first.calculateQParams();
+        QParams.PerChannel q = (QParams.PerChannel) first.calculateQParams();
         assertEquals(2, q.channels());
         assertArrayEquals(new int[] {0, 0}, q.zeroPoints());
         assertEquals(3f / 127.5f, q.scale(0));
@@ -117,9 +117,9 @@ class ObserverTest {
     @Test
     void quantizedTensorUsesTheReducedRange() {
         QuantSpec reduced = QuantSpec.of(QDType.QUINT8, QScheme.PER_TENSOR_AFFINE, true);
-        QuantizationParams p = reduced.compute(0f, 1.27f);
-        Tensor q = p.quantize(Tensor.of(new float[] {0f, 1.27f, 100f}, 3));
+        QParams p = reduced.compute(0f, 1.27f);
+        Tensor q = reduced.quantize(Tensor.of(new float[] {0f, 1.27f, 100f}, 3), p);
         assertEquals(127, q.toLongArray()[2]); // clamped to qmax 127, not the dtype's 255
-        assertEquals(127, p.qmax());
+        assertEquals(127, reduced.quantMax());
     }
 }
