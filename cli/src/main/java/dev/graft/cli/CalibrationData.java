@@ -1,11 +1,11 @@
 package dev.graft.cli;
 
-import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.formats.data.IdxReader;
 import dev.graft.formats.data.ReutersText;
 import dev.graft.formats.image.Images;
-import dev.graft.models.bert.MiniLm;
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.MiniLm;
+import dev.graft.models.nanodet.NanoDetImages;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;

@@ -1,10 +1,10 @@
 package dev.graft.cli;
 
+import dev.graft.engine.io.AtomicFiles;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.PartitionNode;
 import dev.graft.engine.trace.PartitionPicture;
 import dev.graft.engine.trace.Partitioner;
-import dev.graft.engine.io.AtomicFiles;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;

@@ -30,8 +30,8 @@ public final class Required {
             return;
         }
         if (onCi()) {
-            fail(what + " is missing, and CI=true: a test that cannot find what it checks against fails");
+            fail("missing: " + what + " (CI=true: a test that cannot find what it checks against fails)");
         }
-        assumeTrue(false, what + " is missing: skipped here (this fails under CI=true)");
+        assumeTrue(false, "missing: " + what + " (skipped here; this fails under CI=true)");
     }
 }

@@ -19,6 +19,12 @@ public final class ReutersSentences {
         return ReutersText.firstSentences(file, count);
     }
 
+    /** As {@link #firstSentences}, but empty (for the caller to report) when the data is absent. */
+    public static List<String> sentencesIfPresent(int count) {
+        return SharedData.dataFile("reuters", TEST_FILE).map(f -> ReutersText.firstSentences(f, count))
+                .orElse(List.of());
+    }
+
     static String firstSentence(String text) {
         return ReutersText.firstSentence(text);
     }

@@ -1,5 +1,7 @@
 package dev.graft.ops;
 
+import dev.graft.kernels.Pooling;
+
 import java.util.Arrays;
 
 /**
@@ -33,36 +35,10 @@ public final class NNPoolOps {
             float[] o = out.storage.floats;
             float[] in = p.x.storage.floats;
             if (isPlain2x2(kernel, stride, pad, dilation, p, oh, ow)) {
-                maxPool2x2(p, oh, ow, in, o, null, null);
+                Pooling.maxPool2x2(in, p.geometry(), oh, ow, o, null, null);
                 return out;
             }
-            int i = 0;
-            for (int plane = 0; plane < p.n * p.c; plane++) {
-                int base = p.planeOffset(plane);
-                for (int y = 0; y < oh; y++) {
-                    int y0 = y * stride[0] - pad[0];
-                    for (int x = 0; x < ow; x++, i++) {
-                        int x0 = x * stride[1] - pad[1];
-                        float best = Float.NEGATIVE_INFINITY;
-                        for (int ky = 0; ky < kernel[0]; ky++) {
-                            int iy = y0 + ky * dilation[0];
-                            if (iy < 0 || iy >= p.h) {
-                                continue;
-                            }
-                            for (int kx = 0; kx < kernel[1]; kx++) {
-                                int ix = x0 + kx * dilation[1];
-                                if (ix >= 0 && ix < p.w) {
-                                    float v = in[base + iy * p.sh + ix * p.sw];
-                                    if (v > best || Float.isNaN(v)) {
-                                        best = v;
-                                    }
-                                }
-                            }
-                        }
-                        o[i] = best;
-                    }
-                }
-            }
+            Pooling.maxPool2d(in, p.geometry(), oh, ow, kernel, stride, pad, dilation, o);
             return out;
         }
 
@@ -93,35 +69,7 @@ public final class NNPoolOps {
             Tensor out = p.output(oh, ow);
             float[] o = out.storage.floats;
             float[] in = p.x.storage.floats;
-            int i = 0;
-            for (int plane = 0; plane < p.n * p.c; plane++) {
-                int base = p.planeOffset(plane);
-                for (int y = 0; y < oh; y++) {
-                    int y0 = y * stride[0] - pad[0];
-                    int y1 = Math.min(y0 + kernel[0], p.h + pad[0]);
-                    int rows = y1 - y0;
-                    y0 = Math.max(y0, 0);
-                    y1 = Math.min(y1, p.h);
-                    for (int x = 0; x < ow; x++, i++) {
-                        int x0 = x * stride[1] - pad[1];
-                        int x1 = Math.min(x0 + kernel[1], p.w + pad[1]);
-                        int padded = rows * (x1 - x0);
-                        x0 = Math.max(x0, 0);
-                        x1 = Math.min(x1, p.w);
-                        if (y0 >= y1 || x0 >= x1) {
-                            o[i] = 0f;
-                            continue;
-                        }
-                        double sum = 0;
-                        for (int iy = y0; iy < y1; iy++) {
-                            for (int ix = x0; ix < x1; ix++) {
-                                sum += in[base + iy * p.sh + ix * p.sw];
-                            }
-                        }
-                        o[i] = (float) (sum / (countIncludePad ? padded : (y1 - y0) * (x1 - x0)));
-                    }
-                }
-            }
+            Pooling.avgPool2d(in, p.geometry(), oh, ow, kernel, stride, pad, countIncludePad, o);
             return out;
         }
 
@@ -143,25 +91,7 @@ public final class NNPoolOps {
             Tensor out = p.output(size[0], size[1]);
             float[] o = out.storage.floats;
             float[] in = p.x.storage.floats;
-            int i = 0;
-            for (int plane = 0; plane < p.n * p.c; plane++) {
-                int base = p.planeOffset(plane);
-                for (int y = 0; y < size[0]; y++) {
-                    int y0 = adaptiveStart(y, p.h, size[0]);
-                    int y1 = adaptiveEnd(y, p.h, size[0]);
-                    for (int x = 0; x < size[1]; x++, i++) {
-                        int x0 = adaptiveStart(x, p.w, size[1]);
-                        int x1 = adaptiveEnd(x, p.w, size[1]);
-                        double sum = 0;
-                        for (int iy = y0; iy < y1; iy++) {
-                            for (int ix = x0; ix < x1; ix++) {
-                                sum += in[base + iy * p.sh + ix * p.sw];
-                            }
-                        }
-                        o[i] = (float) (sum / ((y1 - y0) * (x1 - x0)));
-                    }
-                }
-            }
+            Pooling.adaptiveAvgPool2d(in, p.geometry(), size[0], size[1], o);
             return out;
         }
 
@@ -191,16 +121,7 @@ public final class NNPoolOps {
             Tensor out = p.output(size[0], size[1]);
             float[] o = out.storage.floats;
             float[] in = p.x.storage.floats;
-            int i = 0;
-            for (int plane = 0; plane < p.n * p.c; plane++) {
-                int base = p.planeOffset(plane);
-                for (int y = 0; y < size[0]; y++) {
-                    int row = base + rows[y] * p.sh;
-                    for (int x = 0; x < size[1]; x++, i++) {
-                        o[i] = in[row + cols[x] * p.sw];
-                    }
-                }
-            }
+            Pooling.upsampleNearest2d(in, p.geometry(), rows, cols, o);
             return out;
         }
     };
@@ -216,28 +137,12 @@ public final class NNPoolOps {
             Planes p = planes(name(), tensorArg(args, 0), false);
             int[] size = pair(name(), "output_size", intsArg(args, 1), 1);
             boolean alignCorners = boolArg(args, 2);
-            Linear rows = linearWeights(p.h, size[0], alignCorners);
-            Linear cols = linearWeights(p.w, size[1], alignCorners);
+            Pooling.LinearAxis rows = linearWeights(p.h, size[0], alignCorners);
+            Pooling.LinearAxis cols = linearWeights(p.w, size[1], alignCorners);
             Tensor out = p.output(size[0], size[1]);
             float[] o = out.storage.floats;
             float[] in = p.x.storage.floats;
-            int i = 0;
-            for (int plane = 0; plane < p.n * p.c; plane++) {
-                int base = p.planeOffset(plane);
-                for (int y = 0; y < size[0]; y++) {
-                    int r0 = base + rows.index0[y] * p.sh;
-                    int r1 = base + rows.index1[y] * p.sh;
-                    float h0 = rows.lambda0[y];
-                    float h1 = rows.lambda1[y];
-                    for (int x = 0; x < size[1]; x++, i++) {
-                        int c0 = cols.index0[x] * p.sw;
-                        int c1 = cols.index1[x] * p.sw;
-                        float w0 = cols.lambda0[x];
-                        float w1 = cols.lambda1[x];
-                        o[i] = h0 * (w0 * in[r0 + c0] + w1 * in[r0 + c1]) + h1 * (w0 * in[r1 + c0] + w1 * in[r1 + c1]);
-                    }
-                }
-            }
+            Pooling.upsampleBilinear2d(in, p.geometry(), rows, cols, o);
             return out;
         }
     };
@@ -246,6 +151,11 @@ public final class NNPoolOps {
     private record Planes(Tensor x, boolean batched, int n, int c, int h, int w, int sn, int sc, int sh, int sw) {
         int planeOffset(int plane) {
             return x.offset + (plane / c) * sn + (plane % c) * sc;
+        }
+
+        /** The planes as the kernels read them. */
+        Pooling.Planes geometry() {
+            return new Pooling.Planes(n, c, h, w, x.offset, sn, sc, sh, sw);
         }
 
         Tensor output(int oh, int ow) {
@@ -312,14 +222,12 @@ public final class NNPoolOps {
         return (int) size;
     }
 
-    /** {@code floor(i * in / out)} in exact integer arithmetic. */
     private static int adaptiveStart(int i, int in, int out) {
-        return (int) ((long) i * in / out);
+        return Pooling.adaptiveStart(i, in, out);
     }
 
-    /** {@code ceil((i + 1) * in / out)} in exact integer arithmetic. */
     private static int adaptiveEnd(int i, int in, int out) {
-        return (int) (((long) (i + 1) * in + out - 1) / out);
+        return Pooling.adaptiveEnd(i, in, out);
     }
 
     private static int nearestSource(int dst, int in, int out) {
@@ -327,18 +235,14 @@ public final class NNPoolOps {
         return Math.min((int) Math.floor(dst * scale), in - 1);
     }
 
-    /** Per output index along one axis: the two source indices and their weights. */
-    private record Linear(int[] index0, int[] index1, float[] lambda0, float[] lambda1) {
-    }
-
-    private static Linear linearWeights(int in, int out, boolean alignCorners) {
-        Linear l = new Linear(new int[out], new int[out], new float[out], new float[out]);
+    private static Pooling.LinearAxis linearWeights(int in, int out, boolean alignCorners) {
+        Pooling.LinearAxis l = new Pooling.LinearAxis(new int[out], new int[out], new float[out], new float[out]);
         float scale = alignCorners ? (out > 1 ? (float) (in - 1) / (out - 1) : 0f) : (float) in / out;
         for (int dst = 0; dst < out; dst++) {
             if (in == out) {
-                l.index0[dst] = dst;
-                l.index1[dst] = dst;
-                l.lambda0[dst] = 1f;
+                l.index0()[dst] = dst;
+                l.index1()[dst] = dst;
+                l.lambda0()[dst] = 1f;
                 continue;
             }
             float src = alignCorners ? scale * dst : (float) (scale * (dst + 0.5) - 0.5);
@@ -347,10 +251,10 @@ public final class NNPoolOps {
             }
             int i0 = Math.min((int) Math.floor(src), in - 1);
             float lambda1 = Math.min(Math.max(src - i0, 0f), 1f);
-            l.index0[dst] = i0;
-            l.index1[dst] = i0 < in - 1 ? i0 + 1 : i0;
-            l.lambda1[dst] = lambda1;
-            l.lambda0[dst] = 1f - lambda1;
+            l.index0()[dst] = i0;
+            l.index1()[dst] = i0 < in - 1 ? i0 + 1 : i0;
+            l.lambda1()[dst] = lambda1;
+            l.lambda0()[dst] = 1f - lambda1;
         }
         return l;
     }
@@ -370,7 +274,7 @@ public final class NNPoolOps {
         float[] in = p.x.storage.floats;
         float[] gx = new float[p.n * p.c * p.h * p.w];
         if (isPlain2x2(kernel, stride, pad, dilation, p, oh, ow)) {
-            maxPool2x2(p, oh, ow, in, null, g, gx);
+            Pooling.maxPool2x2(in, p.geometry(), oh, ow, null, g, gx);
             return Gradients.fresh(gx, p.x.shape.clone());
         }
         int i = 0;
@@ -413,47 +317,6 @@ public final class NNPoolOps {
                                       int ow) {
         return kernel[0] == 2 && kernel[1] == 2 && stride[0] == 2 && stride[1] == 2 && pad[0] == 0 && pad[1] == 0
                 && dilation[0] == 1 && dilation[1] == 1 && oh == p.h / 2 && ow == p.w / 2;
-    }
-
-    /**
-     * 2x2/2 max pooling: with {@code out} the forward (same comparisons, so the same NaN and tie behaviour as the
-     * general loop); with {@code g} the backward, routing each gradient to the element the forward picked.
-     */
-    private static void maxPool2x2(Planes p, int oh, int ow, float[] in, float[] out, float[] g, float[] gx) {
-        int i = 0;
-        for (int plane = 0; plane < p.n * p.c; plane++) {
-            int base = p.planeOffset(plane);
-            int dst = plane * p.h * p.w;
-            for (int y = 0; y < oh; y++) {
-                int r0 = base + 2 * y * p.sh;
-                int r1 = r0 + p.sh;
-                for (int x = 0; x < ow; x++, i++) {
-                    int c0 = 2 * x * p.sw;
-                    float best = in[r0 + c0];
-                    int at = 0;
-                    float v = in[r0 + c0 + p.sw];
-                    if (v > best || v != v) {
-                        best = v;
-                        at = 1;
-                    }
-                    v = in[r1 + c0];
-                    if (v > best || v != v) {
-                        best = v;
-                        at = 2;
-                    }
-                    v = in[r1 + c0 + p.sw];
-                    if (v > best || v != v) {
-                        best = v;
-                        at = 3;
-                    }
-                    if (out != null) {
-                        out[i] = best;
-                    } else {
-                        gx[dst + (2 * y + (at >> 1)) * p.w + 2 * x + (at & 1)] += g[i];
-                    }
-                }
-            }
-        }
     }
 
     /** Each output's gradient spread over its (clipped) window, divided as the forward divided. */

@@ -1,21 +1,15 @@
 package dev.graft.ops;
 
+import dev.graft.kernels.QuantizedPooling;
+
 import java.util.Arrays;
 
 /**
- * Average pooling on quint8 integers for {@link QuantizedOps#AVG_POOL2D} and {@link QuantizedOps#ADAPTIVE_AVG_POOL2D},
- * with ATen's quantized arithmetic (output qparams = input qparams):
- * <pre>
- *   acc = sum of q over the real elements of the window - zp * count      (int32, exact)
- *   m   = (input scale / output scale) / divisor = 1f / divisor           (float32: the scales are equal)
- *   q   = clamp(zp + rint(float(acc) * m), 0, 255)                        (requantize_from_int, ties to even)
- * </pre>
- * Windows and divisors follow {@link NNOps#AVG_POOL2D} / {@link NNOps#ADAPTIVE_AVG_POOL2D}: padding contributes
- * nothing to the sum; the divisor is the padded window size with {@code countIncludePad}, else the real count.
+ * The quint8 average pooling operators' checks and output sizes ({@link QuantizedOps#AVG_POOL2D},
+ * {@link QuantizedOps#ADAPTIVE_AVG_POOL2D}); the arithmetic (ATen's) is the kernels' {@link QuantizedPooling}.
+ * Windows and divisors follow {@link NNPoolOps#AVG_POOL2D} / {@link NNPoolOps#ADAPTIVE_AVG_POOL2D}.
  */
 final class QuantizedOpsPooling {
-    /** ATen's input scale / output scale: pooling keeps its input's qparams, so exactly 1. */
-    private static final float SAME_SCALE_RATIO = 1f;
 
     private QuantizedOpsPooling() {
     }
@@ -33,72 +27,19 @@ final class QuantizedOpsPooling {
         }
         int oh = pooledSize(op, x, g.h, kernel[0], stride[0], pad[0], ceil);
         int ow = pooledSize(op, x, g.w, kernel[1], stride[1], pad[1], ceil);
-        byte[] in = QuantizedOps.bytesOf(x);
         byte[] out = new byte[g.planes * oh * ow];
-        int zp = q.zeroPoint();
-        float ratio = SAME_SCALE_RATIO;
-        int i = 0;
-        for (int plane = 0; plane < g.planes; plane++) {
-            int base = plane * g.h * g.w;
-            for (int y = 0; y < oh; y++) {
-                int y0 = y * stride[0] - pad[0];
-                int y1 = Math.min(y0 + kernel[0], g.h + pad[0]);
-                int rows = y1 - y0;
-                y0 = Math.max(y0, 0);
-                y1 = Math.min(y1, g.h);
-                for (int xo = 0; xo < ow; xo++, i++) {
-                    int x0 = xo * stride[1] - pad[1];
-                    int x1 = Math.min(x0 + kernel[1], g.w + pad[1]);
-                    int padded = rows * (x1 - x0);
-                    x0 = Math.max(x0, 0);
-                    x1 = Math.min(x1, g.w);
-                    int count = Math.max(0, y1 - y0) * Math.max(0, x1 - x0);
-                    int divisor = countIncludePad ? padded : count;
-                    out[i] = (byte) average(in, base, g.w, y0, y1, x0, x1, zp, count, divisor, ratio);
-                }
-            }
-        }
+        QuantizedPooling.avgPool2d(QuantizedOps.bytesOf(x), g.planes, g.h, g.w, oh, ow, kernel, stride, pad,
+                countIncludePad, q.zeroPoint(), out);
         return QuantizedOps.quint8(out, g.outputShape(x, oh, ow), q);
     }
 
     static Tensor adaptiveAvgPool(String op, Tensor x, QParams.PerTensor q, int[] sizeArg) {
         Geometry g = Geometry.of(op, x);
         int[] size = atLeast(op, "output_size", LinalgOps.pair(op, "output_size", sizeArg), 1);
-        byte[] in = QuantizedOps.bytesOf(x);
         byte[] out = new byte[g.planes * size[0] * size[1]];
-        int zp = q.zeroPoint();
-        float ratio = SAME_SCALE_RATIO;
-        int i = 0;
-        for (int plane = 0; plane < g.planes; plane++) {
-            int base = plane * g.h * g.w;
-            for (int y = 0; y < size[0]; y++) {
-                int y0 = (int) ((long) y * g.h / size[0]);
-                int y1 = (int) (((long) (y + 1) * g.h + size[0] - 1) / size[0]);
-                for (int xo = 0; xo < size[1]; xo++, i++) {
-                    int x0 = (int) ((long) xo * g.w / size[1]);
-                    int x1 = (int) (((long) (xo + 1) * g.w + size[1] - 1) / size[1]);
-                    int count = (y1 - y0) * (x1 - x0);
-                    out[i] = (byte) average(in, base, g.w, y0, y1, x0, x1, zp, count, count, ratio);
-                }
-            }
-        }
+        QuantizedPooling.adaptiveAvgPool2d(QuantizedOps.bytesOf(x), g.planes, g.h, g.w, size[0], size[1],
+                q.zeroPoint(), out);
         return QuantizedOps.quint8(out, g.outputShape(x, size[0], size[1]), q);
-    }
-
-    /** One output: the centred integer sum requantized as ATen's {@code requantize_from_int}. */
-    static int average(byte[] in, int base, int w, int y0, int y1, int x0, int x1, int zp, int count, int divisor,
-                       float scaleRatio) {
-        if (divisor <= 0) {
-            return zp;
-        }
-        int acc = -zp * count;
-        for (int iy = y0; iy < y1; iy++) {
-            for (int ix = x0; ix < x1; ix++) {
-                acc += in[base + iy * w + ix] & 0xFF;
-            }
-        }
-        float multiplier = scaleRatio / divisor;
-        return QuantizedOps.clampU8(zp + (long) Math.rint((float) acc * multiplier));
     }
 
     private static int[] atLeast(String op, String what, int[] v, int min) {

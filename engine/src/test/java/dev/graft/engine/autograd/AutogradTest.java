@@ -1,8 +1,6 @@
 package dev.graft.engine.autograd;
 
-import dev.graft.engine.Init;
 import dev.graft.engine.nn.BatchNorm2d;
-import dev.graft.engine.nn.Conv2d;
 import dev.graft.engine.nn.Linear;
 import dev.graft.ops.F;
 import dev.graft.ops.Tensor;

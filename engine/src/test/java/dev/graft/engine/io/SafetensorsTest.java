@@ -1,6 +1,5 @@
 package dev.graft.engine.io;
 
-import dev.graft.engine.io.FormatException;
 import dev.graft.ops.DType;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;

@@ -1,13 +1,11 @@
 package dev.graft.engine.train;
 
-import dev.graft.engine.Init;
 import dev.graft.engine.autograd.Autograd;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

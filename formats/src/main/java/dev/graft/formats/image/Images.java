@@ -4,12 +4,12 @@ import dev.graft.engine.io.AtomicFiles;
 import dev.graft.engine.io.FormatException;
 import dev.graft.ops.Tensor;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import javax.imageio.ImageIO;
 
 /**
  * Photos in and out (javax.imageio): decoding, an image as a [1,3,H,W] float tensor (RGB, 0..255), writing PNG.

@@ -1,7 +1,6 @@
 package dev.graft.models.nanodet;
 
 import dev.graft.engine.io.FormatException;
-import dev.graft.engine.io.FormatException;
 import dev.graft.formats.image.Images;
 import dev.graft.formats.tfjs.TfjsGraph;
 import dev.graft.formats.tfjs.TfjsGraphModule;

@@ -25,7 +25,6 @@ import dev.graft.engine.quant.qat.QatSwap;
 import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -53,18 +52,16 @@ public final class StaticQuantizer {
     private StaticQuantizer() {
     }
 
-    /** A prepared model: the partition, the mapping, and per block the fusion and the observers. */
+    /** A prepared model: the partition, and per block its state (fusion, observers, QAT layers). */
     public static final class Prepared {
         private final Partition partition;
-        private final QConfigMapping mapping;
         private final long fp32ModelBytes;
         private final Map<String, BlockState> blocks = new LinkedHashMap<>();
         private final boolean qat;
         private boolean converted;
 
-        private Prepared(Partition partition, QConfigMapping mapping, boolean qat) {
+        private Prepared(Partition partition, boolean qat) {
             this.partition = partition;
-            this.mapping = mapping;
             this.qat = qat;
             this.fp32ModelBytes = QuantizationReport.modelBytes(partition.model());
         }
@@ -190,7 +187,7 @@ public final class StaticQuantizer {
     }
 
     private static Prepared prepare(Partition partition, QConfigMapping mapping, boolean qat, QatOptions options) {
-        Prepared p = new Prepared(partition, mapping, qat);
+        Prepared p = new Prepared(partition, qat);
         for (Map.Entry<String, GraphModule> e : partition.blocks().entrySet()) {
             BlockState state = new BlockState(e.getKey(), e.getValue(), mapping, qat && !options.foldBnAtPrepare());
             p.blocks.put(e.getKey(), state);
@@ -253,16 +250,4 @@ public final class StaticQuantizer {
                 List.copyOf(results.keptFp32));
     }
 
-    static String join(String a, String b) {
-        return a.isEmpty() ? b : b.isEmpty() ? a : a + "." + b;
-    }
-
-    /** For callers that list what prepare observed: observer names in one block. */
-    static List<String> observerNames(Prepared p, String block) {
-        return new ArrayList<>(p.blocks.get(block).observers.keySet());
-    }
-
-    static String observerName(Node v) {
-        return BlockState.observerName(v);
-    }
 }
