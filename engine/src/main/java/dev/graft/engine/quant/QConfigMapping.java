@@ -32,6 +32,7 @@ public final class QConfigMapping {
     private final Map<String, QConfig> byName = new LinkedHashMap<>();
     private final Map<Op, QConfig> byOp = new LinkedHashMap<>();
     private final Map<String, QConfig> byNode = new LinkedHashMap<>();
+    private boolean floatOutputs;
 
     /** The QConfig for everything not matched more specifically ({@code null}: FP32, which is also the default). */
     public QConfigMapping global(QConfig qconfig) {
@@ -69,6 +70,20 @@ public final class QConfigMapping {
         byNode.put(nodeKey(Objects.requireNonNull(blockPath, "blockPath"), Objects.requireNonNull(node, "node")),
                 qconfig);
         return this;
+    }
+
+    /**
+     * Whether a static INT8 Linear whose readers all run FP32 (a residual add kept FP32) outputs float from its
+     * GEMM instead of a quint8 tensor dequantized right after (default off, as PyTorch; see
+     * {@link dev.graft.engine.quant.nn.QuantizedLinearFloatOut}).
+     */
+    public QConfigMapping floatOutputs(boolean on) {
+        floatOutputs = on;
+        return this;
+    }
+
+    public boolean floatOutputs() {
+        return floatOutputs;
     }
 
     /** Whether {@link #byNode} set something for this node. */

@@ -169,6 +169,22 @@ public final class SmoothQuant {
         return new Result(alpha, List.copyOf(groups));
     }
 
+    /**
+     * For every Linear SmoothQuant can treat, by full module path, the node making its input and that node's block
+     * path (a recipe decides from it whether smoothing can help: only where the input stays float, since a value an
+     * INT8 operator already rounded per tensor gains nothing from being scaled afterwards).
+     */
+    public static Map<String, Map.Entry<String, Node>> inputs(Partition partition) {
+        Map<String, Map.Entry<String, Node>> out = new LinkedHashMap<>();
+        partition.blocks().forEach((blockPath, block) -> {
+            for (Node n : candidates(block)) {
+                out.put(BlockState.join(blockPath, ((Target.ModuleCall) n.target()).path()),
+                        Map.entry(blockPath, (Node) n.args().get(0)));
+            }
+        });
+        return out;
+    }
+
     /** The Linear calls of a block's first FP32 graph that SmoothQuant can treat. */
     static List<Node> candidates(GraphModule block) {
         if (!block.canRetrace()) {
