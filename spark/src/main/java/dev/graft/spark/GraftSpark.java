@@ -282,17 +282,22 @@ public final class GraftSpark {
                     next = 0;
                     List<String> inputs = new ArrayList<>();
                     List<Row> in = new ArrayList<>();
-                    while (rows.hasNext() && in.size() < batch) {
+                    while (rows.hasNext() && inputs.size() < batch) {
                         Row r = rows.next();
                         in.add(r);
-                        inputs.add(r.isNullAt(column) ? "" : r.getString(column));
+                        if (!r.isNullAt(column)) {
+                            inputs.add(r.getString(column));
+                        }
                     }
                     if (in.isEmpty()) {
                         return false;
                     }
-                    List<Object[]> results = step.run(model, inputs);
-                    for (int i = 0; i < in.size(); i++) {
-                        pending.add(append(in.get(i), results.get(i)));
+                    // A null input gets null outputs; the others go through the model together.
+                    List<Object[]> results = inputs.isEmpty() ? List.of() : step.run(model, inputs);
+                    Object[] nulls = new Object[step.outputFields().size()];
+                    int k = 0;
+                    for (Row r : in) {
+                        pending.add(append(r, r.isNullAt(column) ? nulls : results.get(k++)));
                     }
                     return true;
                 }
