@@ -46,15 +46,16 @@ final class TinyModels {
     }
 
     /** A dynamic-INT8 BertModel saved to {@code file}. */
-    static Path encoder(Path file) {
+    static synchronized Path encoder(Path file) {
         Init.manualSeed(19);
         BertModel model = (BertModel) new BertModel(CONFIG).eval();
         Graft.quantize(model, example(), Graft.Config.dynamic()).save(file);
         return file;
     }
 
-    /** An FP32 sentence classifier (3 labels), seeded: what static calibration starts from. */
-    static SentenceClassifier fp32Classifier() {
+    /** An FP32 sentence classifier (3 labels), seeded: what static calibration starts from. Synchronized: the seed
+     * is global, and tasks running at once in one JVM build their copies at the same time. */
+    static synchronized SentenceClassifier fp32Classifier() {
         Init.manualSeed(23);
         return (SentenceClassifier) new SentenceClassifier(new BertModel(CONFIG), new Linear(32, 3)).eval();
     }
