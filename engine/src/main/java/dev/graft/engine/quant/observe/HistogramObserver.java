@@ -44,6 +44,11 @@ public class HistogramObserver extends Observer {
     private float[] histogram;
     private float min = Float.POSITIVE_INFINITY;
     private float max = Float.NEGATIVE_INFINITY;
+    /** The values' own range (min and max above may be wider: the grid grows in whole steps). */
+    private float dataMin = Float.POSITIVE_INFINITY;
+    private float dataMax = Float.NEGATIVE_INFINITY;
+    /** Set by {@link #startAt}: batches inside [min, max] are binned onto that grid as they are. */
+    private boolean fixedGrid;
 
     public HistogramObserver(QuantSpec spec, int bins, int upsampleRate, Bounds bounds) {
         super(MinMaxObserver.requirePerTensor(spec));
@@ -75,6 +80,67 @@ public class HistogramObserver extends Observer {
         return histogram.clone();
     }
 
+    /** {min, max} of the values observed themselves (empty before any). */
+    public float[] dataRange() {
+        return observedCount() == 0 ? new float[0] : new float[] {dataMin, dataMax};
+    }
+
+    /**
+     * Starts the histogram on the grid of {@code [min, max]}, before any data: every later batch inside that range
+     * is binned onto it and added, so the histogram no longer depends on the order of the batches (the running grid
+     * otherwise grows with each wider batch, upsampling what came before). Distributed calibration starts each
+     * partition's observer at the range of all the data (a first pass); the partitions' histograms then add up to
+     * exactly the histogram of all the values observed as one batch. A batch outside the range widens it as usual.
+     */
+    public void startAt(float rangeMin, float rangeMax) {
+        if (observedCount() > 0) {
+            throw new IllegalStateException(describeSelf() + ": startAt must come before any data");
+        }
+        if (!(Float.isFinite(rangeMin) && Float.isFinite(rangeMax) && rangeMin <= rangeMax)) {
+            throw new IllegalArgumentException(describeSelf() + ": startAt needs a finite range, got [" + rangeMin
+                    + ", " + rangeMax + "]");
+        }
+        min = rangeMin;
+        max = rangeMax;
+        fixedGrid = true;
+    }
+
+    /**
+     * Folds in another histogram of this kind ({@code otherHistogram} over {@code [otherMin, otherMax]}, the
+     * values' own range {@code otherData}, {@code batches} batches). On the same grid the counts add, exactly. On
+     * different grids both are re-binned onto the common range (each bin's count spread over the bins its span
+     * overlaps, in proportion): an approximation, which {@link #startAt} avoids.
+     */
+    public void merge(float[] otherHistogram, float otherMin, float otherMax, float[] otherData, long batches) {
+        if (batches == 0) {
+            return;
+        }
+        if (otherHistogram.length != bins) {
+            throw shapeError("cannot merge a histogram of " + otherHistogram.length + " bins into " + bins);
+        }
+        if (observedCount() == 0 && !fixedGrid) {
+            histogram = otherHistogram.clone();
+            min = otherMin;
+            max = otherMax;
+        } else if (otherMin == min && otherMax == max) {
+            for (int i = 0; i < bins; i++) {
+                histogram[i] += otherHistogram[i];
+            }
+        } else {
+            float lo = Math.min(min, otherMin);
+            float hi = Math.max(max, otherMax);
+            float[] merged = new float[bins];
+            HistogramSearch.spreadInto(merged, lo, hi, histogram, min, max);
+            HistogramSearch.spreadInto(merged, lo, hi, otherHistogram, otherMin, otherMax);
+            histogram = merged;
+            min = lo;
+            max = hi;
+        }
+        dataMin = Math.min(dataMin, otherData[0]);
+        dataMax = Math.max(dataMax, otherData[1]);
+        addObserved(batches);
+    }
+
     @Override
     protected void update(float[] x, int[] shape) {
         float lo = Float.POSITIVE_INFINITY;
@@ -82,6 +148,15 @@ public class HistogramObserver extends Observer {
         for (float v : x) {
             lo = Math.min(lo, v);
             hi = Math.max(hi, v);
+        }
+        dataMin = Math.min(dataMin, lo);
+        dataMax = Math.max(dataMax, hi);
+        if (fixedGrid && min <= lo && hi <= max && min < max) {
+            float[] batch = histc(x, min, max);
+            for (int i = 0; i < bins; i++) {
+                histogram[i] += batch[i];
+            }
+            return;
         }
         // 1.13 also restarts when the running range collapsed to a point (min == max).
         if (observedCount() == 0 || min == max) {
@@ -196,6 +271,9 @@ public class HistogramObserver extends Observer {
         histogram = new float[bins];
         min = Float.POSITIVE_INFINITY;
         max = Float.NEGATIVE_INFINITY;
+        dataMin = Float.POSITIVE_INFINITY;
+        dataMax = Float.NEGATIVE_INFINITY;
+        fixedGrid = false;
     }
 
     @Override

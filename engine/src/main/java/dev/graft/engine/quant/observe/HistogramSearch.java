@@ -172,4 +172,38 @@ final class HistogramSearch {
         }
         return (float) s;
     }
+
+    /**
+     * Adds {@code source} (equal bins over {@code [from, to]}) to {@code target} (as many bins over {@code [lo, hi]},
+     * a range containing the source's): each source bin's count is spread over the target bins its span overlaps,
+     * in proportion to the overlap. A source on a single point puts everything in the bin holding it.
+     */
+    static void spreadInto(float[] target, float lo, float hi, float[] source, float from, float to) {
+        int bins = target.length;
+        double width = ((double) hi - lo) / bins;
+        if (!(width > 0)) {
+            target[0] += (float) floatSum(source);
+            return;
+        }
+        double sourceWidth = ((double) to - from) / source.length;
+        for (int i = 0; i < source.length; i++) {
+            if (source[i] == 0) {
+                continue;
+            }
+            double a = from + i * sourceWidth;
+            double b = a + sourceWidth;
+            if (!(sourceWidth > 0)) {
+                target[(int) Math.min(bins - 1, Math.max(0, Math.floor((a - lo) / width)))] += source[i];
+                continue;
+            }
+            int first = (int) Math.max(0, Math.floor((a - lo) / width));
+            int last = (int) Math.min(bins - 1, Math.floor((b - lo) / width));
+            for (int t = first; t <= last; t++) {
+                double overlap = Math.min(b, lo + (t + 1) * width) - Math.max(a, lo + t * width);
+                if (overlap > 0) {
+                    target[t] += (float) (source[i] * overlap / sourceWidth);
+                }
+            }
+        }
+    }
 }

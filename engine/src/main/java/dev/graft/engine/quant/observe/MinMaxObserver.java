@@ -48,6 +48,20 @@ public class MinMaxObserver extends Observer {
         max = Math.max(max, batchMax);
     }
 
+    /**
+     * Folds in the range another observer of this kind saw over {@code batches} other batches, as if this one had
+     * seen them too. Minimum and maximum do not depend on order, so merging the observers of several data
+     * partitions, in any order, gives exactly the range one observer would have over all their batches.
+     */
+    public void merge(float otherMin, float otherMax, long batches) {
+        if (batches == 0) {
+            return;
+        }
+        min = Math.min(min, otherMin);
+        max = Math.max(max, otherMax);
+        addObserved(batches);
+    }
+
     @Override
     protected QParams computeQParams() {
         return spec().compute(min, max);

@@ -27,6 +27,13 @@ public class MovingAveragePerChannelMinMaxObserver extends PerChannelMinMaxObser
         return averagingConstant;
     }
 
+    /** Per-channel moving averages depend on the order of batches and have no merge (QAT weights train in one JVM). */
+    @Override
+    public void merge(float[] otherMin, float[] otherMax, int axis, long batches) {
+        throw new UnsupportedOperationException(describeSelf() + ": a per-channel moving average depends on the order"
+                + " of the batches and cannot be merged");
+    }
+
     @Override
     protected void combine(float[] batchMin, float[] batchMax) {
         for (int c = 0; c < min.length; c++) {

@@ -109,6 +109,17 @@ public abstract class Observer extends Module implements QParamsSource, LeafModu
         return observedCount;
     }
 
+    /**
+     * Adds {@code batches} to {@link #observedCount()}: for the {@code merge} methods of subclasses, which fold in
+     * statistics another observer of the same kind gathered over other data (distributed calibration).
+     */
+    protected final void addObserved(long batches) {
+        if (batches < 0) {
+            throw new IllegalArgumentException(describeSelf() + ": cannot merge a negative batch count " + batches);
+        }
+        observedCount += batches;
+    }
+
     /** A name for messages, typically the module path or graph node this observer watches. */
     public final Observer setLabel(String newLabel) {
         this.label = Objects.requireNonNull(newLabel, "label");

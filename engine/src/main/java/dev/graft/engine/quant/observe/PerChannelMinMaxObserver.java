@@ -73,6 +73,35 @@ public class PerChannelMinMaxObserver extends Observer {
         }
     }
 
+    /** The channel axis, counted from the front, of the tensors observed (what {@link #merge} takes). */
+    public int channelAxis() {
+        return observedAxis;
+    }
+
+    /**
+     * Folds in the per-channel ranges another observer of this kind saw over {@code batches} other batches (tensors
+     * with their channels on {@code axis}); order-independent, as {@link MinMaxObserver#merge}.
+     */
+    public void merge(float[] otherMin, float[] otherMax, int axis, long batches) {
+        if (batches == 0) {
+            return;
+        }
+        if (otherMin.length != otherMax.length || (observedCount() > 0 && otherMin.length != min.length)) {
+            throw shapeError("cannot merge " + otherMin.length + " channels into " + min.length);
+        }
+        if (observedCount() == 0) {
+            min = otherMin.clone();
+            max = otherMax.clone();
+            observedAxis = axis;
+        } else {
+            for (int c = 0; c < min.length; c++) {
+                min[c] = Math.min(min[c], otherMin[c]);
+                max[c] = Math.max(max[c], otherMax[c]);
+            }
+        }
+        addObserved(batches);
+    }
+
     @Override
     protected QParams computeQParams() {
         return spec().compute(min, max, observedAxis);

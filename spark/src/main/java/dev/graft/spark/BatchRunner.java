@@ -1,0 +1,93 @@
+package dev.graft.spark;
+
+import dev.graft.engine.Module;
+import dev.graft.engine.ModuleException;
+import dev.graft.engine.autograd.Autograd;
+import dev.graft.formats.image.Images;
+import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.SentenceClassifier;
+import dev.graft.models.bert.SentencePooling;
+import dev.graft.models.nanodet.Detection;
+import dev.graft.models.nanodet.NanoDetDetector;
+import dev.graft.models.nanodet.NanoDetImages;
+import dev.graft.ops.Tensor;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * One batch through a loaded Graft model: plain Graft calls, no Spark (each Spark partition runs its rows through
+ * these in batches). Gradients are off; the models are the thread-safe loaded ones from {@link ModelCache}.
+ */
+final class BatchRunner {
+    private BatchRunner() {
+    }
+
+    /**
+     * Sentence embeddings [rows][hidden]: the encoder's last hidden states mean-pooled over the real tokens, then
+     * L2-normalized when asked (all-MiniLM-L6-v2's model card). A {@link BertModel} or the encoder of a
+     * {@link SentenceClassifier}.
+     */
+    static float[][] embed(Module model, String file, BertTokenizer tokenizer, List<String> texts, boolean normalize) {
+        try (var g = Autograd.noGrad()) {
+            BertTokenizer.Batch b = tokenizer.encodeBatch(texts);
+            Tensor pooled = switch (model) {
+                case BertModel bert -> SentencePooling.meanPool(
+                        bert.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds()), b.attentionMask());
+                case SentenceClassifier c -> c.features(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
+                default -> throw wrongModel(file, model, "a BERT encoder (BertModel or SentenceClassifier)");
+            };
+            return rows(normalize ? SentencePooling.l2Normalize(pooled) : pooled, texts.size());
+        }
+    }
+
+    /** Class logits [rows][labels] of a {@link SentenceClassifier}. */
+    static float[][] classify(Module model, String file, BertTokenizer tokenizer, List<String> texts) {
+        if (!(model instanceof SentenceClassifier classifier)) {
+            throw wrongModel(file, model, "a sentence classifier (SentenceClassifier)");
+        }
+        try (var g = Autograd.noGrad()) {
+            BertTokenizer.Batch b = tokenizer.encodeBatch(texts);
+            return rows(classifier.call(b.inputIds(), b.attentionMask(), b.tokenTypeIds()), texts.size());
+        }
+    }
+
+    /** NanoDet's detections on one photo, boxes in photo pixels; an unreadable photo throws naming it. */
+    static List<Detection> detect(Module model, String file, String photo, float threshold) {
+        if (!(model instanceof NanoDetDetector detector)) {
+            throw wrongModel(file, model, "a detector (NanoDetDetector)");
+        }
+        try (var g = Autograd.noGrad()) {
+            var fitted = NanoDetImages.letterbox(Images.read(Path.of(photo)), detector.options().inputSize());
+            return detector.detect(fitted.tensor(), fitted.letterbox()).stream()
+                    .filter(d -> d.score() >= threshold).toList();
+        }
+    }
+
+    /** The index of the largest value (the first one on ties), as {@code torch.argmax}. */
+    static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) {
+            if (logits[i] > logits[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static float[][] rows(Tensor t, int n) {
+        float[] flat = t.toFloatArray();
+        int width = flat.length / n;
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) {
+            out[i] = java.util.Arrays.copyOfRange(flat, i * width, (i + 1) * width);
+        }
+        return out;
+    }
+
+    private static ModuleException wrongModel(String file, Module model, String expected) {
+        return new ModuleException(file + ": holds a " + model.getClass().getSimpleName() + ", this step needs "
+                + expected);
+    }
+}
