@@ -10,6 +10,7 @@ import dev.graft.formats.data.ArffReader;
 import dev.graft.formats.data.IdxReader;
 import dev.graft.formats.data.ReutersText;
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.BertFiles;
 import dev.graft.models.bert.BertModel;
 import dev.graft.models.bert.MiniLm;
 import dev.graft.models.bert.ReutersGrain;
@@ -27,7 +28,7 @@ import java.util.Locale;
 import java.util.function.Supplier;
 
 /**
- * {@code graft tune reuters|cnn|minilm|FILE.onnx --tolerance 1% [--budget N] [--out F]}: accuracy-aware static INT8
+ * {@code graft tune reuters|cnn|minilm|PATH --tolerance 1% [--budget N] [--out F]}: accuracy-aware static INT8
  * ({@link Graft#tune}): the trajectory table, the chosen recipe and its operator table; {@code --out} saves the
  * model with the recipe in the file ({@code graft inspect} prints it).
  */
@@ -49,8 +50,8 @@ final class TuneCommand implements Command {
     @Override
     public String usage() {
         return """
-                usage: ./graft tune reuters|cnn|minilm|MODEL.onnx --tolerance T [--absolute] [--budget N]
-                                    [--minutes M] [--calib N] [--out FILE]
+                usage: ./graft tune reuters|cnn|minilm|PATH --tolerance T [--absolute] [--budget N]
+                                    [--minutes M] [--calib N] [--tokenizer FILE] [--out FILE]
 
                 Quantizes the model to static INT8 again and again, each time with another recipe, and scores every
                 trial against FP32 until the loss is within the tolerance: the default recipe (transformer patterns
@@ -61,8 +62,8 @@ final class TuneCommand implements Command {
                   reuters     MiniLM-L6 + the Reuters Grain head: accuracy on the 604 test documents
                   cnn         the MNIST CNN: accuracy on the 10,000 test images
                   minilm      all-MiniLM-L6-v2 sentence embeddings: mean cosine to FP32 over 64 Reuters sentences
-                  MODEL.onnx  a BERT-family ONNX export (MiniLM's layout), scored as minilm; its tokenizer is
-                              MiniLM's unless --tokenizer FILE (a tokenizer.json) is given
+                  PATH        a BERT-family encoder: an ONNX export or a Hugging Face directory, scored as minilm;
+                              its tokenizer is found beside it, else MiniLM's, unless --tokenizer FILE is given
                 --tolerance T  allowed loss: '1%' relative to the FP32 score, or '0.002' (relative unless --absolute)
                 --absolute     the tolerance is an absolute score difference
                 --budget N     at most N trials (default 40)
@@ -90,14 +91,20 @@ final class TuneCommand implements Command {
             case "cnn" -> cnn(calib < 0 ? 512 : calib);
             case "minilm" -> sentences(MiniLm::load, MiniLm.tokenizer(), "all-MiniLM-L6-v2", calib < 0 ? 32 : calib);
             default -> {
-                if (!model.endsWith(".onnx")) {
+                Path file = Path.of(model);
+                if (!java.nio.file.Files.exists(file)) {
                     throw new UsageException("unknown model '" + model + "' (choose one of " + MODELS
-                            + " or an .onnx file)");
+                            + ", a BERT-family .onnx file or a Hugging Face directory)");
                 }
-                Path file = Options.existingFile(model);
-                BertTokenizer tokenizer = tokenizerFile == null ? MiniLm.tokenizer()
-                        : BertTokenizer.fromJson(java.nio.file.Files.readAllBytes(tokenizerFile), tokenizerFile);
-                yield sentences(() -> MiniLm.load(file), tokenizer, file.getFileName().toString(),
+                BertFiles.Loaded loaded = BertFiles.load(file);
+                if (loaded.isClassifier()) {
+                    throw new UsageException(file + " holds a sequence classifier; tune scores an encoder's sentence"
+                            + " embeddings (pass the encoder export)");
+                }
+                BertTokenizer tokenizer = tokenizerFile != null
+                        ? BertTokenizer.fromJson(java.nio.file.Files.readAllBytes(tokenizerFile), tokenizerFile)
+                        : loaded.tokenizer() != null ? loaded.tokenizer() : MiniLm.tokenizer();
+                yield sentences(() -> loadEncoder(file), tokenizer, file.getFileName().toString(),
                         calib < 0 ? 32 : calib);
             }
         };
@@ -157,6 +164,12 @@ final class TuneCommand implements Command {
             batches.add(new Object[] {images.narrow(0, start, Math.min(128, images.size(0) - start)).contiguous()});
         }
         return new Task("MNIST CNN", w.metric(), () -> fp32(w), batches, m -> score(w, m));
+    }
+
+    private static BertModel loadEncoder(Path file) {
+        BertModel m = BertFiles.load(file).encoder();
+        m.eval();
+        return m;
     }
 
     private static Module fp32(Workloads.Workload w) {
