@@ -198,6 +198,7 @@ public final class Tuner {
             Module fp32 = fresh();
             fp32Score = evaluator.score(fp32);
             fp32Latency = latency(fp32);
+            progress.progress(0, budget.trials(), String.format(Locale.ROOT, "trial 0: FP32 score %.4f", fp32Score));
             Partition first = Partitioner.partitionWithExamples(fresh(), calibration, TraceConfig.defaults());
             Recipe current = TransformerDefaults.recipe(first);
             boolean smoothable = !current.smoothed(first).isEmpty() || current.smoothQuant();
