@@ -36,12 +36,12 @@ public final class SparkEmbedMain {
     }
 
     /** Parsed arguments. */
-    record Options(Path input, String model, Path output, String master, String column, String tokenizer, int batch,
+    record Options(String input, String model, String output, String master, String column, String tokenizer, int batch,
                    int threads, int partitions) {
         static Options parse(List<String> args) {
-            Path input = null;
+            String input = null;
             String model = null;
-            Path output = null;
+            String output = null;
             String master = null;
             String column = "text";
             String tokenizer = "";
@@ -61,9 +61,9 @@ public final class SparkEmbedMain {
                 }
                 String v = args.get(++i);
                 switch (a) {
-                    case "--input" -> input = Path.of(v);
+                    case "--input" -> input = v;
                     case "--model" -> model = v;
-                    case "--output" -> output = Path.of(v);
+                    case "--output" -> output = v;
                     case "--master" -> master = v;
                     case "--column" -> column = v;
                     case "--tokenizer" -> tokenizer = v;
@@ -76,20 +76,25 @@ public final class SparkEmbedMain {
             if (input == null || model == null || output == null) {
                 throw new UsageError("--input, --model and --output are required");
             }
-            String name = input.getFileName().toString().toLowerCase(Locale.ROOT);
+            String name = input.replaceAll("/+$", "").toLowerCase(Locale.ROOT);
             if (!name.endsWith(".parquet") && !name.endsWith(".txt")) {
                 throw new UsageError("--input must be a .parquet or .txt file (or folder), got " + input);
             }
             if (name.endsWith(".txt") && !column.equals("text")) {
                 throw new UsageError("--column applies to Parquet input; a text file's column is \"text\"");
             }
-            if (!Files.exists(input)) {
+            // Local paths are checked here; hdfs://, s3a:// and friends are Spark's to check.
+            if (isLocal(input) && !Files.exists(Path.of(input))) {
                 throw new UsageError("--input " + input + ": no such file");
             }
-            if (Files.exists(output)) {
+            if (isLocal(output) && Files.exists(Path.of(output))) {
                 throw new UsageError("--output " + output + " exists already; give a new folder");
             }
             return new Options(input, model, output, master, column, tokenizer, batch, threads, partitions);
+        }
+
+        static boolean isLocal(String path) {
+            return !path.contains("://") || path.startsWith("file://");
         }
 
         private static int positive(String option, String value) {
@@ -151,8 +156,8 @@ public final class SparkEmbedMain {
                 embedder.threads(o.threads());
             }
             Dataset<Row> embedded = embedder.transform(input);
-            embedded.write().parquet(o.output().toString());
-            long rows = spark.read().parquet(o.output().toString()).count();
+            embedded.write().parquet(o.output());
+            long rows = spark.read().parquet(o.output()).count();
             double seconds = (System.nanoTime() - t0) / 1e9;
             out.printf(Locale.ROOT, "embedded %d rows in %.1f s (%.1f rows/s, %s, %d partitions) -> %s%n", rows,
                     seconds, rows / seconds, spark.sparkContext().master(), input.rdd().getNumPartitions(),
@@ -160,7 +165,9 @@ public final class SparkEmbedMain {
             return 0;
         } catch (Exception e) {   // SparkException is a checked exception that Scala code throws undeclared
             err.println("graft spark-embed: " + SparkErrors.unwrap(e).getMessage());
-            deletePartialOutput(o.output(), err);
+            if (Options.isLocal(o.output()) && !o.output().startsWith("file://")) {
+                deletePartialOutput(Path.of(o.output()), err);
+            }
             return 1;
         } finally {
             if (ours) {
@@ -184,9 +191,9 @@ public final class SparkEmbedMain {
     }
 
     private static Dataset<Row> read(SparkSession spark, Options o) {
-        boolean parquet = o.input().getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".parquet");
-        Dataset<Row> in = parquet ? spark.read().parquet(o.input().toString())
-                : spark.read().text(o.input().toString()).withColumnRenamed("value", "text");
+        boolean parquet = o.input().replaceAll("/+$", "").toLowerCase(Locale.ROOT).endsWith(".parquet");
+        Dataset<Row> in = parquet ? spark.read().parquet(o.input())
+                : spark.read().text(o.input()).withColumnRenamed("value", "text");
         return o.partitions() > 0 ? in.repartition(o.partitions()) : in;
     }
 }
