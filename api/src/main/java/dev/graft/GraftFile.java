@@ -100,6 +100,9 @@ public final class GraftFile {
 
     @SuppressWarnings("unchecked")
     public static Contents readContents(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new FormatException(file, -1, "is a directory, not a model file");
+        }
         if (!Files.isRegularFile(file)) {
             throw new FormatException(file, -1, "no such file");
         }

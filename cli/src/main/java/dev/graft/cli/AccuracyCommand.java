@@ -44,19 +44,11 @@ final class AccuracyCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        String what = "all";
-        int qatSamples = -1;
-        int qatEpochs = -1;
-        int calib = -1;
-        for (int i = 0; i < args.size(); i++) {
-            switch (args.get(i)) {
-                case "mnist", "reuters", "all" -> what = args.get(i);
-                case "--qat-samples" -> qatSamples = count(args, ++i);
-                case "--qat-epochs" -> qatEpochs = count(args, ++i);
-                case "--calib" -> calib = count(args, ++i);
-                default -> throw new UsageException("unknown argument " + args.get(i));
-            }
-        }
+        Options o = Options.spec().values("--qat-samples", "--qat-epochs", "--calib").parse(args).atMostPositionals(1);
+        String what = o.positionals().isEmpty() ? "all" : o.choice(0, "data set", List.of("mnist", "reuters", "all"));
+        int qatSamples = o.integer("--qat-samples", 1, 10_000_000, -1);
+        int qatEpochs = o.integer("--qat-epochs", 1, 10_000, -1);
+        int calib = o.integer("--calib", 1, 1_000_000, -1);
         Workloads.Budget budget = new Workloads.Budget(calib, qatSamples, qatEpochs);
         Progress progress = Progress.on(err);
         List<String> rows = new ArrayList<>();
@@ -93,20 +85,5 @@ final class AccuracyCommand implements Command {
                 (System.nanoTime() - startNanos) / 1e9);
         rows.add(String.format(Locale.ROOT, "| %s | %s | %s | %s |", model, variant, s.text(),
                 variant.equals("FP32") ? "-" : String.format(Locale.ROOT, "%.2f%%", loss)));
-    }
-
-    private static int count(List<String> args, int i) {
-        if (i >= args.size()) {
-            throw new UsageException(args.get(i - 1) + " needs a value");
-        }
-        try {
-            int n = Integer.parseInt(args.get(i));
-            if (n <= 0) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new UsageException(args.get(i - 1) + " takes a count > 0, got '" + args.get(i) + "'");
-        }
     }
 }

@@ -64,40 +64,26 @@ final class BenchCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        if (args.isEmpty()) {
-            throw new UsageException("which model? one of " + ReferenceModels.NAMES + " (or kernels)");
-        }
-        String model = args.get(0);
+        Options o = Options.spec().values("--approach", "--runs", "--calib").parse(args).atMostPositionals(1);
+        String model = o.positional(0, "which model? one of " + ReferenceModels.NAMES + ", reuters, or a .graft file"
+                + " (or kernels)");
+        int runs = o.integer("--runs", 1, 100_000, DEFAULT_RUNS);
         if (model.endsWith(".graft") || java.nio.file.Files.isRegularFile(java.nio.file.Path.of(model))) {
-            return benchFile(java.nio.file.Path.of(model), args.subList(1, args.size()), out);
+            onlyFlags(o, "a saved model", "--runs");
+            return benchFile(java.nio.file.Path.of(model), runs, out);
         }
         if (model.equals("reuters")) {
-            Approach approach = null;
-            int runs = DEFAULT_RUNS;
-            for (int i = 1; i < args.size(); i++) {
-                switch (args.get(i)) {
-                    case "--approach" -> approach = approach(value(args, ++i, "--approach"));
-                    case "--runs" -> runs = positive(value(args, ++i, "--runs"), "--runs");
-                    default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
-                }
-            }
+            onlyFlags(o, "reuters", "--runs", "--approach");
+            Approach approach = o.given("--approach") ? approach(o.string("--approach", null)) : null;
             return benchWorkload(model, approach, runs, out, err);
         }
         if (!ReferenceModels.NAMES.contains(model)) {
             throw new UsageException("unknown model '" + model + "' (choose one of " + ReferenceModels.NAMES
-                    + ", or kernels for the JMH table)");
+                    + ", reuters, a .graft file, or kernels for the JMH table)");
         }
-        Approach approach = model.equals("minilm") ? Approach.DYNAMIC : Approach.STATIC;
-        int runs = DEFAULT_RUNS;
-        int calib = 32;
-        for (int i = 1; i < args.size(); i++) {
-            switch (args.get(i)) {
-                case "--approach" -> approach = approach(value(args, ++i, "--approach"));
-                case "--runs" -> runs = positive(value(args, ++i, "--runs"), "--runs");
-                case "--calib" -> calib = positive(value(args, ++i, "--calib"), "--calib");
-                default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
-            }
-        }
+        Approach approach = o.given("--approach") ? approach(o.string("--approach", null))
+                : model.equals("minilm") ? Approach.DYNAMIC : Approach.STATIC;
+        int calib = o.integer("--calib", 1, 1_000_000, 32);
         if (approach != Approach.DYNAMIC && approach != Approach.STATIC) {
             throw new UsageException("--approach must be dynamic or static, got " + approach.label());
         }
@@ -137,14 +123,7 @@ final class BenchCommand implements Command {
     }
 
     /** A saved model against the FP32 model of its workload, batch 1 and 32, alternating. */
-    private static int benchFile(java.nio.file.Path file, List<String> rest, PrintStream out) throws Exception {
-        int runs = DEFAULT_RUNS;
-        for (int i = 0; i < rest.size(); i++) {
-            switch (rest.get(i)) {
-                case "--runs" -> runs = positive(value(rest, ++i, "--runs"), "--runs");
-                default -> throw new UsageException("unexpected argument '" + rest.get(i) + "'");
-            }
-        }
+    private static int benchFile(java.nio.file.Path file, int runs, PrintStream out) throws Exception {
         dev.graft.engine.save.SavedModel.Loaded loaded = dev.graft.GraftFile.read(file);
         Workloads.Workload w = Workloads.of(loaded.model());
         out.printf("%s (%s, %s) against the FP32 %s%n", file, w.title(), loaded.info().getOrDefault("approach", "?"),
@@ -270,22 +249,12 @@ final class BenchCommand implements Command {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    private static String value(List<String> args, int i, String flag) {
-        if (i >= args.size()) {
-            throw new UsageException(flag + " needs a value");
-        }
-        return args.get(i);
-    }
-
-    private static int positive(String s, String flag) {
-        try {
-            int n = Integer.parseInt(s);
-            if (n <= 0) {
-                throw new NumberFormatException();
+    /** Refuses the flags that {@code what} does not use (the model decides which of bench's flags apply). */
+    private static void onlyFlags(Options o, String what, String... allowed) {
+        for (String flag : List.of("--approach", "--runs", "--calib")) {
+            if (o.given(flag) && !List.of(allowed).contains(flag)) {
+                throw new UsageException(flag + " does not apply to " + what);
             }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new UsageException(flag + " takes a count > 0, got '" + s + "'");
         }
     }
 

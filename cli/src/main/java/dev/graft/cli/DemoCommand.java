@@ -59,17 +59,9 @@ final class DemoCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Path outDir = Path.of("demo-out");
-        boolean runtime = false;
-        for (int i = 0; i < args.size(); i++) {
-            if (args.get(i).equals("--out") && i + 1 < args.size()) {
-                outDir = Path.of(args.get(++i));
-            } else if (args.get(i).equals("--runtime")) {
-                runtime = true;
-            } else {
-                throw new UsageException("unexpected argument '" + args.get(i) + "'");
-            }
-        }
+        Options o = Options.spec().switches("--runtime").values("--out").parse(args).atMostPositionals(0);
+        Path outDir = o.outputDir("--out", Path.of("demo-out"));
+        boolean runtime = o.has("--runtime");
         long t0 = System.nanoTime();
         if (runtime) {
             out.println("=== The tensor runtime: a small CNN built from the standard layers ===");

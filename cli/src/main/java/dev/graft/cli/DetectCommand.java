@@ -48,25 +48,13 @@ final class DetectCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        String photoArg = null;
-        Path outFile = null;
-        float threshold = NanoDetDetector.Options.defaults().scoreThreshold();
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            switch (a) {
-                case "--out", "-o" -> outFile = Path.of(value(args, ++i, a));
-                case "--threshold" -> threshold = parseThreshold(value(args, ++i, a));
-                default -> {
-                    if (a.startsWith("-")) {
-                        throw new UsageException("unknown option " + a);
-                    }
-                    if (photoArg != null) {
-                        throw new UsageException("one photo at a time, got " + photoArg + " and " + a);
-                    }
-                    photoArg = a;
-                }
-            }
+        Options o = Options.spec().values("--out", "--threshold").alias("-o", "--out").parse(args);
+        if (o.positionals().size() > 1) {
+            throw new UsageException("one photo at a time, got " + String.join(" and ", o.positionals()));
         }
+        String photoArg = o.positionals().isEmpty() ? null : o.positionals().get(0);
+        Path outFile = o.outputFile("--out");
+        float threshold = (float) o.number("--threshold", 0, 1, NanoDetDetector.Options.defaults().scoreThreshold());
         if (outFile != null && !outFile.getFileName().toString().toLowerCase().endsWith(".png")) {
             throw new UsageException("--out writes a PNG; name it *.png, got " + outFile);
         }
@@ -120,25 +108,6 @@ final class DetectCommand implements Command {
             out.println("wrote " + outFile);
         }
         return 0;
-    }
-
-    private static String value(List<String> args, int i, String option) {
-        if (i >= args.size()) {
-            throw new UsageException(option + " needs a value");
-        }
-        return args.get(i);
-    }
-
-    private static float parseThreshold(String s) {
-        try {
-            float t = Float.parseFloat(s);
-            if (!(t >= 0f && t <= 1f)) {
-                throw new UsageException("--threshold must be in 0..1, got " + s);
-            }
-            return t;
-        } catch (NumberFormatException e) {
-            throw new UsageException("--threshold must be a number, got " + s);
-        }
     }
 
     /** {@code <shared>/data/detect} when it holds the NanoDet files, else null. */

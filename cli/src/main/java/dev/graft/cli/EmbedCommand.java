@@ -8,7 +8,6 @@ import dev.graft.ops.Tensor;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -37,27 +36,10 @@ final class EmbedCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
-        List<String> sentences = new ArrayList<>();
-        Path modelFile = null;
-        Path tokenizerFile = null;
-        for (int i = 0; i < args.size(); i++) {
-            String a = args.get(i);
-            if (a.equals("--model") || a.equals("--tokenizer")) {
-                if (i + 1 >= args.size()) {
-                    throw new UsageException(a + " needs a file");
-                }
-                Path p = Path.of(args.get(++i));
-                if (a.equals("--model")) {
-                    modelFile = p;
-                } else {
-                    tokenizerFile = p;
-                }
-            } else if (a.startsWith("--")) {
-                throw new UsageException("unknown option " + a);
-            } else {
-                sentences.add(a);
-            }
-        }
+        Options o = Options.spec().values("--model", "--tokenizer").parse(args);
+        List<String> sentences = o.positionals();
+        Path modelFile = o.inputFile("--model");
+        Path tokenizerFile = o.inputFile("--tokenizer");
         if (sentences.isEmpty()) {
             throw new UsageException("give at least one sentence");
         }

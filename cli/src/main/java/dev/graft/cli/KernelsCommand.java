@@ -25,9 +25,7 @@ final class KernelsCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
-        if (!args.isEmpty()) {
-            throw new UsageException("takes no arguments, got " + args);
-        }
+        Options.spec().parse(args).atMostPositionals(0);
         out.println(Kernels.description());
         return 0;
     }

@@ -33,7 +33,14 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(new Main().run(List.of(args), System.out, System.err));
+        int code;
+        try {
+            code = new Main().run(List.of(args), System.out, System.err);
+        } catch (Throwable e) {     // even building the command table failed: still one line
+            System.err.println("graft: " + oneLine(e));
+            code = 1;
+        }
+        System.exit(code);
     }
 
     int run(List<String> args, PrintStream out, PrintStream err) {
@@ -60,13 +67,34 @@ public final class Main {
         } catch (UsageException e) {
             err.println("graft " + c.name() + ": " + e.getMessage() + " (try ./graft " + c.name() + " --help)");
             return 2;
-        } catch (Exception e) {
-            err.println("graft " + c.name() + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
-            if (System.getenv("GRAFT_DEBUG") != null) {
+        } catch (Throwable e) {     // Errors too: an OutOfMemoryError or StackOverflowError is one line, not a trace
+            err.println("graft " + c.name() + ": " + oneLine(e));
+            if (debug()) {
                 e.printStackTrace(err);
             }
             return 1;
         }
+    }
+
+    /** {@code GRAFT_DEBUG} set to anything but empty or 0 keeps stack traces. */
+    private static boolean debug() {
+        String v = System.getenv("GRAFT_DEBUG");
+        return v != null && !v.isEmpty() && !v.equals("0");
+    }
+
+    /** What went wrong, on one line: Graft's own exceptions already name the file and place. */
+    static String oneLine(Throwable e) {
+        String message = e.getMessage() == null ? "" : e.getMessage().strip().replaceAll("\\s*\\R\\s*", " / ");
+        if (e instanceof OutOfMemoryError) {
+            return "out of memory (" + message + "); a larger heap: GRAFT_JVM_OPTS=-Xmx4g";
+        }
+        if (e instanceof StackOverflowError) {
+            return "stack overflow (input nested too deeply?); GRAFT_DEBUG=1 prints where";
+        }
+        if (e instanceof dev.graft.engine.io.FormatException && !message.isEmpty()) {
+            return message;
+        }
+        return e.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
     }
 
     private void printHelp(PrintStream out) {

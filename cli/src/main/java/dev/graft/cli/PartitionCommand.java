@@ -41,25 +41,10 @@ final class PartitionCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws IOException {
-        if (args.isEmpty()) {
-            throw new UsageException("which model? one of " + ReferenceModels.NAMES);
-        }
-        String model = args.get(0);
-        Path svg = null;
-        Path html = null;
-        for (int i = 1; i < args.size(); i++) {
-            String a = args.get(i);
-            if ((a.equals("--svg") || a.equals("--html")) && i + 1 < args.size()) {
-                Path p = Path.of(args.get(++i));
-                if (a.equals("--svg")) {
-                    svg = p;
-                } else {
-                    html = p;
-                }
-            } else {
-                throw new UsageException("unexpected argument '" + a + "'");
-            }
-        }
+        Options o = Options.spec().values("--svg", "--html").parse(args).atMostPositionals(1);
+        String model = o.choice(0, "model", ReferenceModels.NAMES);
+        Path svg = o.outputFile("--svg");
+        Path html = o.outputFile("--html");
         ReferenceModels.Example ex = ReferenceModels.load(model);
         out.println(ex.description());
         Object before = ex.model().callAny(ex.inputs());

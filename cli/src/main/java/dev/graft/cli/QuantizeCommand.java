@@ -56,39 +56,29 @@ final class QuantizeCommand implements Command {
                   qat      static preparation with fake quantization, a short fine-tune, then convert (cnn: the whole
                            CNN on MNIST; reuters: the head, on the static INT8 encoder's features).
                 --out FILE      save the quantized model (a .graft file: ./graft inspect|eval|bench FILE)
-                --calib N       calibration samples (static; reuters default 64 documents, minilm 32 sentences)
+                --calib N       calibration samples, at least 1 (static and qat; defaults: reuters 64 documents,
+                                minilm 32 sentences, cnn 512 images, nanodet its calibration photos)
                 --keep-fp32 N   (minilm, dynamic) leave the N worst layers by SQNR in FP32
                 --reduce-range  (minilm, dynamic) 7-bit activations as PyTorch's fbgemm default
                 Data come from ../shared/data, or are fetched once into ~/.cache/graft/data.""";
     }
 
+    /** The models quantize knows: the three workloads with datasets, and MiniLM with its example sentences. */
+    static final List<String> MODELS = List.of("reuters", "cnn", "nanodet", "minilm");
+
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        if (args.isEmpty()) {
-            throw new UsageException("which model? one of reuters, cnn, nanodet, minilm");
-        }
-        String model = args.get(0);
-        String approachLabel = null;
-        int keepFp32 = 0;
-        int calib = -1;
-        boolean reduceRange = false;
-        Path outFile = null;
-        for (int i = 1; i < args.size(); i++) {
-            switch (args.get(i)) {
-                case "--approach" -> approachLabel = value(args, ++i, "--approach");
-                case "--keep-fp32" -> keepFp32 = parseCount(value(args, ++i, "--keep-fp32"));
-                case "--calib" -> calib = parseCount(value(args, ++i, "--calib"));
-                case "--reduce-range" -> reduceRange = true;
-                case "--out" -> outFile = Path.of(value(args, ++i, "--out"));
-                default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
-            }
-        }
-        if (approachLabel == null) {
-            throw new UsageException("--approach is required (dynamic, static or qat)");
-        }
+        Options o = Options.spec().switches("--reduce-range").values("--approach", "--keep-fp32", "--calib", "--out")
+                .parse(args).atMostPositionals(1);
+        String model = o.choice(0, "model", MODELS);
+        String approachLabel = o.required("--approach", "dynamic, static or qat");
+        int keepFp32 = o.integer("--keep-fp32", 0, 10_000, 0);
+        int calib = o.integer("--calib", 1, 1_000_000, -1);
+        boolean reduceRange = o.has("--reduce-range");
+        Path outFile = o.outputFile("--out");
         Approach approach = Approach.ofLabel(approachLabel);
         if (approach == null || approach == Approach.FP32) {
-            throw new UsageException("--approach must be dynamic, static or qat, got " + approachLabel);
+            throw new UsageException("--approach must be dynamic, static or qat, got '" + approachLabel + "'");
         }
         if (!model.equals("minilm")) {
             return runWorkload(Workloads.get(model), approach, calib, outFile, out, err);
@@ -176,24 +166,5 @@ final class QuantizeCommand implements Command {
         out.print(report.describe());
         out.printf("%nworst layers (SQNR of each INT8 layer against its FP32 original, on the example inputs):%n");
         out.print(errors.rows().isEmpty() ? "  (no INT8 layers)\n" : errors.describe(8));
-    }
-
-    private static String value(List<String> args, int i, String flag) {
-        if (i >= args.size()) {
-            throw new UsageException(flag + " needs a value");
-        }
-        return args.get(i);
-    }
-
-    private static int parseCount(String s) {
-        try {
-            int n = Integer.parseInt(s);
-            if (n < 0) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new UsageException("--keep-fp32 takes a count >= 0, got '" + s + "'");
-        }
     }
 }

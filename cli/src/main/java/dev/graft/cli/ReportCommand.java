@@ -35,15 +35,9 @@ final class ReportCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Path page = Path.of("demo-out", "report.html");
-        Path models = Path.of("demo-out");
-        for (int i = 0; i < args.size(); i++) {
-            switch (args.get(i)) {
-                case "--out" -> page = Path.of(value(args, ++i, "--out"));
-                case "--models" -> models = Path.of(value(args, ++i, "--models"));
-                default -> throw new UsageException("unexpected argument '" + args.get(i) + "'");
-            }
-        }
+        Options o = Options.spec().values("--out", "--models").parse(args).atMostPositionals(0);
+        Path models = o.outputDir("--models", Path.of("demo-out"));
+        Path page = o.given("--out") ? o.outputFile("--out") : Path.of("demo-out", "report.html");
         ResultsTable.Result r = ResultsTable.run(models, out, Progress.on(err));
         out.println();
         out.print(ResultsTable.markdown(r));
@@ -55,12 +49,5 @@ final class ReportCommand implements Command {
     /** Writes the page atomically. */
     static void write(Path page, ResultsTable.Result r) {
         PartitionCommand.writeAtomically(page, ReportPage.html(r));
-    }
-
-    private static String value(List<String> args, int i, String flag) {
-        if (i >= args.size()) {
-            throw new UsageException(flag + " needs a value");
-        }
-        return args.get(i);
     }
 }

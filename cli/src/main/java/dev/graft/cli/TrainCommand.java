@@ -74,34 +74,17 @@ final class TrainCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        if (args.isEmpty()) {
-            throw new UsageException("train: which model? mnist or reuters");
-        }
-        String what = args.get(0);
-        int epochs = -1;
-        Path outFile = null;
-        for (int i = 1; i < args.size(); i++) {
-            switch (args.get(i)) {
-                case "--epochs" -> epochs = Integer.parseInt(value(args, ++i, "--epochs"));
-                case "--out" -> outFile = Path.of(value(args, ++i, "--out"));
-                default -> throw new UsageException("train: unknown option " + args.get(i));
-            }
-        }
+        Options o = Options.spec().values("--epochs", "--out").parse(args).atMostPositionals(1);
+        String what = o.choice(0, "model", List.of("mnist", "reuters"));
+        int epochs = o.integer("--epochs", 1, 10_000, what.equals("mnist") ? 3 : 60);
+        Path outFile = o.outputFile("--out");
         ProgressListener progress = Progress.on(err);
-        return switch (what) {
-            case "mnist" -> trainMnist(epochs < 0 ? 3 : epochs, outFile == null ? BundledAssets.sourcePath(MnistCnnWeights.ASSET) : outFile,
-                    out, progress);
-            case "reuters" -> trainReuters(epochs < 0 ? 60 : epochs,
-                    outFile == null ? BundledAssets.sourcePath(ReutersGrain.HEAD_ASSET) : outFile, out, progress);
-            default -> throw new UsageException("train: unknown model " + what + " (mnist or reuters)");
-        };
-    }
-
-    private static String value(List<String> args, int i, String option) {
-        if (i >= args.size()) {
-            throw new UsageException(option + " needs a value");
+        if (what.equals("mnist")) {
+            return trainMnist(epochs, outFile == null ? BundledAssets.sourcePath(MnistCnnWeights.ASSET) : outFile, out,
+                    progress);
         }
-        return args.get(i);
+        return trainReuters(epochs, outFile == null ? BundledAssets.sourcePath(ReutersGrain.HEAD_ASSET) : outFile, out,
+                progress);
     }
 
     // ---------------------------------------------------------------- MNIST

@@ -320,9 +320,10 @@ final class Workloads {
         QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress) throws IOException {
             requireApproach(approach);
             Tensor calib = calibration();
+            int n = budget.calibration() > 0 ? Math.min(budget.calibration(), calib.size(0)) : calib.size(0);
             List<Object[]> batches = new ArrayList<>();
-            for (int start = 0; start < calib.size(0); start += 128) {
-                batches.add(new Object[] {calib.narrow(0, start, Math.min(128, calib.size(0) - start))});
+            for (int start = 0; start < n; start += 128) {
+                batches.add(new Object[] {calib.narrow(0, start, Math.min(128, n - start))});
             }
             Partition p = partition(fp32());
             if (approach == Approach.STATIC) {
@@ -420,6 +421,9 @@ final class Workloads {
             }
             if (batches.isEmpty()) {
                 batches.add(input(0));
+            }
+            if (budget.calibration() > 0 && budget.calibration() < batches.size()) {
+                batches = new ArrayList<>(batches.subList(0, budget.calibration()));
             }
             return NanoDetRecipes.staticInt8(partition(fp32()), batches, progress);
         }
