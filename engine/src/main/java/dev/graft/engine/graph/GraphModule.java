@@ -5,8 +5,10 @@ import dev.graft.ops.Tensor;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A module whose forward is a graph: the traced form of a {@code source} module. It takes over the source's
@@ -186,6 +188,27 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
     /** The passes every graph of this block is built with (empty: the traced graphs run as they are). */
     public List<GraphPass> pipeline() {
         return pipeline;
+    }
+
+    /**
+     * The tensors this block's graphs actually use: the state of every module they call and every attribute they
+     * read (constants excluded). What else the block holds (the FP32 weights of a layer that a quantized module
+     * replaced, kept from the module it was traced from) never runs and is not saved.
+     */
+    public Set<Tensor> liveTensors() {
+        Set<Tensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
+        Map<String, Tensor> state = stateDict();
+        for (Specialization s : specializations()) {
+            for (Node n : s.graph()) {
+                if (n.target() instanceof Target.ModuleCall mc) {
+                    live.addAll(module(mc.path()).stateDict().values());
+                } else if (n.target() instanceof Target.Attr a && !s.constants().containsKey(a.path())
+                        && state.containsKey(a.path())) {
+                    live.add(state.get(a.path()));
+                }
+            }
+        }
+        return live;
     }
 
     /** Registers a module the graph will call (an observer, a quantized layer) under a new name. */

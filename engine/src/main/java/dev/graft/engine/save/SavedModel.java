@@ -90,6 +90,7 @@ public final class SavedModel {
                             + " so its imperative code cannot be rebuilt at load (implement saveConfig and a static"
                             + " fromConfig)");
                 }
+                ModuleCodecs.Savables.validate(model.getClass(), "model");
                 Map<String, Object> glue = new LinkedHashMap<>();
                 glue.put("class", model.getClass().getName());
                 glue.put("config", Values.encode(s.saveConfig(), null, "model config"));
