@@ -90,7 +90,7 @@ public final class SparkEmbedBench {
             long t0 = System.nanoTime();
             for (int from = 0; from < texts.size(); from += batch) {
                 BatchRunner.embed(model, file, tokenizer, texts.subList(from, Math.min(texts.size(), from + batch)),
-                        true);
+                        dev.graft.models.bert.BertPooling.MEAN_NORMALIZED);
             }
             last = (System.nanoTime() - t0) / 1e9;
         }

@@ -21,13 +21,15 @@ public final class SparkEmbedMain {
             usage: ./graft spark-embed --input FILE.parquet|FILE.txt --model F.graft --output DIR [options]
 
             Embeds a text column with a saved Graft BERT model (a BertModel or a SentenceClassifier's encoder) as a
-            Spark job and writes DIR as Parquet: the input's columns and "embedding" (array<float>, L2-normalized).
+            Spark job and writes DIR as Parquet: the input's columns and "embedding" (array<float>; by default
+            mean-pooled and L2-normalized).
               --input FILE     Parquet (its --column is embedded) or text (one sentence a line, column "text")
               --model F.graft  the model; every executor must see this path
               --output DIR     where the Parquet files go (must not exist yet)
               --master URL     Spark master (default: spark-submit's, else local[2])
               --column NAME    the text column of a Parquet input (default "text")
               --tokenizer F    a tokenizer.json (default: all-MiniLM-L6-v2's)
+              --pooling P      mean, cls, mean-normalized or cls-normalized (default mean-normalized)
               --batch N        rows per model call within a partition (default 32)
               --threads N      Graft's kernel threads per executor (default: what the task slots leave free)
               --partitions N   repartition the input into N partitions first""";
@@ -36,8 +38,8 @@ public final class SparkEmbedMain {
     }
 
     /** Parsed arguments. */
-    record Options(String input, String model, String output, String master, String column, String tokenizer, int batch,
-                   int threads, int partitions) {
+    record Options(String input, String model, String output, String master, String column, String tokenizer,
+                   String pooling, int batch, int threads, int partitions) {
         static Options parse(List<String> args) {
             String input = null;
             String model = null;
@@ -45,6 +47,7 @@ public final class SparkEmbedMain {
             String master = null;
             String column = "text";
             String tokenizer = "";
+            String pooling = "mean-normalized";
             int batch = 32;
             int threads = 0;
             int partitions = 0;
@@ -67,6 +70,7 @@ public final class SparkEmbedMain {
                     case "--master" -> master = v;
                     case "--column" -> column = v;
                     case "--tokenizer" -> tokenizer = v;
+                    case "--pooling" -> pooling = checkedPooling(v);
                     case "--batch" -> batch = positive(a, v);
                     case "--threads" -> threads = positive(a, v);
                     case "--partitions" -> partitions = positive(a, v);
@@ -90,7 +94,15 @@ public final class SparkEmbedMain {
             if (isLocal(output) && Files.exists(Path.of(output))) {
                 throw new UsageError("--output " + output + " exists already; give a new folder");
             }
-            return new Options(input, model, output, master, column, tokenizer, batch, threads, partitions);
+            return new Options(input, model, output, master, column, tokenizer, pooling, batch, threads, partitions);
+        }
+
+        private static String checkedPooling(String v) {
+            try {
+                return dev.graft.models.bert.BertPooling.parse(v).toString();
+            } catch (IllegalArgumentException e) {
+                throw new UsageError("--pooling: " + e.getMessage());
+            }
         }
 
         static boolean isLocal(String path) {
@@ -151,7 +163,7 @@ public final class SparkEmbedMain {
             long t0 = System.nanoTime();
             Dataset<Row> input = read(spark, o);
             GraftSpark.Embedder embedder = GraftSpark.embedder(o.model()).inputCol(o.column())
-                    .tokenizer(o.tokenizer()).batchSize(o.batch());
+                    .tokenizer(o.tokenizer()).pooling(o.pooling()).batchSize(o.batch());
             if (o.threads() > 0) {
                 embedder.threads(o.threads());
             }

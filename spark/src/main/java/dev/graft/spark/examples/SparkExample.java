@@ -22,8 +22,12 @@ import java.util.List;
  *       merges the observers and converts), saved as a {@code .graft} file;</li>
  *   <li>the saved model embeds the same file as a second job; the first rows are printed with their norms.</li>
  * </ol>
- * Run: {@code java --add-modules jdk.incubator.vector -cp "spark/target/graft-spark.jar:spark/target/lib/*:spark/target/spark-lib/*"
- * dev.graft.spark.examples.SparkExample sentences.txt minilm-static.graft} (README, "Graft on Apache Spark").
+ * Run (after {@code ./graft build -pl spark -am}; README, "Graft on Apache Spark"):
+ * <pre>
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+ *   -cp "spark/target/graft-spark.jar:spark/target/lib/*:spark/target/spark-lib/*" \
+ *   dev.graft.spark.examples.SparkExample sentences.txt minilm-static.graft
+ * </pre>
  */
 public final class SparkExample {
     private SparkExample() {
