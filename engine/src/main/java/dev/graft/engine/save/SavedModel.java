@@ -436,7 +436,8 @@ public final class SavedModel {
                 specs.add(specialization(map(graphs.get(i), where), where + ", graph " + i));
             }
             try {
-                return GraphModule.restored(source, holder, specs);
+                return GraphModule.restored(source, holder, specs)
+                        .atPath(b.get("path") instanceof String p ? p : "");
             } catch (GraphException e) {
                 throw new SavedModelException(where, "graph is invalid: " + e.getMessage(), e);
             }
