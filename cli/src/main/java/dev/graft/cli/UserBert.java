@@ -277,4 +277,46 @@ final class UserBert {
         }
         return (double) right / labels.size();
     }
+
+    /** Whether a command-line word names a user's BERT-family model: an {@code .onnx} file or a directory. */
+    static boolean isModelPath(String word) {
+        Path p = Path.of(word);
+        return Files.isDirectory(p) || (word.endsWith(".onnx") && Files.isRegularFile(p));
+    }
+
+    /**
+     * {@code graft bench PATH}: the FP32 model and its dynamic INT8 copy (two loads of the same files) at batch 1 and
+     * 32 (the built-in sentences repeated), timed alternately.
+     */
+    static int bench(Path path, int runs, PrintStream out) {
+        BertFiles.Loaded fp32 = load(path, null);
+        BertFiles.Loaded int8 = load(path, null);
+        BertTokenizer tokenizer = fp32.requireTokenizer();
+        List<String> thirtyTwo = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            thirtyTwo.add(ReferenceModels.SENTENCES.get(i % ReferenceModels.SENTENCES.size()));
+        }
+        List<Object[]> inputs = new ArrayList<>();
+        for (List<String> texts : List.of(thirtyTwo.subList(0, 1), thirtyTwo)) {
+            BertTokenizer.Batch b = tokenizer.encodeBatch(texts);
+            inputs.add(new Object[] {b.inputIds(), b.attentionMask(), b.tokenTypeIds()});
+        }
+        Graft.quantize(int8.model(), inputs.get(1), Graft.Config.dynamic());
+        out.println(describe(fp32) + ": FP32 against dynamic INT8");
+        out.printf("%d processors, %s %s; %d timed calls each after warm-up, FP32 and INT8 alternating%n%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"), Runtime.version(), runs);
+        out.printf("%5s  %9s  %11s  %9s  %11s  %7s%n", "batch", "FP32 best", "FP32 median", "INT8 best",
+                "INT8 median", "speedup");
+        for (int i = 0; i < 2; i++) {
+            Object[] x = inputs.get(i);
+            int batch = ((Tensor) x[0]).size(0);
+            double[][] ms = BenchCommand.timeSideBySide(() -> fp32.model().callAny(x), () -> int8.model().callAny(x),
+                    runs);
+            out.printf("%5d  %9.2f  %11.2f  %9.2f  %11.2f  %6.2fx%n", batch, BenchCommand.min(ms[0]),
+                    BenchCommand.median(ms[0]), BenchCommand.min(ms[1]), BenchCommand.median(ms[1]),
+                    BenchCommand.median(ms[0]) / BenchCommand.median(ms[1]));
+        }
+        out.printf("%nms per call (wall clock); speedup = FP32 median / INT8 median.%n");
+        return 0;
+    }
 }

@@ -113,6 +113,10 @@ class UserModelCommandsTest {
         assertEquals(reference.out().lines().filter(l -> l.contains("tokens")).toList(),
                 embed.out().lines().filter(l -> l.contains("tokens")).toList(), "the same numbers as the built-in");
 
+        Run bench = run("bench", model.toString(), "--runs", "1");
+        assertEquals(0, bench.code(), bench.err());
+        assertTrue(bench.out().matches("(?s).*\\n\\s+1\\s+[0-9.]+.*\\n\\s+32\\s+[0-9.]+.*"), bench.out());
+
         Run eval = run("eval", saved.toString(), "--data", texts.toString(), "--reference", model.toString());
         assertEquals(0, eval.code(), eval.err());
         assertTrue(number(eval.out(), "saved model vs FP32 on 40 texts: sentence embeddings: cosine to FP32 mean "
@@ -136,6 +140,30 @@ class UserModelCommandsTest {
         double mean = number(q.out(), "cosine to FP32 mean ([0-9.]+)");
         double worst = number(q.out(), "worst ([0-9.]+) over");
         assertTrue(mean >= 0.995 && worst >= 0.99, q.out());
+    }
+
+    @Test
+    void aClassifierCheckpointReportsTopOneAgreement() throws IOException {
+        dev.graft.engine.Init.manualSeed(3);
+        dev.graft.models.bert.BertConfig small = dev.graft.models.bert.BertConfig.builder().hiddenSize(32)
+                .numHiddenLayers(2).numAttentionHeads(4).intermediateSize(64).numLabels(3).build();
+        dev.graft.models.bert.BertForSequenceClassification classifier =
+                new dev.graft.models.bert.BertForSequenceClassification(small, false);
+        Map<String, Tensor> weights = new LinkedHashMap<>(classifier.stateDict());
+        weights.remove("bert.embeddings.position_ids");
+        Path model = Files.createDirectories(dir.resolve("classifier"));
+        Safetensors.write(model.resolve("model.safetensors"), weights);
+        Files.writeString(model.resolve("config.json"), """
+                {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "intermediate_size": 64, "id2label": {"0": "a", "1": "b", "2": "c"}}
+                """);
+        try (InputStream in = MiniLm.class.getClassLoader().getResourceAsStream(MiniLm.TOKENIZER_RESOURCE)) {
+            Files.write(model.resolve("tokenizer.json"), in.readAllBytes());
+        }
+        Run q = run("quantize", model.toString(), "--approach", "dynamic", "--calib", texts(dir).toString());
+        assertEquals(0, q.code(), q.err());
+        assertTrue(q.out().contains("BERT-family classifier (3 labels), 2 layers"), q.out());
+        assertTrue(number(q.out(), "top-1 agreement \\d+/10 \\(([0-9.]+)%\\)") >= 70, q.out());
     }
 
     @Test
