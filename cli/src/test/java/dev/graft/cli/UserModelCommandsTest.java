@@ -97,6 +97,7 @@ class UserModelCommandsTest {
         Run q = run("quantize", model.toString(), "--approach", "dynamic", "--calib", texts.toString(),
                 "--keep-fp32", "4", "--out", saved.toString());
         assertEquals(0, q.code(), q.err());
+        System.out.print(q.out());
         assertTrue(q.out().contains("BERT-family encoder, 6 layers, hidden 384, 12 heads"), q.out());
         double mean = number(q.out(), "INT8 vs FP32 on held-out texts: sentence embeddings: cosine to FP32 mean "
                 + "([0-9.]+)");
@@ -136,6 +137,7 @@ class UserModelCommandsTest {
         Run q = run("quantize", model.resolve("e5-small-v2.onnx").toString(), "--approach", "dynamic", "--calib",
                 texts(dir).toString());
         assertEquals(0, q.code(), q.err());
+        System.out.print(q.out());
         assertTrue(q.out().contains("BERT-family encoder, 12 layers, hidden 384, 12 heads, FFN 1536"), q.out());
         double mean = number(q.out(), "cosine to FP32 mean ([0-9.]+)");
         double worst = number(q.out(), "worst ([0-9.]+) over");
@@ -174,6 +176,7 @@ class UserModelCommandsTest {
         assertTrue(missing.err().contains("--calib"), missing.err());
         Run q = run("quantize", model.toString(), "--approach", "static", "--calib", texts(dir).toString());
         assertEquals(0, q.code(), q.err());
+        System.out.print(q.out());
         assertTrue(number(q.out(), "cosine to FP32 mean ([0-9.]+)") >= 0.95, q.out());
         assertTrue(q.out().contains("kept FP32 by the configuration"), "LayerNorms are listed:\n" + q.out());
     }
