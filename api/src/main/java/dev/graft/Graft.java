@@ -9,6 +9,8 @@ import dev.graft.engine.quant.passes.DynamicQuantizer;
 import dev.graft.engine.quant.passes.StaticQuantizer;
 import dev.graft.engine.quant.qat.QatOptions;
 import dev.graft.engine.quant.report.QuantizationReport;
+import dev.graft.engine.quant.tune.Recipe;
+import dev.graft.engine.quant.tune.Tuner;
 import dev.graft.engine.save.SavedModel;
 import dev.graft.engine.trace.Partition;
 import dev.graft.engine.trace.Partitioner;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * The embedding API in one place: quantize a model (with its Java control flow) to INT8, save it, load it, run it.
@@ -205,6 +208,77 @@ public final class Graft {
             case DYNAMIC -> throw new IllegalArgumentException("dynamic quantization has no prepare step: use quantize");
             case FP32 -> throw new IllegalArgumentException("FP32 is not a way to quantize");
         };
+    }
+
+    /**
+     * Accuracy-aware tuning of static INT8 ({@link Tuner}): trials quantize fresh FP32 models from {@code model}
+     * (the default transformer recipe, SmoothQuant alphas, observers, weight granularity, then operator-wise FP32
+     * fallback by sensitivity) until {@code evaluator}'s score meets {@code criterion} against the FP32 score, then
+     * re-quantize what they can of the operators left FP32. 40 trials or an hour at most.
+     * <pre>{@code
+     * Graft.Tuned t = Graft.tune(MyModel::load, batches, m -> accuracy(m, test), Tuner.Criterion.relativeLoss(0.01));
+     * System.out.print(t.result().table());   // the trajectory
+     * t.save(Path.of("tuned.graft"));         // the recipe goes in the file; Graft.quantize(model, batches, recipe)
+     * }</pre>
+     */
+    public static Tuned tune(Supplier<? extends Module> model, List<Object[]> calibration, Tuner.Evaluator evaluator,
+                             Tuner.Criterion criterion) {
+        return tune(model, calibration, evaluator, criterion, Tuner.Budget.defaults(), ProgressListener.NONE);
+    }
+
+    /** {@link #tune} with a trial and time budget and a progress listener (called after every trial). */
+    public static Tuned tune(Supplier<? extends Module> model, List<Object[]> calibration, Tuner.Evaluator evaluator,
+                             Tuner.Criterion criterion, Tuner.Budget budget, ProgressListener progress) {
+        return new Tuned(Tuner.tune(model, calibration, evaluator, criterion, budget, progress));
+    }
+
+    /** Static INT8 with a given recipe (a tuned file's, {@link #recipeOf}), calibrated on {@code calibration}. */
+    public static Quantized quantize(Module model, List<Object[]> calibration, Recipe recipe) {
+        Partition p = Partitioner.partitionWithExamples(model, calibration, TraceConfig.defaults());
+        QuantizationReport r = recipe.apply(p, calibration, null, ProgressListener.NONE);
+        model.eval();
+        return new Quantized(p, r, Approach.STATIC);
+    }
+
+    /** The recipe a file written by {@link Tuned#save} records, or null when it records none. */
+    public static Recipe recipeOf(Path file) {
+        Object info = GraftFile.read(file).info().get(RECIPE_INFO);
+        return info == null ? null : Recipe.fromInfo(info);
+    }
+
+    private static final String RECIPE_INFO = "recipe";
+
+    /** What {@link #tune} found: the quantized model, its recipe, the trajectory. */
+    public static final class Tuned {
+        private final Tuner.Result result;
+
+        private Tuned(Tuner.Result result) {
+            this.result = result;
+        }
+
+        /** The tuned INT8 model. */
+        public Module model() {
+            return result.model();
+        }
+
+        public Recipe recipe() {
+            return result.recipe();
+        }
+
+        /** Scores, trials, the trajectory table. */
+        public Tuner.Result result() {
+            return result;
+        }
+
+        public Quantized quantized() {
+            return new Quantized(result.partition(), result.report(), Approach.STATIC);
+        }
+
+        /** Saves the model with its recipe in the file's info ({@code graft inspect} prints it). */
+        public void save(Path file) {
+            GraftFile.write(file, result.partition(), Map.of("approach", Approach.STATIC.label(), RECIPE_INFO,
+                    result.recipe().toInfo()));
+        }
     }
 
     /** Loads a model saved by {@link Quantized#save}: blocks grafted back, INT8 weights packed once. */
