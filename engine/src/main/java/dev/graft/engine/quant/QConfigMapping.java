@@ -49,6 +49,8 @@ public final class QConfigMapping {
         c.byClass.putAll(byClass);
         c.byName.putAll(byName);
         c.byOp.putAll(byOp);
+        c.byNode.putAll(byNode);
+        c.floatOutputs = floatOutputs;
         return c;
     }
 
