@@ -115,6 +115,35 @@ public final class Safetensors {
         return new Contents(tensors, metadata);
     }
 
+    /**
+     * Where each tensor's data lie in {@code bytes} (absolute {@code [begin, end)}), in data order, after the same
+     * checks as {@link #parse} makes of the header and layout; nothing is decoded. Integrity checks hash these spans.
+     */
+    public static Map<String, long[]> dataSpans(byte[] bytes, Path source) {
+        if (bytes.length < 8) {
+            throw new FormatException(source, 0, "file of " + bytes.length + " bytes is shorter than the 8-byte header"
+                    + " length");
+        }
+        long headerLength = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        if (headerLength < 2 || headerLength > MAX_HEADER || 8 + headerLength > bytes.length) {
+            throw new FormatException(source, 0, "header length " + Long.toUnsignedString(headerLength)
+                    + " does not fit the " + bytes.length + "-byte file");
+        }
+        int dataStart = (int) (8 + headerLength);
+        List<Entry> entries = new ArrayList<>();
+        for (Map.Entry<String, Object> e : parseHeader(bytes, (int) headerLength, source).entrySet()) {
+            if (!e.getKey().equals(METADATA)) {
+                entries.add(entry(e.getKey(), e.getValue(), source));
+            }
+        }
+        checkLayout(entries, bytes.length - dataStart, dataStart, source);
+        Map<String, long[]> spans = new LinkedHashMap<>();
+        for (Entry e : entries) {
+            spans.put(e.name(), new long[] {dataStart + e.begin(), dataStart + e.end()});
+        }
+        return spans;
+    }
+
     @SuppressWarnings("unchecked")
     private static Map<String, Object> parseHeader(byte[] bytes, int length, Path source) {
         String json = new String(bytes, 8, length, StandardCharsets.UTF_8);

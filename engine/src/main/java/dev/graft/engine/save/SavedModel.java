@@ -47,7 +47,7 @@ public final class SavedModel {
     /** The manifest's {@code format} value. */
     public static final String FORMAT = "graft-quantized-model";
     /** The manifest version this code writes and reads. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     private SavedModel() {
     }

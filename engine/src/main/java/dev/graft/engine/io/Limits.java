@@ -1,0 +1,90 @@
+package dev.graft.engine.io;
+
+import java.nio.file.Path;
+
+/**
+ * The sizes every reader checks before it allocates: a declared size larger than the bytes present is refused
+ * outright, and whatever a reader decompresses or decodes must also stay under these caps, so a small hostile file
+ * cannot make Graft allocate gigabytes. Set with system properties (for example
+ * {@code GRAFT_JVM_OPTS=-Dgraft.limit.bytes=4g}); the defaults fit the reference models and data sets many times.
+ * <ul>
+ *   <li>{@code graft.limit.bytes}: bytes of one file or one decompressed member or stream (default 1 GiB);</li>
+ *   <li>{@code graft.limit.pixels}: pixels of one decoded image, checked from its header (default 64 Mpixel);</li>
+ *   <li>{@code graft.limit.elements}: elements of one tensor built from a file (default 2^28).</li>
+ * </ul>
+ */
+public final class Limits {
+    private Limits() {
+    }
+
+    public static long maxBytes() {
+        return size("graft.limit.bytes", 1L << 30);
+    }
+
+    public static long maxPixels() {
+        return size("graft.limit.pixels", 64L << 20);
+    }
+
+    public static long maxElements() {
+        return size("graft.limit.elements", 1L << 28);
+    }
+
+    /** Fails when {@code count} (bytes, pixels, elements: {@code what}) exceeds {@code max}. */
+    public static void check(long count, long max, String what, String property, Path file, long offset) {
+        if (count < 0 || count > max) {
+            throw new FormatException(file, offset, what + " " + (count < 0 ? "overflows" : count + " exceeds the limit "
+                    + max) + " (-D" + property + " raises it)");
+        }
+    }
+
+    /** Checks a declared byte count against {@link #maxBytes()}. */
+    public static void checkBytes(long count, String what, Path file, long offset) {
+        check(count, maxBytes(), what, "graft.limit.bytes", file, offset);
+    }
+
+    /**
+     * The element count of {@code shape}, with overflow and negative sizes refused and the product checked against
+     * {@link #maxElements()}; {@code what} names the tensor in the message.
+     */
+    public static int elements(long[] shape, String what, Path file, long offset) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new FormatException(file, offset, what + ": negative dimension " + d + " in shape "
+                        + java.util.Arrays.toString(shape));
+            }
+            if (d != 0 && n > Long.MAX_VALUE / d) {
+                throw new FormatException(file, offset, what + ": shape " + java.util.Arrays.toString(shape)
+                        + " overflows");
+            }
+            n *= d;
+        }
+        check(n, Math.min(maxElements(), Integer.MAX_VALUE - 16), what + ": elements of shape "
+                + java.util.Arrays.toString(shape), "graft.limit.elements", file, offset);
+        return (int) n;
+    }
+
+    /** Parses sizes such as {@code 1073741824}, {@code 512m} or {@code 4g}. */
+    static long size(String property, long defaultValue) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) {
+            return defaultValue;
+        }
+        String t = v.strip().toLowerCase(java.util.Locale.ROOT);
+        long unit = switch (t.charAt(t.length() - 1)) {
+            case 'k' -> 1L << 10;
+            case 'm' -> 1L << 20;
+            case 'g' -> 1L << 30;
+            default -> 1;
+        };
+        try {
+            long n = Long.parseLong(unit == 1 ? t : t.substring(0, t.length() - 1));
+            if (n <= 0 || n > Long.MAX_VALUE / unit) {
+                throw new NumberFormatException();
+            }
+            return n * unit;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + property + "=" + v + " is not a size (such as 512m or 4g)");
+        }
+    }
+}
