@@ -3,7 +3,6 @@ package dev.graft;
 import dev.graft.engine.io.AtomicFiles;
 import dev.graft.engine.io.FormatException;
 import dev.graft.engine.io.Json;
-import dev.graft.engine.io.Limits;
 import dev.graft.engine.io.Safetensors;
 import dev.graft.engine.io.StoredZip;
 import dev.graft.engine.save.SavedModel;
@@ -168,7 +167,7 @@ public final class GraftFile {
                 manifestBytes.length, tensorBytes.length);
     }
 
-    /** The whole file, after checking that it is a regular file within {@link Limits#maxBytes()}. */
+    /** The whole file (its bytes are what it holds: nothing inflates), after checking that it is a regular file. */
     private static byte[] readFile(Path file) {
         if (Files.isDirectory(file)) {
             throw new FormatException(file, -1, "is a directory, not a model file");
@@ -178,8 +177,10 @@ public final class GraftFile {
         }
         try {
             long size = Files.size(file);
-            Limits.check(size, Math.min(Limits.maxBytes(), Integer.MAX_VALUE - 64), "file of " + size + " bytes:"
-                    + " size", "graft.limit.bytes", file, -1);
+            if (size > Integer.MAX_VALUE - 64) {
+                throw new FormatException(file, -1, "file of " + size + " bytes is larger than the 2 GB a .graft"
+                        + " file may hold");
+            }
             try (InputStream in = Files.newInputStream(file)) {
                 byte[] bytes = in.readNBytes((int) size + 1);
                 if (bytes.length != size) {

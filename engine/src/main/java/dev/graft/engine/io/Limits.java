@@ -8,7 +8,8 @@ import java.nio.file.Path;
  * cannot make Graft allocate gigabytes. Set with system properties (for example
  * {@code GRAFT_JVM_OPTS=-Dgraft.limit.bytes=4g}); the defaults fit the reference models and data sets many times.
  * <ul>
- *   <li>{@code graft.limit.bytes}: bytes of one file or one decompressed member or stream (default 1 GiB);</li>
+ *   <li>{@code graft.limit.bytes}: bytes decompressed from one stream or allocated for one declared block of data
+ *       that is not simply the bytes of the file (default 256 MiB);</li>
  *   <li>{@code graft.limit.pixels}: pixels of one decoded image, checked from its header (default 64 Mpixel);</li>
  *   <li>{@code graft.limit.elements}: elements of one tensor built from a file (default 2^28).</li>
  * </ul>
@@ -18,7 +19,7 @@ public final class Limits {
     }
 
     public static long maxBytes() {
-        return size("graft.limit.bytes", 1L << 30);
+        return size("graft.limit.bytes", 256L << 20);
     }
 
     public static long maxPixels() {
@@ -62,6 +63,50 @@ public final class Limits {
         check(n, Math.min(maxElements(), Integer.MAX_VALUE - 16), what + ": elements of shape "
                 + java.util.Arrays.toString(shape), "graft.limit.elements", file, offset);
         return (int) n;
+    }
+
+    /**
+     * The gunzipped bytes of {@code gz}, at most {@link #maxBytes()} of them (concatenated members included): a
+     * stream that inflates further is refused once it passes the cap, before more is allocated.
+     */
+    public static byte[] gunzip(byte[] gz, Path file, String what) {
+        long max = Math.min(maxBytes(), Integer.MAX_VALUE - 64);
+        try (java.io.InputStream in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(gz))) {
+            byte[] out = in.readNBytes((int) max + 1);
+            if (out.length > max) {
+                throw new FormatException(file, -1, what + " inflates to more than " + max
+                        + " bytes (-Dgraft.limit.bytes raises the limit)");
+            }
+            return out;
+        } catch (java.io.EOFException e) {
+            throw new FormatException(file, -1, "truncated gzip stream", e);
+        } catch (java.io.IOException e) {
+            throw new FormatException(file, -1, "damaged gzip stream: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads exactly {@code n} bytes from {@code in}, growing the buffer only as bytes arrive, so a declared size
+     * larger than the stream costs no more memory than the stream holds. Fewer bytes: a FormatException at
+     * {@code offset} (where the data began).
+     */
+    public static byte[] readExactly(java.io.InputStream in, long n, String what, Path file, long offset)
+            throws java.io.IOException {
+        checkBytes(n, what, file, offset);
+        byte[] buf = new byte[(int) Math.min(n, 1 << 20)];
+        int got = 0;
+        while (got < n) {
+            if (got == buf.length) {
+                buf = java.util.Arrays.copyOf(buf, (int) Math.min(n, 2L * buf.length));
+            }
+            int r = in.read(buf, got, buf.length - got);
+            if (r < 0) {
+                throw new FormatException(file, offset + got, what + ": " + n + " bytes declared, only " + got
+                        + " present (truncated?)");
+            }
+            got += r;
+        }
+        return buf;
     }
 
     /** Parses sizes such as {@code 1073741824}, {@code 512m} or {@code 4g}. */

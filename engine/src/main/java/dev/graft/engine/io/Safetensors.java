@@ -76,6 +76,19 @@ public final class Safetensors {
         }
     }
 
+    /**
+     * Loads {@code state} (read from {@code file}) into {@code module} strictly: a missing, extra or wrongly shaped
+     * tensor is a FormatException naming the file and the tensor, not a module error without the file.
+     */
+    public static void loadInto(dev.graft.engine.Module module, Map<String, Tensor> state, Path file) {
+        try {
+            module.loadStateDict(state);
+        } catch (dev.graft.engine.ModuleException | dev.graft.ops.TensorException e) {
+            throw new FormatException(file, -1, "the tensors do not fit " + module.getClass().getSimpleName() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
     /** Parses safetensors bytes held in memory ({@code source} names them in errors, may be null). */
     public static Contents parse(byte[] bytes, Path source) {
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
