@@ -20,7 +20,7 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Runs mutated inputs through one reader and sorts every outcome. Input {@code i} of a run with seed {@code s} is
- * made by {@code new Random(s * 1_000_003 + i)}, so any input can be made again ({@code --seed s --only i}). Each
+ * made by a {@code Random} seeded from {@code s} and {@code i}, so any input can be made again ({@code --seed s --only i}). Each
  * input runs on a worker thread under a time limit; the run stops at the first hang (the thread cannot be stopped,
  * so continuing would measure the wrong thing).
  *
@@ -68,11 +68,27 @@ public final class Fuzzer {
 
     /** The input {@code index} of a run with {@code seed}: which seed file, and the mutant made from it. */
     public Mutator.Mutant input(long seed, int index, StringBuilder seedName) {
-        Random r = new Random(seed * 1_000_003L + index);
+        Random r = new Random(mix(seed * 1_000_003L + index));
         List<Targets.Seed> seeds = target.seeds();
-        Targets.Seed s = seeds.get(r.nextInt(seeds.size()));
+        int pick = r.nextInt(seeds.stream().mapToInt(Targets.Seed::weight).sum());
+        Targets.Seed s = seeds.get(0);
+        for (Targets.Seed candidate : seeds) {
+            s = candidate;
+            pick -= candidate.weight();
+            if (pick < 0) {
+                break;
+            }
+        }
         seedName.append(s.name());
         return target.mutate(s, r);
+    }
+
+    /** SplitMix64's finalizer: neighbouring indices get unrelated seeds (java.util.Random's first draws of
+     *  neighbouring seeds are alike). */
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
     }
 
     /** Runs inputs {@code from .. from + count - 1}; {@code progress} gets a line every {@code every} inputs. */

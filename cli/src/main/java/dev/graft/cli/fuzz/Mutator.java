@@ -188,7 +188,9 @@ public final class Mutator {
             Object nested = old;
             int depth = new int[] {50, 1200}[r.nextInt(2)];
             for (int k = 0; k < depth; k++) {
-                nested = List.of(nested);
+                List<Object> wrap = new ArrayList<>(1);
+                wrap.add(nested);
+                nested = wrap;
             }
             set(slot, nested);
             what.append(path).append(" nested ").append(depth).append(" deep");

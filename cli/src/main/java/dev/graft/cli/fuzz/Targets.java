@@ -62,8 +62,23 @@ public final class Targets {
     private Targets() {
     }
 
-    /** One seed: a name and its bytes; {@code json} when the bytes are a JSON document the fuzzer may edit. */
-    public record Seed(String name, byte[] bytes, Object json) {
+    /**
+     * One seed: a name and its bytes; {@code json} when the bytes are a JSON document the fuzzer may edit;
+     * {@code gunzipped} when they are gzip whose content the fuzzer may edit and compress again; {@code weight}
+     * how often it is picked relative to the others (decompression bombs are slow to refuse, so they are rarer).
+     */
+    public record Seed(String name, byte[] bytes, Object json, byte[] gunzipped, int weight) {
+        Seed(String name, byte[] bytes, Object json) {
+            this(name, bytes, json, null, 10);
+        }
+
+        static Seed gzip(String name, byte[] content) {
+            return new Seed(name, Mutator.gzip(content), null, content, 10);
+        }
+
+        static Seed bomb(byte[] head) {
+            return new Seed("gzip bomb (64 MiB of zeros)", Mutator.bomb(head, 64L << 20), null, null, 1);
+        }
     }
 
     /** A reader under fuzz. */
@@ -76,6 +91,10 @@ public final class Targets {
         default Mutator.Mutant mutate(Seed seed, Random r) {
             if (seed.json() != null && r.nextInt(3) > 0) {
                 return Mutator.json(seed.json(), r);
+            }
+            if (seed.gunzipped() != null && r.nextBoolean()) {
+                Mutator.Mutant inner = Mutator.bytes(seed.gunzipped(), r);
+                return new Mutator.Mutant(Mutator.gzip(inner.bytes()), "inside the gzip: " + inner.description());
             }
             return Mutator.bytes(seed.bytes(), r);
         }
@@ -133,14 +152,14 @@ public final class Targets {
             few[7] = 8;                                                          // count 8 (big-endian, low byte)
             few[4] = few[5] = few[6] = 0;
             seeds.add(new Seed("t10k-images (first 8)", few, null));
-            seeds.add(new Seed("t10k-images (first 8).gz", Mutator.gzip(few), null));
-            seeds.add(new Seed("t10k-labels.gz", Mutator.gzip(labels), null));
+            seeds.add(Seed.gzip("t10k-images (first 8).gz", few));
+            seeds.add(Seed.gzip("t10k-labels.gz", labels));
         } else {
             seeds.add(new Seed("generated idx (no ../shared)", generatedIdx(), null));
         }
         // A bomb: a header declaring 2^20 images, then 64 MiB of zeros in a few kilobytes of gzip.
         byte[] header = {0, 0, 8, 3, 0, 0x10, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28};
-        seeds.add(new Seed("gzip bomb", Mutator.bomb(header, 64L << 20), null));
+        seeds.add(Seed.bomb(header));
         return target("idx", seeds, in -> IdxReader.read(new ByteArrayInputStream(in), INPUT, Integer.MAX_VALUE));
     }
 
@@ -174,8 +193,8 @@ public final class Targets {
         }
         byte[] plain = text.getBytes(StandardCharsets.UTF_8);
         seeds.add(new Seed("ReutersGrain-test (first documents)", plain, null));
-        seeds.add(new Seed("ReutersGrain-test (first documents).gz", Mutator.gzip(plain), null));
-        seeds.add(new Seed("gzip bomb", Mutator.bomb(plain, 64L << 20), null));
+        seeds.add(Seed.gzip("ReutersGrain-test (first documents).gz", plain));
+        seeds.add(Seed.bomb(plain));
         return target("arff", seeds, in -> {
             ArffDataset d = ArffReader.read(in, INPUT);
             // What the Reuters workload reads: the text and the class labels.
