@@ -67,6 +67,11 @@ public final class GraftFile {
      * model's manifest; {@link #read} checks the result like any file.
      */
     public static void write(Path file, Map<String, Object> manifest, Map<String, Tensor> tensors) {
+        AtomicFiles.write(file, toBytes(file, manifest, tensors));
+    }
+
+    /** The bytes {@link #write(Path, Map, Map)} puts in a file ({@code file} names it in errors). */
+    public static byte[] toBytes(Path file, Map<String, Object> manifest, Map<String, Tensor> tensors) {
         byte[] manifestBytes;
         try {
             manifestBytes = Json.toPrettyBytes(manifest);
@@ -85,7 +90,7 @@ public final class GraftFile {
         members.put(MANIFEST, manifestBytes);
         members.put(TENSORS, tensorBytes);
         members.put(CHECKSUMS, Json.toPrettyBytes(sums));
-        AtomicFiles.write(file, StoredZip.write(members));
+        return StoredZip.write(members);
     }
 
     /** Reads a model written by {@link #write}: blocks grafted in, INT8 weights packed once, ready to run. */

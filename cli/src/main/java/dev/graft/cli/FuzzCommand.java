@@ -17,6 +17,7 @@ import java.util.List;
 final class FuzzCommand implements Command {
     static final String HEAP = "-Xmx384m";
     static final String CAPS = "-Dgraft.limit.bytes=32m";
+    static final String PIXELS = "-Dgraft.limit.pixels=4m";
 
     @Override
     public String name() {
@@ -42,8 +43,9 @@ final class FuzzCommand implements Command {
                   --timeout MS   time limit per input (default 5000)
                   --only I       run input I alone and print its stack trace (reproduce a failure)
                   --save DIR     where failing inputs are written (default target/fuzz)
-                Runs in a child JVM with %s and %s. Exit code 1 when any input failed."""
-                .formatted(String.join(", ", Targets.NAMES), HEAP, CAPS);
+                Runs in a child JVM with %s, %s and %s (the caps every reader checks before
+                it allocates; see docs/RELIABILITY.md). Exit code 1 when any input failed."""
+                .formatted(String.join(", ", Targets.NAMES), HEAP, CAPS, PIXELS);
     }
 
     @Override
@@ -105,6 +107,7 @@ final class FuzzCommand implements Command {
         cmd.add(self.command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.add(HEAP);
         cmd.add(CAPS);
+        cmd.add(PIXELS);
         String[] mine = self.arguments().orElse(null);
         if (mine != null) {
             cmd.addAll(List.of(mine));

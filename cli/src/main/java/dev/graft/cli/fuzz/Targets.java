@@ -345,29 +345,100 @@ public final class Targets {
             json = a.readAllBytes();
             shard = b.readAllBytes();
         }
-        Seed seed = new Seed("nanodet.json (NanoDet-g, with its real nanodet.bin)", json, Json.parse(json));
+        Map<String, byte[]> shards = new java.util.HashMap<>();
+        shards.put("nanodet.bin", shard);
+        byte[] head = firstOps(json, shard, 30, shards);
+        List<Seed> seeds = List.of(
+                new Seed("nanodet.json cut to its first 30 ops (with their weights, nanodet-head.bin)", head,
+                        Json.parse(head), null, 20),
+                new Seed("nanodet.json (NanoDet-g, with its real nanodet.bin)", json, Json.parse(json), null, 1));
         return new Target() {
             public String name() {
                 return "tfjs";
             }
 
             public List<Seed> seeds() {
-                return List.of(seed);
+                return seeds;
             }
 
             public void load(byte[] input) {
-                // The manifest under fuzz; the shard is the real one (its bytes are fuzzed through truncation: a
-                // manifest that declares more weights than the shard holds).
-                TfjsGraph g = TfjsGraph.read(new ByteArrayInputStream(input), INPUT.resolve("model.json"),
-                        p -> {
-                            if (!p.equals("nanodet.bin")) {
-                                throw new java.nio.file.NoSuchFileException(p);
-                            }
-                            return new ByteArrayInputStream(shard);
-                        });
+                // The manifest under fuzz; the shards are the real ones (a manifest declaring more weights than
+                // they hold, or listing one many times, is part of the fuzz).
+                TfjsGraph g = TfjsGraph.read(new ByteArrayInputStream(input), INPUT.resolve("model.json"), p -> {
+                    byte[] bytes = shards.get(p);
+                    if (bytes == null) {
+                        throw new java.nio.file.NoSuchFileException(p);
+                    }
+                    return new ByteArrayInputStream(bytes);
+                });
                 new TfjsGraphModule(g);
             }
         };
+    }
+
+    /**
+     * The real model cut to its placeholder and first {@code ops} operations (with the constants they read), their
+     * weights copied into a shard of their own (put in {@code shards} as nanodet-head.bin); the outputs are the
+     * graph's sinks.
+     */
+    @SuppressWarnings("unchecked")
+    private static byte[] firstOps(byte[] json, byte[] shard, int ops, Map<String, byte[]> shards) {
+        Map<String, Object> root = (Map<String, Object>) Json.parse(json);
+        Map<String, Object> topology = (Map<String, Object>) root.get("modelTopology");
+        List<Object> nodes = (List<Object>) topology.get("node");
+        Map<String, Map<String, Object>> byName = new LinkedHashMap<>();
+        for (Object o : nodes) {
+            Map<String, Object> n = (Map<String, Object>) o;
+            byName.put((String) n.get("name"), n);
+        }
+        java.util.Set<String> keep = new java.util.LinkedHashSet<>();
+        int taken = 0;
+        for (Object o : nodes) {
+            Map<String, Object> n = (Map<String, Object>) o;
+            if (n.get("op").equals("Const") || taken >= ops) {
+                continue;
+            }
+            List<Object> inputs = (List<Object>) n.getOrDefault("input", List.of());
+            List<String> bases = inputs.stream().map(i -> ((String) i).replaceFirst("^\\^", "")
+                    .replaceFirst(":\\d+$", "")).toList();
+            boolean ready = bases.stream().allMatch(b -> keep.contains(b)
+                    || (byName.containsKey(b) && byName.get(b).get("op").equals("Const")));
+            if (ready) {
+                keep.addAll(bases);
+                keep.add((String) n.get("name"));
+                taken++;
+            }
+        }
+        topology.put("node", nodes.stream().filter(o -> keep.contains(((Map<String, Object>) o).get("name")))
+                .toList());
+        ((Map<String, Object>) root.get("signature")).remove("outputs");
+        Map<String, Object> group = (Map<String, Object>) ((List<Object>) root.get("weightsManifest")).get(0);
+        List<Object> kept = new ArrayList<>();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        long offset = 0;
+        for (Object o : (List<Object>) group.get("weights")) {
+            Map<String, Object> w = (Map<String, Object>) o;
+            long n = 1;
+            for (Object d : (List<Object>) w.get("shape")) {
+                n *= ((Number) d).longValue();
+            }
+            Map<String, Object> quant = (Map<String, Object>) w.get("quantization");
+            String stored = quant == null ? (String) w.get("dtype") : (String) quant.get("dtype");
+            int width = switch (stored) {
+                case "float16", "uint16" -> 2;
+                case "uint8", "bool" -> 1;
+                default -> 4;
+            };
+            if (keep.contains(w.get("name"))) {
+                kept.add(w);
+                bytes.write(shard, (int) offset, (int) (n * width));
+            }
+            offset += n * width;
+        }
+        group.put("weights", kept);
+        group.put("paths", List.of("nanodet-head.bin"));
+        shards.put("nanodet-head.bin", bytes.toByteArray());
+        return Json.toBytes(root);
     }
 
     // ---------------------------------------------------------------- .graft
@@ -436,19 +507,8 @@ public final class Targets {
         }
     }
 
-    @SuppressWarnings("unchecked")
     private static byte[] rewrite(Map<String, Object> manifest, Map<String, Tensor> tensors) {
-        try {
-            Path tmp = Files.createTempFile("graft-fuzz", ".graft");
-            try {
-                GraftFile.write(tmp, manifest, tensors);
-                return Files.readAllBytes(tmp);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return GraftFile.toBytes(INPUT, manifest, tensors);
     }
 
     /** Replaces one tensor by a wrong one: negative or zero scales, another shape or dtype, empty, NaN. */

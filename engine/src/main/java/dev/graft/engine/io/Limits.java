@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * <ul>
  *   <li>{@code graft.limit.bytes}: bytes decompressed from one stream or allocated for one declared block of data
  *       that is not simply the bytes of the file (default 256 MiB);</li>
- *   <li>{@code graft.limit.pixels}: pixels of one decoded image, checked from its header (default 64 Mpixel);</li>
+ *   <li>{@code graft.limit.pixels}: pixels of one decoded image, checked from its header (default 16 Mpixel, for example 4096 x 4096);</li>
  *   <li>{@code graft.limit.elements}: elements of one tensor built from a file (default 2^28).</li>
  * </ul>
  */
@@ -23,7 +23,7 @@ public final class Limits {
     }
 
     public static long maxPixels() {
-        return size("graft.limit.pixels", 64L << 20);
+        return size("graft.limit.pixels", 16L << 20);
     }
 
     public static long maxElements() {
