@@ -41,17 +41,17 @@ public final class Fuzzer {
     }
 
     /** The counts of a run and its failures. */
-    public record Report(String reader, long seed, int inputs, Map<Outcome, Integer> counts, List<Failure> failures,
-                         double seconds) {
+    public record Report(String reader, long seed, int inputs, Map<Outcome, Integer> counts, int wrapped,
+                         List<Failure> failures, double seconds) {
         public boolean clean() {
             return failures.isEmpty();
         }
 
         public String summary() {
-            return String.format(java.util.Locale.ROOT, "%s: %d inputs in %.0f s: %d loaded, %d refused (FormatException),"
-                    + " %d untyped, %d OOM, %d hangs", reader, inputs, seconds, counts.get(Outcome.LOADED),
-                    counts.get(Outcome.REFUSED), counts.get(Outcome.UNTYPED), counts.get(Outcome.OOM),
-                    counts.get(Outcome.HANG));
+            return String.format(java.util.Locale.ROOT, "%s: %d inputs in %.0f s: %d loaded, %d refused (FormatException;"
+                    + " %d of them wrap a JDK exception), %d untyped, %d OOM, %d hangs", reader, inputs, seconds,
+                    counts.get(Outcome.LOADED), counts.get(Outcome.REFUSED), wrapped, counts.get(Outcome.UNTYPED),
+                    counts.get(Outcome.OOM), counts.get(Outcome.HANG));
         }
     }
 
@@ -105,6 +105,7 @@ public final class Fuzzer {
             return t;
         });
         int done = 0;
+        int wrapped = 0;
         // Warm-up (not counted): class loading and the JIT must not be mistaken for a slow input.
         for (Targets.Seed s : target.seeds()) {
             attempt(s.bytes());
@@ -137,6 +138,9 @@ public final class Fuzzer {
                 }
                 outcome = classify(thrown);
                 counts.merge(outcome, 1, Integer::sum);
+                if (outcome == Outcome.REFUSED && wrapsJdkException(thrown)) {
+                    wrapped++;
+                }
                 if (outcome != Outcome.LOADED && outcome != Outcome.REFUSED) {
                     failures.add(new Failure(i, outcome, seedName.toString(), m.description(), describe(thrown),
                             save(i, m.bytes())));
@@ -150,7 +154,7 @@ public final class Fuzzer {
         } finally {
             worker.shutdownNow();
         }
-        return new Report(target.name(), seed, done, counts, failures, (System.nanoTime() - t0) / 1e9);
+        return new Report(target.name(), seed, done, counts, wrapped, failures, (System.nanoTime() - t0) / 1e9);
     }
 
     /**
@@ -184,6 +188,19 @@ public final class Fuzzer {
             return Outcome.OOM;
         }
         return t instanceof FormatException ? Outcome.REFUSED : Outcome.UNTYPED;
+    }
+
+    /**
+     * Whether a FormatException was made from an unchecked JDK exception (a reader's last line of defence, for
+     * example around the JDK's image decoders) rather than from a check of its own: reported, not a failure.
+     */
+    static boolean wrapsJdkException(Throwable t) {
+        for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof RuntimeException && c.getClass().getName().startsWith("java.")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The exception and the first frames of the stack that are Graft's, on one line. */

@@ -7,6 +7,8 @@ import dev.graft.engine.graph.Meta;
 import dev.graft.engine.graph.Node;
 import dev.graft.engine.io.FormatException;
 import dev.graft.engine.io.Limits;
+import dev.graft.ops.DType;
+import dev.graft.ops.QParams;
 import dev.graft.ops.Tensor;
 
 import java.util.ArrayList;
@@ -124,7 +126,7 @@ final class LoadCheck {
                 inputs[i] = null;
             } else if (e instanceof InputSignature.ConstantEntry c) {
                 inputs[i] = c.value();
-            } else if (e instanceof InputSignature.TensorEntry t && !t.quantized()
+            } else if (e instanceof InputSignature.TensorEntry t
                     && placeholders.get(i).meta(Meta.SHAPE) instanceof int[] shape) {
                 if (shape.length != t.rank()) {
                     throw new SavedModelException(where, "input " + i + ": the signature says rank " + t.rank()
@@ -142,7 +144,15 @@ final class LoadCheck {
                 if (total > MAX_DRY_RUN_ELEMENTS) {
                     return null;    // traced on large inputs: too costly to run at every load (the lint still runs)
                 }
-                inputs[i] = Tensor.zeros(t.dtype(), shape);
+                if (!t.quantized()) {
+                    inputs[i] = Tensor.zeros(t.dtype(), shape);
+                } else if (t.dtype() == DType.INT8 || t.dtype() == DType.UINT8) {
+                    // Any qparams do for a dry run: zeros with scale 1.
+                    inputs[i] = Tensor.quantized(t.dtype(), new byte[n], shape, new QParams.PerTensor(1f, 0));
+                } else {
+                    throw new SavedModelException(where, "input " + i + " is a quantized " + t.dtype()
+                            + " tensor; quantized tensors are int8 or uint8");
+                }
             } else {
                 return null;
             }

@@ -177,6 +177,9 @@ final class TfjsOps {
         int[] x = a.toIntArray();
         int[] y = b.toIntArray();
         int[] shape;
+        if ((x.length == 0) != (y.length == 0)) {
+            throw c.error("cannot fold integer " + op + " of an empty and a non-empty tensor");
+        }
         if (x.length == y.length && Arrays.equals(a.shape(), b.shape())) {
             shape = a.shape();
         } else if (y.length == 1) {
@@ -210,19 +213,25 @@ final class TfjsOps {
         if (values.dtype() == DType.FLOAT32 || dflt.dtype() == DType.FLOAT32) {
             throw c.error("only integer SparseToDense can be folded");
         }
-        int n = 1;
-        for (int d : shape) {
-            if (d < 0) {
-                throw c.error("negative output shape " + Arrays.toString(shape));
-            }
-            n = Math.multiplyExact(n, d);
+        long[] dims = Arrays.stream(shape).asLongStream().toArray();
+        int n;
+        try {
+            n = dev.graft.engine.io.Limits.elements(dims, "output shape", c.source(), -1);
+        } catch (FormatException e) {
+            throw c.error(e.getMessage());
         }
-        int[] out = new int[n];
-        Arrays.fill(out, dflt.toIntArray()[0]);
+        int[] fill = dflt.toIntArray();
         int[] idx = indices.toIntArray();
         int count = indices.dim() == 0 ? 1 : indices.size(0);
         int rank = indices.dim() <= 1 ? 1 : indices.size(1);
         int[] vals = values.toIntArray();
+        if (fill.length != 1 || (idx.length > 0 && (rank > shape.length || idx.length != count * rank
+                || (vals.length != 1 && vals.length != count)))) {
+            throw c.error("inconsistent SparseToDense: indices " + Arrays.toString(indices.shape()) + ", output shape "
+                    + Arrays.toString(shape) + ", " + vals.length + " values, " + fill.length + " defaults");
+        }
+        int[] out = new int[n];
+        Arrays.fill(out, fill[0]);
         for (int k = 0; k < count && idx.length > 0; k++) {
             int flat = 0;
             for (int d = 0; d < rank; d++) {
