@@ -15,6 +15,7 @@ module dev.graft.engine {
     exports dev.graft.engine.quant.qat;
     exports dev.graft.engine.quant.passes;
     exports dev.graft.engine.quant.report;
+    exports dev.graft.engine.quant.tune;
     exports dev.graft.engine.autograd;
     exports dev.graft.engine.train;
     exports dev.graft.engine.save;

@@ -50,6 +50,10 @@ final class InspectCommand implements Command {
         out.printf("%s: %s, %s on disk (manifest %s, tensors %s)%n", file, loaded.model().getClass().getSimpleName(),
                 Format.bytes(Files.size(file)), Format.bytes(raw.manifestBytes()), Format.bytes(raw.tensorBytes()));
         for (Map.Entry<String, Object> e : loaded.info().entrySet()) {
+            if (e.getKey().equals("recipe")) {   // written by graft tune
+                out.print(dev.graft.engine.quant.tune.Recipe.fromInfo(e.getValue()).describe().indent(2));
+                continue;
+            }
             out.printf("  %s: %s%n", e.getKey(), e.getValue());
         }
         out.println();

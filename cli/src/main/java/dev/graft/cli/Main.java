@@ -20,6 +20,7 @@ public final class Main {
         add(new EmbedCommand());
         add(new PartitionCommand());
         add(new QuantizeCommand());
+        add(new TuneCommand());
         add(new InspectCommand());
         add(new EvalCommand());
         add(new ReportCommand());

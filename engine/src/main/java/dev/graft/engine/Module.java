@@ -31,9 +31,14 @@ public abstract class Module {
     private final List<ForwardPreHook> preHooks = new CopyOnWriteArrayList<>();
     private final List<ForwardHook> postHooks = new CopyOnWriteArrayList<>();
     private boolean training = true;
+    /** The parent whose {@link #replaceChild} took this module out of the tree, and the slot; null while in place. */
+    private Module replacedIn;
+    private String replacedSlot;
 
     /** The tracer's hook into module calls on this thread (null when nobody is tracing). */
     private static final ThreadLocal<ModuleCallInterceptor> INTERCEPTOR = new ThreadLocal<>();
+    /** The model whose replaced modules must not run on this thread (see {@link #failOnReplacedCalls}). */
+    private static final ThreadLocal<Module> REPLACED_CALL_WATCH = new ThreadLocal<>();
 
     // ---------------------------------------------------------------- forward
 
@@ -73,6 +78,9 @@ public abstract class Module {
 
     /** Runs the module (with hooks) on any inputs and returns whatever its forward returns. */
     public final Object callAny(Object... inputs) {
+        if (replacedIn != null && REPLACED_CALL_WATCH.get() != null) {
+            checkNotReplaced(REPLACED_CALL_WATCH.get());
+        }
         ModuleCallInterceptor interceptor = INTERCEPTOR.get();
         if (interceptor != null) {
             return interceptor.intercept(this, inputs, this::runWithHooks);
@@ -106,6 +114,52 @@ public abstract class Module {
                 INTERCEPTOR.set(saved);
             }
         }
+    }
+
+    /**
+     * Runs {@code action} (a run of {@code root}: calibration, a check after quantization) refusing any call of a
+     * module that was replaced in {@code root}'s tree and is no longer part of it. Such a call means a parent holds
+     * the child in a Java field and calls it directly instead of through its {@link Submodule} handle, so the traced
+     * or quantized block that replaced it never runs and the layer silently stays FP32.
+     *
+     * @throws ModuleException naming the module's path, its parent's class and the fix
+     */
+    public static void failOnReplacedCalls(Module root, Runnable action) {
+        Module saved = REPLACED_CALL_WATCH.get();
+        REPLACED_CALL_WATCH.set(root);
+        try {
+            action.run();
+        } finally {
+            if (saved == null) {
+                REPLACED_CALL_WATCH.remove();
+            } else {
+                REPLACED_CALL_WATCH.set(saved);
+            }
+        }
+    }
+
+    private void checkNotReplaced(Module root) {
+        Map<String, Module> tree = root.namedModules();
+        for (Module m : tree.values()) {
+            if (m == this) {
+                return; // put back in place (or registered elsewhere): a normal call
+            }
+        }
+        String parentPath = null;
+        for (Map.Entry<String, Module> e : tree.entrySet()) {
+            if (e.getValue() == replacedIn) {
+                parentPath = e.getKey();
+                break;
+            }
+        }
+        String path = parentPath == null ? replacedSlot : join(parentPath, replacedSlot);
+        String parent = replacedIn.getClass().getSimpleName();
+        throw new ModuleException("module '" + path + "' (" + getClass().getSimpleName() + ") ran although it was "
+                + "replaced in the model by a traced or quantized block: " + parent + " calls it through a Java "
+                + "field, not through its Submodule handle, so the replacement is bypassed and this layer stays "
+                + "FP32. Fix: in " + parent + ", hold the child as `private final Submodule " + replacedSlot
+                + " = submodule(\"" + replacedSlot + "\", ...)` and call `" + replacedSlot + ".call(x)` (or "
+                + "`child(\"" + replacedSlot + "\").call(x)`)");
     }
 
     private Object runWithHooks(Object[] inputs) {
@@ -230,8 +284,14 @@ public abstract class Module {
     /** Replaces the child in slot {@code name}; parents calling it through a {@link Submodule} get the new one. */
     public final void replaceChild(String name, Module replacement) {
         Objects.requireNonNull(replacement, "replacement");
-        child(name);
+        Module old = child(name);
         children.put(name, replacement);
+        if (old != replacement) {
+            old.replacedIn = this;
+            old.replacedSlot = name;
+        }
+        replacement.replacedIn = null;
+        replacement.replacedSlot = null;
     }
 
     /** Replaces the module at a dotted path below this one. */

@@ -5,8 +5,10 @@ import dev.graft.ops.Tensor;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A module whose forward is a graph: the traced form of a {@code source} module. It takes over the source's
@@ -118,6 +120,8 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
     private final Specializer specializer;
     private final List<Specialization> specializations = Collections.synchronizedList(new ArrayList<>());
     private volatile List<GraphPass> pipeline = List.of();
+    /** Where the block sits in its model, for messages ("" for the root; set by the tracer and the loader). */
+    private volatile String blockPath = "";
 
     public GraphModule(Module source, Specialization first, Specializer specializer) {
         this(source, source.getClass().getSimpleName(), List.of(first), specializer);
@@ -143,6 +147,16 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
      */
     public static GraphModule restored(String sourceName, Module holder, List<Specialization> saved) {
         return new GraphModule(holder, sourceName, saved, null);
+    }
+
+    /** Records where the block sits in its model, for messages. */
+    public GraphModule atPath(String path) {
+        blockPath = java.util.Objects.requireNonNull(path);
+        return this;
+    }
+
+    public String blockPath() {
+        return blockPath;
     }
 
     /** Whether this block can trace new specializations (false for blocks loaded from a file). */
@@ -186,6 +200,27 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
     /** The passes every graph of this block is built with (empty: the traced graphs run as they are). */
     public List<GraphPass> pipeline() {
         return pipeline;
+    }
+
+    /**
+     * The tensors this block's graphs actually use: the state of every module they call and every attribute they
+     * read (constants excluded). What else the block holds (the FP32 weights of a layer that a quantized module
+     * replaced, kept from the module it was traced from) never runs and is not saved.
+     */
+    public Set<Tensor> liveTensors() {
+        Set<Tensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
+        Map<String, Tensor> state = stateDict();
+        for (Specialization s : specializations()) {
+            for (Node n : s.graph()) {
+                if (n.target() instanceof Target.ModuleCall mc) {
+                    live.addAll(module(mc.path()).stateDict().values());
+                } else if (n.target() instanceof Target.Attr a && !s.constants().containsKey(a.path())
+                        && state.containsKey(a.path())) {
+                    live.add(state.get(a.path()));
+                }
+            }
+        }
+        return live;
     }
 
     /** Registers a module the graph will call (an observer, a quantized layer) under a new name. */
@@ -234,11 +269,7 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
             }
         }
         if (specializer == null) {
-            throw new GraphException(sourceName + " (traced): inputs do not satisfy the guards of any of its "
-                    + specializations.size() + " graph(s) (first: " + specializations.get(0).guards + ", "
-                    + specializations.get(0).signature + ") and this block cannot re-trace (it was loaded from a"
-                    + " file: save the model after running it on these shapes, or write the model's code so the trace"
-                    + " does not read sizes)");
+            throw new GraphException(refusal(inputs));
         }
         synchronized (specializations) {
             for (Specialization s : specializations) {
@@ -258,6 +289,43 @@ public final class GraphModule extends Module implements Graph.TargetResolver {
             specializations.add(s);
             return s;
         }
+    }
+
+    /**
+     * Why a loaded block (which cannot re-trace) refuses these inputs: the block's path, then for the closest saved
+     * graph the input and dimension that differ, the value given and the values the saved graphs accept.
+     */
+    String refusal(Object[] inputs) {
+        String where = "block '" + (blockPath.isEmpty() ? "<model>" : blockPath) + "' (" + sourceName
+                + ", loaded from a file, so it cannot re-trace)";
+        List<Specialization> specs = specializations();
+        StringBuilder why = new StringBuilder();
+        for (Specialization s : specs) {
+            String mismatch = s.signature.mismatch(inputs);
+            if (mismatch != null) {
+                if (why.isEmpty()) {
+                    why.append(mismatch);
+                }
+                continue;
+            }
+            for (Guard g : s.guards) {
+                if (inputs[g.input()] instanceof Tensor t && t.dim() > g.dim() && sizeOf(t, g.dim()) != g.size()) {
+                    java.util.TreeSet<Integer> accepted = new java.util.TreeSet<>();
+                    for (Specialization o : specs) {
+                        for (Guard og : o.guards) {
+                            if (og.input() == g.input() && og.dim() == g.dim()) {
+                                accepted.add(og.size());
+                            }
+                        }
+                    }
+                    return where + ": input " + g.input() + " dimension " + g.dim() + " is " + sizeOf(t, g.dim())
+                            + "; the saved graphs accept only " + (accepted.size() == 1 ? accepted.first()
+                            : "one of " + accepted) + " there (the traced code read that size). Save the model after"
+                            + " tracing it on inputs of this size, or write the code so it does not read it";
+                }
+            }
+        }
+        return where + ": " + why;
     }
 
     private Interpreter interpreterFor(Specialization s) {

@@ -57,6 +57,39 @@ public record InputSignature(List<Entry> entries) {
         return new InputSignature(out);
     }
 
+    /** Why {@code inputs} do not match, in words ("input 0: rank 2, the graph takes rank 3"), or null if they do. */
+    public String mismatch(Object[] inputs) {
+        if (inputs.length != entries.size()) {
+            return inputs.length + " inputs, the graph takes " + entries.size();
+        }
+        for (int i = 0; i < inputs.length; i++) {
+            if (!new InputSignature(List.of(entries.get(i))).matches(new Object[] {inputs[i]})) {
+                return "input " + i + " is " + describe(inputs[i]) + ", the graph takes " + describe(entries.get(i));
+            }
+        }
+        return null;
+    }
+
+    private static String describe(Object in) {
+        return switch (in) {
+            case null -> "null";
+            case Tensor t -> "a " + t.dtype().name().toLowerCase(java.util.Locale.ROOT) + (t.isQuantized()
+                    ? " quantized" : "") + " tensor of rank " + t.dim();
+            case Tensor[] ts -> "an array of " + ts.length + " tensors";
+            default -> String.valueOf(in);
+        };
+    }
+
+    private static String describe(Entry e) {
+        return switch (e) {
+            case NullEntry n -> "null";
+            case TensorEntry t -> "a " + t.dtype().name().toLowerCase(java.util.Locale.ROOT) + (t.quantized()
+                    ? " quantized" : "") + " tensor of rank " + t.rank();
+            case ArrayEntry a -> "an array of " + a.length() + " tensors";
+            case ConstantEntry c -> "the constant " + c.value();
+        };
+    }
+
     public boolean matches(Object[] inputs) {
         if (inputs.length != entries.size()) {
             return false;

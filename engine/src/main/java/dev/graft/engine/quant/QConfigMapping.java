@@ -31,6 +31,8 @@ public final class QConfigMapping {
     private final Map<Class<?>, QConfig> byClass = new LinkedHashMap<>();
     private final Map<String, QConfig> byName = new LinkedHashMap<>();
     private final Map<Op, QConfig> byOp = new LinkedHashMap<>();
+    private final Map<String, QConfig> byNode = new LinkedHashMap<>();
+    private boolean floatOutputs;
 
     /** The QConfig for everything not matched more specifically ({@code null}: FP32, which is also the default). */
     public QConfigMapping global(QConfig qconfig) {
@@ -57,6 +59,45 @@ public final class QConfigMapping {
     public QConfigMapping byOperator(Op op, QConfig qconfig) {
         byOp.put(Objects.requireNonNull(op, "op"), qconfig);
         return this;
+    }
+
+    /**
+     * A QConfig for one node of a traced block: {@code blockPath} as the partition names the block, {@code node} the
+     * graph node's name (stable across re-traces). It overrides every other setting for that node; the tuner uses it
+     * to fall back one functional operator (an add, a matmul) without touching its neighbours.
+     */
+    public QConfigMapping byNode(String blockPath, String node, QConfig qconfig) {
+        byNode.put(nodeKey(Objects.requireNonNull(blockPath, "blockPath"), Objects.requireNonNull(node, "node")),
+                qconfig);
+        return this;
+    }
+
+    /**
+     * Whether a static INT8 Linear whose readers all run FP32 (a residual add kept FP32) outputs float from its
+     * GEMM instead of a quint8 tensor dequantized right after (default off, as PyTorch; see
+     * {@link dev.graft.engine.quant.nn.QuantizedLinearFloatOut}).
+     */
+    public QConfigMapping floatOutputs(boolean on) {
+        floatOutputs = on;
+        return this;
+    }
+
+    public boolean floatOutputs() {
+        return floatOutputs;
+    }
+
+    /** Whether {@link #byNode} set something for this node. */
+    public boolean hasNode(String blockPath, String node) {
+        return byNode.containsKey(nodeKey(blockPath, node));
+    }
+
+    /** What {@link #byNode} set for this node (null: FP32; check {@link #hasNode} first). */
+    public QConfig qconfigForNode(String blockPath, String node) {
+        return byNode.get(nodeKey(blockPath, node));
+    }
+
+    private static String nodeKey(String blockPath, String node) {
+        return blockPath + "#" + node;
     }
 
     /** The QConfig for the module at {@code path}, or {@code null} to keep it FP32. */
@@ -106,6 +147,7 @@ public final class QConfigMapping {
     @Override
     public String toString() {
         return "QConfigMapping[global=" + (hasGlobal ? global : "unset") + ", classes=" + byClass.keySet()
-                + ", names=" + byName.keySet() + ", operators=" + byOp.keySet() + "]";
+                + ", names=" + byName.keySet() + ", operators=" + byOp.keySet()
+                + (byNode.isEmpty() ? "" : ", nodes=" + byNode.keySet()) + "]";
     }
 }

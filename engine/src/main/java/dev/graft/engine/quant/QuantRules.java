@@ -36,6 +36,7 @@ import dev.graft.engine.quant.nn.QuantizedLayerNorm;
 import dev.graft.engine.quant.nn.QuantizedLeaf;
 import dev.graft.engine.quant.nn.QuantizedLeakyReLU;
 import dev.graft.engine.quant.nn.QuantizedLinear;
+import dev.graft.engine.quant.nn.QuantizedLinearFloatOut;
 import dev.graft.engine.quant.nn.QuantizedSigmoid;
 import dev.graft.engine.quant.nn.QuantizedSoftmax;
 import dev.graft.engine.save.ModuleRecord;
@@ -114,6 +115,10 @@ public final class QuantRules {
                         .with("output_zero_point", m.outputZeroPoint()).with("relu", m.relu()),
                         (r, c) -> new QuantizedLinear(tensor(r, "weight"), optional(r, "bias"),
                                 c.getFloat("output_scale"), c.getInt("output_zero_point"), c.getBoolean("relu"))),
+                        m -> new Tensor[] {m.weight(), m.bias()})
+                .int8Module(QuantizedLinearFloatOut.class, "QuantizedLinearFloatOut", simple(m -> new ModuleRecord(
+                        "QuantizedLinearFloatOut").tensor("weight", m.weight()).tensor("bias", m.bias()),
+                        (r, c) -> new QuantizedLinearFloatOut(tensor(r, "weight"), optional(r, "bias"))),
                         m -> new Tensor[] {m.weight(), m.bias()})
                 .int8Module(DynamicQuantizedLinear.class, "DynamicQuantizedLinear", simple(m -> new ModuleRecord(
                         "DynamicQuantizedLinear").tensor("weight", m.weight()).tensor("bias", m.bias())

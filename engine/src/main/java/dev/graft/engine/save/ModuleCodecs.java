@@ -75,6 +75,7 @@ public final class ModuleCodecs {
             return new ModuleRecord(e.type(), r.config(), r.tensors(), r.children());
         }
         if (m instanceof Savable s) {
+            Savables.validate(m.getClass(), where);
             return new ModuleRecord(m.getClass().getName(), s.saveConfig(), m.stateDict(), Map.of());
         }
         throw new SavedModelException(where, "cannot save a module of class " + m.getClass().getName()
@@ -206,6 +207,48 @@ public final class ModuleCodecs {
         private Savables() {
         }
 
+        /**
+         * Checks at save time what loading will need, so a mistake fails when the file is written rather than when
+         * someone loads it: a public, named (not local or anonymous), top-level or static nested class with a {@code public static fromConfig(SavedConfig)} returning a Module,
+         * in a package Graft's engine can read.
+         */
+        static void validate(Class<?> c, String where) {
+            String name = c.getName();
+            if (c.isAnonymousClass() || c.isLocalClass() || c.isHidden()) {
+                throw new SavedModelException(where, name + " is an anonymous or local class: a file can only name "
+                        + "a class that loading can find by name; make it a top-level or static nested class");
+            }
+            if (c.isMemberClass() && !Modifier.isStatic(c.getModifiers())) {
+                throw new SavedModelException(where, name + " is an inner (non-static) class: loading cannot build "
+                        + "it without an enclosing instance; declare it static");
+            }
+            if (!Modifier.isPublic(c.getModifiers())) {
+                throw new SavedModelException(where, name + " is not public: loading calls its fromConfig from "
+                        + "outside its package; declare it public");
+            }
+            factory(c, where);
+            java.lang.Module engine = ModuleCodecs.class.getModule();
+            if (c.getModule().isNamed() && !c.getModule().isExported(c.getPackageName(), engine)) {
+                throw new SavedModelException(where, "package " + c.getPackageName() + " of " + name + " is not "
+                        + "exported to dev.graft.engine: add `exports " + c.getPackageName() + ";` to "
+                        + c.getModule().getName() + "'s module-info.java");
+            }
+        }
+
+        private static Method factory(Class<?> c, String where) {
+            Method factory;
+            try {
+                factory = c.getMethod("fromConfig", SavedConfig.class);
+            } catch (NoSuchMethodException e) {
+                throw new SavedModelException(where, c.getName() + " implements Savable but has no public static"
+                        + " fromConfig(SavedConfig), which loading calls to rebuild it");
+            }
+            if (!Modifier.isStatic(factory.getModifiers()) || !Module.class.isAssignableFrom(factory.getReturnType())) {
+                throw new SavedModelException(where, c.getName() + ".fromConfig must be static and return a Module");
+            }
+            return factory;
+        }
+
         static Module create(String className, SavedConfig config, String where) {
             Class<?> c;
             try {
@@ -218,16 +261,7 @@ public final class ModuleCodecs {
                 throw new SavedModelException(where, "class " + className + " is not a Savable Module; refusing to"
                         + " instantiate it");
             }
-            Method factory;
-            try {
-                factory = c.getMethod("fromConfig", SavedConfig.class);
-            } catch (NoSuchMethodException e) {
-                throw new SavedModelException(where, className + " implements Savable but has no public static"
-                        + " fromConfig(SavedConfig)");
-            }
-            if (!Modifier.isStatic(factory.getModifiers()) || !Module.class.isAssignableFrom(factory.getReturnType())) {
-                throw new SavedModelException(where, className + ".fromConfig must be static and return a Module");
-            }
+            Method factory = factory(c, where);
             try {
                 return (Module) factory.invoke(null, config);
             } catch (java.lang.reflect.InvocationTargetException e) {

@@ -90,6 +90,7 @@ public final class SavedModel {
                             + " so its imperative code cannot be rebuilt at load (implement saveConfig and a static"
                             + " fromConfig)");
                 }
+                ModuleCodecs.Savables.validate(model.getClass(), "model");
                 Map<String, Object> glue = new LinkedHashMap<>();
                 glue.put("class", model.getClass().getName());
                 glue.put("config", Values.encode(s.saveConfig(), null, "model config"));
@@ -436,7 +437,8 @@ public final class SavedModel {
             }
             GraphModule restored;
             try {
-                restored = GraphModule.restored(source, holder, specs);
+                restored = GraphModule.restored(source, holder, specs)
+                        .atPath(b.get("path") instanceof String p ? p : "");
             } catch (GraphException e) {
                 throw new SavedModelException(where, "graph is invalid: " + e.getMessage(), e);
             }

@@ -35,9 +35,11 @@ import java.util.Set;
  * the tracer computes each leaf's example with the module that path held when the block was first traced (its
  * {@code sourceLeaves}), so every trace of a block is the FP32 trace, whatever the passes have done to it.
  *
- * <p>Shapes: reading a dimension of an input records a {@link Guard} on it; reading a dimension of any other traced
- * tensor makes the trace specialize on every input dimension (sound, if conservative: the tracer does not track
- * how intermediate sizes derive from input sizes). A {@link GraphModule} re-traces when a guard fails.
+ * <p>Shapes: every traced value's dimensions carry their origin ({@link DimOrigins}: an input dimension, a fixed
+ * size, or unknown). Reading a size records a {@link Guard} only on the input dimension it came from; a fixed size
+ * (a weight's width) needs none; only a size of unknown origin makes the trace specialize on every input dimension.
+ * So code that reads only its hidden width serves every batch and sequence length with one graph. A
+ * {@link GraphModule} re-traces when a guard fails.
  */
 public final class Tracer implements SymbolicTracer {
     private final Module root;
@@ -54,6 +56,7 @@ public final class Tracer implements SymbolicTracer {
     /** Every leaf the block's traces have called, by path, as it was when first traced: the FP32 modules. */
     private final Map<String, Module> sourceLeaves;
     private boolean specializeAll;
+    private final DimOrigins origins = new DimOrigins();
 
     private Tracer(Module root, String rootPath, TraceConfig config, Map<String, Module> sourceLeaves) {
         this.root = root;
@@ -79,7 +82,8 @@ public final class Tracer implements SymbolicTracer {
         Map<String, Module> sourceLeaves = new LinkedHashMap<>();
         GraphModule.Specialization first = new Tracer(root, rootPath, config, sourceLeaves).run(exampleInputs);
         // Re-traces are serialized by the GraphModule, so the leaves' map needs no lock of its own.
-        return new GraphModule(root, first, inputs -> new Tracer(root, rootPath, config, sourceLeaves).run(inputs));
+        return new GraphModule(root, first, inputs -> new Tracer(root, rootPath, config, sourceLeaves).run(inputs))
+                .atPath(rootPath);
     }
 
     private GraphModule.Specialization run(Object[] inputs) {
@@ -120,6 +124,7 @@ public final class Tracer implements SymbolicTracer {
     private Object placeholderValue(Object input, Node p) {
         if (input instanceof Tensor t) {
             annotate(p, t);
+            origins.input(p, placeholderIndex.get(p), t.concrete().dim());
             return Tensor.symbolic(t, this, p);
         }
         if (input instanceof Tensor[] ts) {
@@ -149,6 +154,7 @@ public final class Tracer implements SymbolicTracer {
                     : asFirstTraced.callAny(concrete));
             Node node = graph.callModule(path, mapArgs(inputs).toArray());
             node.putMeta(Meta.MODULE_PATH, path);
+            origins.leaf(module, inputs, node, example);
             return wrap(example, node, "module " + fullPath + " (" + module.getClass().getSimpleName() + ")");
         }
         pathStack.push(path);
@@ -182,6 +188,9 @@ public final class Tracer implements SymbolicTracer {
         Object example = Dispatch.computeEagerly(op, concretize(args));
         Node node = graph.callFunction(op, mapArgs(args).toArray());
         node.putMeta(Meta.MODULE_PATH, currentPath());
+        if (example instanceof Tensor t) {
+            origins.op(op, args, node, t);
+        }
         return wrap(example, node, "operator " + op.name());
     }
 
@@ -192,11 +201,11 @@ public final class Tracer implements SymbolicTracer {
 
     @Override
     public void shapeRead(Tensor tensor, int dim) {
-        Integer input = tensor.symbolicNode() instanceof Node n ? placeholderIndex.get(n) : null;
-        if (input != null) {
-            guards.add(new Guard(input, dim, tensor.concrete().size(dim)));
-        } else {
-            specializeAll = true;
+        DimOrigins.Origin origin = origins.of(tensor, dim);
+        if (origin == null) {
+            specializeAll = true; // a size the rules cannot trace back: every input dimension is fixed
+        } else if (origin != DimOrigins.FIXED) {
+            guards.add(DimOrigins.guardFor(origin, tensor.concrete().size(dim)));
         }
     }
 

@@ -1,14 +1,8 @@
 package dev.graft.models.bert;
 
 import dev.graft.engine.io.FormatException;
-import dev.graft.engine.nn.LayerNorm;
-import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
-import dev.graft.engine.quant.QDType;
-import dev.graft.engine.quant.QScheme;
-import dev.graft.engine.quant.QuantSpec;
-import dev.graft.engine.quant.observe.MinMaxObserver;
-import dev.graft.engine.quant.observe.PerChannelMinMaxObserver;
+import dev.graft.engine.quant.tune.TransformerDefaults;
 import dev.graft.formats.onnx.OnnxGraph;
 import dev.graft.formats.onnx.OnnxModel;
 import dev.graft.formats.onnx.OnnxNode;
@@ -16,7 +10,6 @@ import dev.graft.formats.onnx.OnnxReader;
 import dev.graft.formats.onnx.OnnxStateDict;
 import dev.graft.formats.onnx.OnnxTensor;
 import dev.graft.formats.text.BertTokenizer;
-import dev.graft.ops.MathOps;
 import dev.graft.ops.Tensor;
 
 import java.io.IOException;
@@ -178,28 +171,16 @@ public final class MiniLm {
     }
 
     /**
-     * What to make INT8 in MiniLM for static quantization, chosen by measurement (docs/RESULTS.md): min/max
-     * activation ranges (a histogram observer clips BERT's outlier channels), everything INT8 except the residual
-     * adds and LayerNorm (BERT's residual stream carries a few huge outlier channels); the six FFN output
-     * projections, whose input (GELU's output) is long-tailed, are quantized dynamically (int8 weights, activation
-     * range per call) so their weights shrink too.
+     * What to make INT8 in MiniLM for static quantization when only a mapping can be passed: the graph-free part of
+     * the default transformer recipe ({@link TransformerDefaults#staticMapping()}: every Linear static INT8, LayerNorm,
+     * adds and GELU FP32, min/max ranges). {@link TransformerDefaults#recipe} adds SmoothQuant (docs/RESULTS.md).
      */
     public static QConfigMapping staticMapping() {
-        return staticMapping("");
+        return TransformerDefaults.staticMapping();
     }
 
-    /** {@link #staticMapping()} for a model whose BERT sits at {@code bertPath} ("bert" in a sequence classifier). */
+    /** {@link #staticMapping()}; the recipe finds the layers itself, wherever the BERT sits. */
     public static QConfigMapping staticMapping(String bertPath) {
-        String prefix = bertPath.isEmpty() ? "" : bertPath + ".";
-        QConfig minMax = new QConfig(
-                () -> new MinMaxObserver(QuantSpec.of(QDType.QUINT8, QScheme.PER_TENSOR_AFFINE, false)),
-                () -> new PerChannelMinMaxObserver(QuantSpec.of(QDType.QINT8, QScheme.PER_CHANNEL_SYMMETRIC, false)));
-        QConfigMapping m = new QConfigMapping().global(minMax)
-                .byOperator(MathOps.ADD, null)
-                .byModuleClass(LayerNorm.class, null);
-        for (int layer = 0; layer < 6; layer++) {
-            m.byModuleName(prefix + "encoder.layer." + layer + ".output.dense", QConfig.dynamicDefault());
-        }
-        return m;
+        return TransformerDefaults.staticMapping();
     }
 }

@@ -76,6 +76,9 @@ final class BlockState {
     }
 
     QConfig qconfigFor(Node n) {
+        if (mapping.hasNode(path, n.name())) {
+            return mapping.qconfigForNode(path, n.name());
+        }
         if (n.target() instanceof Target.ModuleCall mc) {
             Module m = moduleOf(n);
             return m == null ? null : mapping.qconfigFor(join(path, mc.path()), m);

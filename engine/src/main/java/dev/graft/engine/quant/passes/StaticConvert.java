@@ -10,10 +10,13 @@ import dev.graft.engine.graph.Target;
 import dev.graft.engine.quant.OpRule;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QuantRules;
+import dev.graft.engine.nn.Linear;
 import dev.graft.engine.quant.nn.QuantizedLeaf;
+import dev.graft.engine.quant.nn.QuantizedLinearFloatOut;
 import dev.graft.engine.quant.observe.Observer;
 import dev.graft.engine.quant.qat.QatModule;
 import dev.graft.ops.DType;
+import dev.graft.ops.LinalgOps;
 import dev.graft.ops.QParams;
 import dev.graft.ops.QuantOps;
 import dev.graft.ops.Tensor;
@@ -155,8 +158,10 @@ final class StaticConvert implements GraphModule.GraphPass {
             inQ.add(q);
         }
         Node outValue = BlockState.outputValue(n);
-        QParams.PerTensor outQ = rule.hasFixedOutput() ? QuantRules.FIXED_OUTPUT : observed(outValue, where);
-        if (outQ == null) {
+        boolean floatOut = state.mapping.floatOutputs() && outValue == n && isLinear(w, n) && readAsFloatOnly(n);
+        QParams.PerTensor outQ = floatOut ? null
+                : rule.hasFixedOutput() ? QuantRules.FIXED_OUTPUT : observed(outValue, where);
+        if (outQ == null && !floatOut) {
             return false;
         }
         if (rule.maxOperandRangeRatio() > 0 && rangeRatio(inQ.get(0), inQ.get(1)) > rule.maxOperandRangeRatio()) {
@@ -169,6 +174,9 @@ final class StaticConvert implements GraphModule.GraphPass {
             qIn.put(inputs.get(i), quantizedValue(w, inputs.get(i), inQ.get(i)));
         }
         Node result = rewrite(w, n, rule, qc, qIn, inputs, inQ.get(0), outQ, outValue != n);
+        if (floatOut) {
+            return true;   // a float value: its readers take it as it is
+        }
         result.putMeta(Meta.QPARAMS, outQ);
         w.rep.put(result, outQ);
         if (outValue != n) {
@@ -211,8 +219,9 @@ final class StaticConvert implements GraphModule.GraphPass {
                 // A QAT layer's weights convert with the qparams its fake-quant trained with.
                 QatModule qat = state.qatLayers.get(path);
                 String where = BlockState.join(state.path, path);
-                Module int8 = new QuantizedLeaf(rule.int8().make(original, context(qc, where, outQ,
-                        qat == null ? null : qat.weightQParams())), inQ.scale(), inQ.zeroPoint());
+                Module layer = outQ == null ? floatOutLinear((Linear) original, qc, where)
+                        : rule.int8().make(original, context(qc, where, outQ, qat == null ? null : qat.weightQParams()));
+                Module int8 = new QuantizedLeaf(layer, inQ.scale(), inQ.zeroPoint());
                 state.converted.put(path, int8);
                 w.owner.replaceModule(path, int8);
                 results.originals.put(where, original);
@@ -226,8 +235,9 @@ final class StaticConvert implements GraphModule.GraphPass {
             if (!state.converted.containsKey(name)) {
                 Module fp32 = rule.asModule().make(n, w::attr);
                 String where = BlockState.join(state.path, n.name());
-                Module int8 = new QuantizedLeaf(rule.int8().make(fp32, context(qc, where, outQ, null)), inQ.scale(),
-                        inQ.zeroPoint());
+                Module layer = outQ == null ? floatOutLinear((Linear) fp32, qc, where)
+                        : rule.int8().make(fp32, context(qc, where, outQ, null));
+                Module int8 = new QuantizedLeaf(layer, inQ.scale(), inQ.zeroPoint());
                 state.converted.put(name, int8);
                 w.owner.addSubmodule(name, int8);
                 // Functional layers are reported by the path of their INT8 module (for LayerErrorReport).
@@ -245,6 +255,43 @@ final class StaticConvert implements GraphModule.GraphPass {
         Target target = new Target.Function(fusedRelu && rule.int8OpWithRelu() != null ? rule.int8OpWithRelu()
                 : rule.int8Op());
         return replace(w, n, target, args);
+    }
+
+    private boolean isLinear(Walk w, Node n) {
+        if (n.target() instanceof Target.ModuleCall mc) {
+            return state.moduleOf(n) instanceof Linear && !state.qatLayers.containsKey(mc.path());
+        }
+        return n.target() instanceof Target.Function f && f.op() == LinalgOps.LINEAR;
+    }
+
+    /**
+     * Whether every reader of {@code v} runs FP32 (directly, or through same-qparams nodes such as dropout that then
+     * follow a float input): then an INT8 Linear making {@code v} may output float ({@link QuantizedLinearFloatOut}).
+     */
+    private boolean readAsFloatOnly(Node v) {
+        for (Node u : v.users()) {
+            if (u.kind() == NodeKind.OUTPUT) {
+                continue;
+            }
+            OpRule.Role role = state.role(u);
+            if (role == OpRule.Role.SAME_QPARAMS) {
+                if (!readAsFloatOnly(u)) {
+                    return false;
+                }
+            } else if (role == OpRule.Role.INT8) {
+                QConfig qc = state.qconfigFor(u);
+                if (qc != null && !qc.isDynamic()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** A static INT8 Linear with a float output stage, weights from the qconfig's weight observer. */
+    private Module floatOutLinear(Linear linear, QConfig qc, String where) {
+        QParams wq = weightQParams(qc, linear.weight(), where);
+        return QuantizedLinearFloatOut.fromFloat(linear, wq.scales(), wq.zeroPoints());
     }
 
     private static Object substitute(Object a, Map<Node, Node> qIn) {

@@ -25,6 +25,7 @@ import dev.graft.engine.quant.qat.QatSwap;
 import dev.graft.engine.quant.report.QuantizationReport;
 import dev.graft.engine.trace.Partition;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -191,12 +192,24 @@ public final class StaticQuantizer {
         for (Map.Entry<String, GraphModule> e : partition.blocks().entrySet()) {
             BlockState state = new BlockState(e.getKey(), e.getValue(), mapping, qat && !options.foldBnAtPrepare());
             p.blocks.put(e.getKey(), state);
-            state.block.setPipeline(List.of(new Fusion(state), new ObserverInsertion(state, qat)));
+            state.block.setPipeline(withRewrites(state.block, new Fusion(state), new ObserverInsertion(state, qat)));
             if (qat) {
                 swapQatLayers(state, options.freezeBnAfterSteps());
             }
         }
         return p;
+    }
+
+    /** The block's {@link EquivalentRewrite}s (SmoothQuant's scales), in order, then {@code passes}. */
+    private static List<GraphModule.GraphPass> withRewrites(GraphModule block, GraphModule.GraphPass... passes) {
+        List<GraphModule.GraphPass> out = new ArrayList<>();
+        for (GraphModule.GraphPass p : block.pipeline()) {
+            if (p instanceof EquivalentRewrite) {
+                out.add(p);
+            }
+        }
+        out.addAll(List.of(passes));
+        return out;
     }
 
     /** Every INT8 Linear / Conv2d call of the block becomes its QAT layer ({@link QatSwap}), once per path. */
@@ -243,7 +256,7 @@ public final class StaticQuantizer {
         prepared.converted = true;
         StaticConvert.Results results = new StaticConvert.Results();
         for (BlockState state : prepared.blocks.values()) {
-            state.block.setPipeline(List.of(new Fusion(state), new StaticConvert(state, results)));
+            state.block.setPipeline(withRewrites(state.block, new Fusion(state), new StaticConvert(state, results)));
         }
         return QuantizationReport.of(prepared.partition.model(), prepared.partition.blocks(), prepared.fp32ModelBytes,
                 results.fp32WeightBytes, results.originals, List.copyOf(results.notReached),

@@ -34,10 +34,17 @@ import java.util.Set;
  *                       saw no data), as {@code block.node (why)}; empty for dynamic quantization
  * @param keptFp32       operators left FP32 for another reason (a shared module, an add whose operands' ranges
  *                       differ too much for 8 bits)
+ * @param fp32Modules    every module with weights that still computes in FP32, with the reason (filled by the
+ *                       {@code Graft} API, which knows the partition and the calibration; empty otherwise)
  */
 public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long modelBytes,
                                  long fp32QuantizedWeightBytes, long int8QuantizedWeightBytes,
-                                 Map<String, Module> originals, List<String> notReached, List<String> keptFp32) {
+                                 Map<String, Module> originals, List<String> notReached, List<String> keptFp32,
+                                 List<Fp32Module> fp32Modules) {
+
+    /** A module with weights that stays FP32: its path, class and why. */
+    public record Fp32Module(String path, String moduleClass, String reason) {
+    }
 
     /**
      * One traced block: operator counts by precision (an operator counts as INT8 when it computes on quint8 values,
@@ -58,6 +65,26 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
         originals = Collections.unmodifiableMap(new LinkedHashMap<>(originals));
         notReached = List.copyOf(notReached);
         keptFp32 = List.copyOf(keptFp32);
+        fp32Modules = List.copyOf(fp32Modules);
+    }
+
+    public QuantizationReport(List<Block> blocks, long fp32ModelBytes, long modelBytes, long fp32QuantizedWeightBytes,
+                              long int8QuantizedWeightBytes, Map<String, Module> originals, List<String> notReached,
+                              List<String> keptFp32) {
+        this(blocks, fp32ModelBytes, modelBytes, fp32QuantizedWeightBytes, int8QuantizedWeightBytes, originals,
+                notReached, keptFp32, List.of());
+    }
+
+    /** The same report listing these FP32 modules. */
+    public QuantizationReport withFp32Modules(List<Fp32Module> modules) {
+        return new QuantizationReport(blocks, fp32ModelBytes, modelBytes, fp32QuantizedWeightBytes,
+                int8QuantizedWeightBytes, originals, notReached, keptFp32, modules);
+    }
+
+    /** The same report with the whole model's size measured elsewhere (the saved file's, say). */
+    public QuantizationReport withModelBytes(long bytes) {
+        return new QuantizationReport(blocks, fp32ModelBytes, bytes, fp32QuantizedWeightBytes,
+                int8QuantizedWeightBytes, originals, notReached, keptFp32, fp32Modules);
     }
 
     /** Compression of the quantized weights alone (FP32 bytes / INT8 bytes with their qparams). */
@@ -150,11 +177,26 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
         return w.numel() + 8L * channels;
     }
 
-    /** Bytes of every parameter and buffer, plus the int8 weights and float biases of quantized modules. */
+    /**
+     * Bytes of every parameter and buffer, plus the int8 weights and float biases of quantized modules: what a saved
+     * file holds. Tensors a traced block keeps but its graphs no longer use (the FP32 weight of a Linear that a
+     * quantized module replaced) are not counted: they are not saved either.
+     */
     public static long modelBytes(Module model) {
         long bytes = 0;
         Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Tensor> live = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Tensor> inBlocks = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Module m : distinctModules(model)) {
+            if (m instanceof GraphModule gm) {
+                live.addAll(gm.liveTensors());
+                inBlocks.addAll(gm.stateDict().values());
+            }
+        }
         for (Tensor t : model.stateDict().values()) {
+            if (inBlocks.contains(t) && !live.contains(t)) {
+                continue;
+            }
             if (seen.add(t)) {
                 bytes += (long) t.numel() * t.dtype().byteSize();
             }
@@ -203,6 +245,12 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
         if (!keptFp32.isEmpty()) {
             sb.append("kept FP32 (").append(keptFp32.size()).append("):\n");
             keptFp32.forEach(r -> sb.append("  ").append(r).append('\n'));
+        }
+        if (!fp32Modules.isEmpty()) {
+            int pw = fp32Modules.stream().mapToInt(m -> m.path().length()).max().orElse(5);
+            sb.append("modules with weights still FP32 (").append(fp32Modules.size()).append("):\n");
+            fp32Modules.forEach(m -> sb.append(String.format("  %-" + pw + "s  %-12s  %s%n",
+                    m.path().isEmpty() ? "<model>" : m.path(), m.moduleClass(), m.reason())));
         }
         sb.append(String.format("quantized weights: %.2f MB FP32 -> %.2f MB INT8 (%.2fx)%n",
                 fp32QuantizedWeightBytes / 1e6, int8QuantizedWeightBytes / 1e6, weightCompression()));

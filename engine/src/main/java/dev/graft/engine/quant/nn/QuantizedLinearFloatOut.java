@@ -1,0 +1,92 @@
+package dev.graft.engine.quant.nn;
+
+import dev.graft.engine.LeafModule;
+import dev.graft.engine.Module;
+import dev.graft.engine.nn.Linear;
+import dev.graft.kernels.Int8Gemm;
+import dev.graft.kernels.Int8Output;
+import dev.graft.kernels.Kernels;
+import dev.graft.kernels.PackedInt8Weights;
+import dev.graft.ops.QParams;
+import dev.graft.ops.QuantizedOps;
+import dev.graft.ops.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * A static INT8 linear layer whose output stays float: quint8 input with calibrated qparams, qint8 weights, exact
+ * int32 sums, then the GEMM's float output stage ({@link Int8Output.Dequantize}, fbgemm's
+ * {@code ReQuantizeForFloat}: {@code acc * (sx * sw[j]) + b[j]}). Static convert makes it instead of a
+ * {@link QuantizedLinear} when every reader of the layer's output runs FP32 (BERT's output projections feed the
+ * FP32 residual add): requantizing to 8 bits there only to dequantize right after would round the output to a
+ * per-tensor scale sized for the residual stream's outlier channels, and costs two passes over the output.
+ */
+public final class QuantizedLinearFloatOut extends Module implements LeafModule {
+    private final Tensor weight;
+    private final Tensor biasTensor;
+    private final float[] bias;
+    private final PackedInt8Weights packed;
+    private final Int8Gemm gemm;
+
+    /** @param weight qint8 {@code [out, in]}, per tensor or per channel along axis 0; @param bias float32 or null */
+    public QuantizedLinearFloatOut(Tensor weight, Tensor bias) {
+        String who = "QuantizedLinearFloatOut";
+        QuantizedWeights.requireInt8Weight(who, weight);
+        if (weight.dim() != 2) {
+            throw new IllegalArgumentException(who + ": weight must be [out, in], got " + Arrays.toString(weight.shape()));
+        }
+        this.weight = weight.concrete();
+        this.bias = QuantizedWeights.bias(who, bias, weight.size(0));
+        this.biasTensor = bias;
+        this.packed = PackedInt8Weights.pack(this.weight.toByteArray(), 0, weight.size(0), weight.size(1),
+                QuantizedWeights.scales(weight), QuantizedWeights.zeroPoints(weight));
+        this.gemm = Kernels.int8Gemm();
+    }
+
+    /** Quantizes {@code linear}'s weight with the given scales and zero points (null: symmetric) and packs it. */
+    public static QuantizedLinearFloatOut fromFloat(Linear linear, float[] weightScales, int[] weightZeroPoints) {
+        Tensor q = QuantizedWeights.quantize("QuantizedLinearFloatOut", linear.weight(), weightScales,
+                weightZeroPoints);
+        return new QuantizedLinearFloatOut(q, linear.bias() == null ? null : linear.bias().concrete());
+    }
+
+    @Override
+    protected Tensor forward(Tensor... inputs) {
+        Tensor x = single(inputs);
+        QParams.PerTensor qx = QuantizedOps.requireQuint8("QuantizedLinearFloatOut", x, "input");
+        int k = packed.k();
+        int n = packed.n();
+        int[] shape = x.shape();
+        if (shape.length == 0 || shape[shape.length - 1] != k) {
+            throw new IllegalArgumentException("QuantizedLinearFloatOut: input " + Arrays.toString(shape)
+                    + " does not end in in_features=" + k);
+        }
+        int m = x.numel() / k;
+        float[] out = new float[Math.multiplyExact(m, n)];
+        gemm.gemm(m, QuantizedOps.bytesOf(x), 0, k, qx.zeroPoint(), packed,
+                new Int8Output.Dequantize(qx.scale(), bias, out, 0, n));
+        int[] outShape = shape.clone();
+        outShape[shape.length - 1] = n;
+        return Tensor.wrap(out, outShape);
+    }
+
+    /** The qint8 weight {@code [out, in]} with its qparams. */
+    public Tensor weight() {
+        return weight;
+    }
+
+    /** The float bias, or null. */
+    public Tensor bias() {
+        return biasTensor;
+    }
+
+    public PackedInt8Weights packedWeight() {
+        return packed;
+    }
+
+    @Override
+    protected String extraRepr() {
+        return "in=" + packed.k() + ", out=" + packed.n() + ", float output, " + QuantizedWeights.describeWeight(weight)
+                + ", bias=" + (bias != null);
+    }
+}
