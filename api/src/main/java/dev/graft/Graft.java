@@ -156,7 +156,7 @@ public final class Graft {
                 // One run of the quantized model: a child called through a Java field (bypassing its INT8
                 // replacement) is an error here rather than a silently FP32 layer.
                 Module.failOnReplacedCalls(p.model(), () -> p.model().callAny(list.get(0)));
-                yield new Quantized(p, Fp32Reasons.attach(r, p, config, null), Approach.DYNAMIC);
+                yield new Quantized(p, Fp32Reasons.attach(r, p, config, null), Approach.DYNAMIC).with(config);
             }
             case STATIC -> prepare(model, list, config).calibrate(list).convert();
             case QAT -> throw new IllegalArgumentException("Graft.quantize: QAT trains between prepare and convert; "
@@ -376,11 +376,34 @@ public final class Graft {
         private final Partition partition;
         private final QuantizationReport report;
         private final Approach approach;
+        /** How it was quantized (null for a loaded file): keepFp32 lists the kept layers under the same rules. */
+        private Config config;
 
         private Quantized(Partition partition, QuantizationReport report, Approach approach) {
             this.partition = partition;
             this.report = report;
             this.approach = approach;
+        }
+
+        private Quantized with(Config c) {
+            config = c;
+            return this;
+        }
+
+        /**
+         * Dynamic quantization only: puts these layers (module paths, e.g. the lowest SQNR rows of a
+         * {@code LayerErrorReport}) back in FP32, and reports them as "kept FP32 by the configuration".
+         */
+        public Quantized keepFp32(List<String> paths) {
+            if (approach != Approach.DYNAMIC || config == null) {
+                throw new IllegalStateException("keepFp32: only a dynamically quantized model (not one loaded from a"
+                        + " file) can put layers back in FP32; for static, map them to null in the Config");
+            }
+            QConfigMapping kept = config.mapping().copy();
+            paths.forEach(p -> kept.byModuleName(p, null));
+            Config now = config.withMapping(kept);
+            QuantizationReport r = DynamicQuantizer.keepFp32(partition, report, paths);
+            return new Quantized(partition, Fp32Reasons.attach(r, partition, now, null), approach).with(now);
         }
 
         /** The model, INT8 inside; safe to call from many threads at once. */

@@ -49,6 +49,7 @@ final class BenchCommand implements Command {
                 usage: ./graft bench minilm|cnn|nanodet [--approach dynamic|static] [--runs N] [--calib N]
                        ./graft bench reuters [--approach dynamic|static|qat] [--runs N]
                        ./graft bench FILE.graft [--runs N]   (a saved model against its FP32 model)
+                       ./graft bench PATH [--runs N]   (your BERT-family .onnx or HF directory: FP32 vs dynamic INT8)
                        ./graft bench kernels [shape-regex]     (the JMH kernel table; see docs/BENCHMARKS.md)
 
                 Builds an FP32 and an INT8 copy of the reference model (default: dynamic INT8 for minilm, static
@@ -68,6 +69,10 @@ final class BenchCommand implements Command {
         String model = o.positional(0, "which model? one of " + ReferenceModels.NAMES + ", reuters, or a .graft file"
                 + " (or kernels)");
         int runs = o.integer("--runs", 1, 100_000, DEFAULT_RUNS);
+        if (UserBert.isModelPath(model)) {   // your own BERT-family model: .onnx file or Hugging Face directory
+            onlyFlags(o, "a model file", "--runs");
+            return UserBert.bench(java.nio.file.Path.of(model), runs, out);
+        }
         if (model.endsWith(".graft") || java.nio.file.Files.isRegularFile(java.nio.file.Path.of(model))) {
             onlyFlags(o, "a saved model", "--runs");
             return benchFile(java.nio.file.Path.of(model), runs, out);

@@ -1,7 +1,9 @@
 package dev.graft.cli;
 
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.BertFiles;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.BertPooling;
 import dev.graft.models.bert.MiniLm;
 import dev.graft.models.bert.SentencePooling;
 import dev.graft.ops.Tensor;
@@ -27,39 +29,66 @@ final class EmbedCommand implements Command {
 
     @Override
     public String usage() {
-        return "usage: ./graft embed [--model FILE.onnx] [--tokenizer FILE.json] \"sentence\" [\"sentence\" ...]\n\n"
-                + "Tokenizes the sentences (BERT WordPiece), runs Graft's FP32 BertModel with the all-MiniLM-L6-v2\n"
-                + "weights, mean-pools and L2-normalizes the token states (the model card's sentence embedding), and\n"
-                + "prints each embedding's norm and the pairwise cosine similarities. The model and tokenizer come\n"
-                + "from the Maven artifact " + MiniLm.MAVEN_COORDINATE + " on the class path, or from the files given.";
+        return "usage: ./graft embed [--model PATH] [--tokenizer FILE.json] [--pooling mean|cls[-normalized]]\n"
+                + "                   \"sentence\" [\"sentence\" ...]\n\n"
+                + "Tokenizes the sentences (BERT WordPiece), runs Graft's FP32 BertModel, pools the token states into\n"
+                + "one embedding per sentence, and prints each embedding's norm and the pairwise cosine similarities.\n"
+                + "Without --model: all-MiniLM-L6-v2 from the Maven artifact " + MiniLm.MAVEN_COORDINATE + "\n"
+                + "(mean pooling, L2-normalized, as its model card says). --model PATH: any BERT-family encoder, an\n"
+                + "ONNX export or a Hugging Face directory (config.json + model.safetensors + tokenizer.json); the\n"
+                + "pooling comes from its sentence-transformers files (modules.json), else mean-normalized, or\n"
+                + "--pooling. The tokenizer is found beside the model unless --tokenizer names it.";
     }
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
-        Options o = Options.spec().values("--model", "--tokenizer").parse(args);
+        Options o = Options.spec().values("--model", "--tokenizer", "--pooling").parse(args);
         List<String> sentences = o.positionals();
-        Path modelFile = o.inputFile("--model");
+        String modelPath = o.string("--model", null);
         Path tokenizerFile = o.inputFile("--tokenizer");
         if (sentences.isEmpty()) {
             throw new UsageException("give at least one sentence");
         }
 
+        if (modelPath == null && o.given("--pooling")) {
+            throw new UsageException("--pooling applies with --model (all-MiniLM-L6-v2 is mean-normalized)");
+        }
+
         long t0 = System.nanoTime();
-        BertModel model = modelFile != null ? MiniLm.load(modelFile) : MiniLm.load();
-        BertTokenizer tokenizer = tokenizerFile != null ? BertTokenizer.fromJson(tokenizerFile) : MiniLm.tokenizer();
+        BertModel model;
+        BertTokenizer tokenizer;
+        BertPooling pooling;
+        String name;
+        if (modelPath != null) {
+            BertFiles.Loaded loaded = UserBert.load(Path.of(modelPath), o.string("--pooling", null));
+            if (loaded.isClassifier()) {
+                throw new UsageException(modelPath + " is a sequence classifier (classifier.* weights), not an "
+                        + "encoder: embed needs an encoder");
+            }
+            model = loaded.encoder();
+            tokenizer = tokenizerFile != null ? BertTokenizer.fromJson(tokenizerFile) : loaded.requireTokenizer();
+            pooling = loaded.pooling();
+            name = Path.of(modelPath).getFileName().toString();
+        } else {
+            model = MiniLm.load();
+            tokenizer = tokenizerFile != null ? BertTokenizer.fromJson(tokenizerFile) : MiniLm.tokenizer();
+            pooling = BertPooling.MEAN_NORMALIZED;
+            name = "all-MiniLM-L6-v2";
+        }
         long t1 = System.nanoTime();
         BertTokenizer.Batch batch = tokenizer.encodeBatch(sentences);
         Tensor hidden = model.lastHiddenState(batch.inputIds(), batch.attentionMask(), batch.tokenTypeIds());
-        Tensor pooled = SentencePooling.meanPool(hidden, batch.attentionMask());
+        Tensor pooled = new BertPooling(pooling.mode(), false).apply(hidden, batch.attentionMask());
         float[] embeddings = SentencePooling.l2Normalize(pooled).toFloatArray();
         float[] rawNorms = pooled.mul(pooled).sum(-1, false).sqrt().toFloatArray();
         long t2 = System.nanoTime();
 
         int dim = hidden.size(2);
         int n = sentences.size();
-        out.printf("all-MiniLM-L6-v2 (FP32, %d layers, hidden %d): loaded in %.1f s, "
-                + "%d sentence%s embedded in %.0f ms%n",
-                model.config().numHiddenLayers(), dim, (t1 - t0) / 1e9, n, n == 1 ? "" : "s", (t2 - t1) / 1e6);
+        out.printf("%s (FP32, %d layers, hidden %d, %s pooling): loaded in %.1f s, "
+                + "%d sentence%s embedded in %.0f ms%n", name,
+                model.config().numHiddenLayers(), dim, pooling, (t1 - t0) / 1e9, n, n == 1 ? "" : "s",
+                (t2 - t1) / 1e6);
         out.println();
         int[] lengths = batch.lengths();
         for (int i = 0; i < n; i++) {
@@ -67,7 +96,7 @@ final class EmbedCommand implements Command {
             for (int h = 0; h < dim; h++) {
                 norm += (double) embeddings[i * dim + h] * embeddings[i * dim + h];
             }
-            out.printf("[%d] %3d tokens  mean-pooled norm %.4f  embedding norm %.4f  %s%n", i + 1, lengths[i],
+            out.printf("[%d] %3d tokens  pooled norm %.4f  embedding norm %.4f  %s%n", i + 1, lengths[i],
                     rawNorms[i], Math.sqrt(norm), abbreviate(sentences.get(i)));
         }
         if (n > 1) {

@@ -30,23 +30,25 @@ final class InspectCommand implements Command {
     @Override
     public String usage() {
         return """
-                usage: ./graft inspect FILE.graft [--graphs]
+                usage: ./graft inspect FILE.graft [--graphs] [--classpath DIR|JAR[:DIR|JAR...]]
 
                 Loads a model saved by ./graft quantize --out (checking every part of the file) and prints
                   - what it is (the glue model's class, the saved info: approach, date),
                   - the partition tree: traced blocks and the modules left eager, with the reason,
                   - per block: INT8 and FP32 operators, quantize/dequantize conversions, shape specializations,
                   - the file size and the in-memory weight size.
-                --graphs   also print every block's graph (one node per line, as torch.fx prints them)""";
+                --graphs     also print every block's graph (one node per line, as torch.fx prints them)
+                --classpath  where your own glue classes are (the Savable model classes the file names): class
+                             folders or jars, separated by the platform's path separator""";
     }
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        FileArgs a = FileArgs.parse(args, java.util.Set.of("--graphs"));
-        Path file = a.file();
-        boolean graphs = a.has("--graphs");
+        Options o = Options.spec().switches("--graphs").values("--classpath").parse(args).atMostPositionals(1);
+        Path file = Path.of(o.positional(0, "which file? (./graft quantize ... --out FILE makes one)"));
+        boolean graphs = o.has("--graphs");
         GraftFile.Contents raw = GraftFile.readContents(file);
-        SavedModel.Loaded loaded = GraftFile.read(file, raw);
+        SavedModel.Loaded loaded = UserClasses.with(o.string("--classpath", null), () -> GraftFile.read(file, raw));
         out.printf("%s: %s, %s on disk (manifest %s, tensors %s)%n", file, loaded.model().getClass().getSimpleName(),
                 Format.bytes(Files.size(file)), Format.bytes(raw.manifestBytes()), Format.bytes(raw.tensorBytes()));
         for (Map.Entry<String, Object> e : loaded.info().entrySet()) {

@@ -14,6 +14,7 @@ import dev.graft.models.QuantizedModel;
 import dev.graft.models.bert.MiniLm;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -38,6 +39,15 @@ final class QuantizeCommand implements Command {
         return """
                 usage: ./graft quantize reuters|cnn|nanodet|minilm --approach dynamic|static|qat [--calib N]
                                         [--out FILE] [--keep-fp32 N] [--reduce-range]
+                       ./graft quantize PATH --approach dynamic|static [--calib FILE|DIR] [--out FILE]
+                                        [--keep-fp32 N] [--pooling mean|cls[-normalized]]
+
+                PATH: your own BERT-family model: an ONNX export (tokenizer.json or NAME-tokenizer.json beside it)
+                or a Hugging Face directory (config.json, model.safetensors, tokenizer.json; sentence-transformers'
+                modules.json for the pooling). --calib FILE|DIR: texts, one per line (a .txt file or a folder of
+                them); the last quarter is held out and the command ends with the INT8 model's agreement with FP32
+                on it (embedding cosine for encoders, top-1 agreement for classifiers; mean and worst). Dynamic
+                without --calib uses built-in sentences. --keep-fp32 N (dynamic) keeps the N layers of lowest SQNR.
 
                 Partitions the model, quantizes every traced block, then prints
                   - the partition tree,
@@ -68,18 +78,27 @@ final class QuantizeCommand implements Command {
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Options o = Options.spec().switches("--reduce-range").values("--approach", "--keep-fp32", "--calib", "--out")
-                .parse(args).atMostPositionals(1);
+        Options o = Options.spec().switches("--reduce-range")
+                .values("--approach", "--keep-fp32", "--calib", "--out", "--pooling").parse(args).atMostPositionals(1);
+        String first = o.positional(0, "which model? one of " + MODELS + ", or the path of your own BERT-family "
+                + "model (an .onnx file or a Hugging Face directory)");
+        if (!MODELS.contains(first) && Files.exists(Path.of(first))) {
+            Approach userApproach = approach(o.required("--approach", "dynamic or static"));
+            String calibFlag = o.string("--calib", null);
+            return UserBert.quantize(Path.of(first), userApproach, calibFlag == null ? null : Path.of(calibFlag),
+                    o.integer("--keep-fp32", 0, 10_000, 0), o.string("--pooling", null), o.outputFile("--out"), out,
+                    err);
+        }
+        if (o.given("--pooling")) {
+            throw new UsageException("--pooling applies to your own model files (quantize PATH)");
+        }
         String model = o.choice(0, "model", MODELS);
         String approachLabel = o.required("--approach", "dynamic, static or qat");
         int keepFp32 = o.integer("--keep-fp32", 0, 10_000, 0);
         int calib = o.integer("--calib", 1, 1_000_000, -1);
         boolean reduceRange = o.has("--reduce-range");
         Path outFile = o.outputFile("--out");
-        Approach approach = Approach.ofLabel(approachLabel);
-        if (approach == null || approach == Approach.FP32) {
-            throw new UsageException("--approach must be dynamic, static or qat, got '" + approachLabel + "'");
-        }
+        Approach approach = approach(approachLabel);
         if (!model.equals("minilm")) {
             return runWorkload(Workloads.get(model), approach, calib, outFile, out, err);
         }
@@ -113,6 +132,14 @@ final class QuantizeCommand implements Command {
         out.print(errors.rows().isEmpty() ? "  (no INT8 layers)\n" : errors.describe(8));
         save(outFile, p, approach, out);
         return 0;
+    }
+
+    private static Approach approach(String label) {
+        Approach approach = Approach.ofLabel(label);
+        if (approach == null || approach == Approach.FP32) {
+            throw new UsageException("--approach must be dynamic, static or qat, got '" + label + "'");
+        }
+        return approach;
     }
 
     private static int runWorkload(Workloads.Workload w, Approach approach, int calib, Path outFile, PrintStream out,

@@ -129,9 +129,10 @@ class OptionsTest {
         Run r = run("inspect", dir.toString());
         assertEquals(1, r.code());
         assertTrue(r.err().contains("is a directory"), r.err());
+        // embed --model takes a Hugging Face directory: an empty one says what it lacks.
         Run e = run("embed", "--model", dir.toString(), "hello");
         assertEquals(1, e.code());
-        assertTrue(e.err().contains("is a directory"), e.err());
+        assertTrue(e.err().contains("not a BERT model directory: no model.safetensors"), e.err());
     }
 
     @Test

@@ -41,6 +41,19 @@ public final class QConfigMapping {
         return this;
     }
 
+    /** An independent copy, to add rules to without changing this mapping. */
+    public QConfigMapping copy() {
+        QConfigMapping c = new QConfigMapping();
+        c.hasGlobal = hasGlobal;
+        c.global = global;
+        c.byClass.putAll(byClass);
+        c.byName.putAll(byName);
+        c.byOp.putAll(byOp);
+        c.byNode.putAll(byNode);
+        c.floatOutputs = floatOutputs;
+        return c;
+    }
+
     public QConfigMapping byModuleClass(Class<? extends Module> moduleClass, QConfig qconfig) {
         byClass.put(Objects.requireNonNull(moduleClass, "moduleClass"), qconfig);
         return this;

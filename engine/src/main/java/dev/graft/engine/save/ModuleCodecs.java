@@ -255,7 +255,8 @@ public final class ModuleCodecs {
                 c = Class.forName(className, false, Thread.currentThread().getContextClassLoader() != null
                         ? Thread.currentThread().getContextClassLoader() : ModuleCodecs.class.getClassLoader());
             } catch (ClassNotFoundException | LinkageError e) {
-                throw new SavedModelException(where, "unknown module class " + className + " (not on the class path)");
+                throw new SavedModelException(where, "unknown module class " + className + " (not on the class path:"
+                        + " add the folder or jar of your classes; the graft commands take --classpath)");
             }
             if (!Module.class.isAssignableFrom(c) || !Savable.class.isAssignableFrom(c)) {
                 throw new SavedModelException(where, "class " + className + " is not a Savable Module; refusing to"
