@@ -6,8 +6,8 @@ import dev.graft.engine.autograd.Autograd;
 import dev.graft.formats.image.Images;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
+import dev.graft.models.bert.BertPooling;
 import dev.graft.models.bert.SentenceClassifier;
-import dev.graft.models.bert.SentencePooling;
 import dev.graft.models.nanodet.Detection;
 import dev.graft.models.nanodet.NanoDetDetector;
 import dev.graft.models.nanodet.NanoDetImages;
@@ -25,20 +25,21 @@ final class BatchRunner {
     }
 
     /**
-     * Sentence embeddings [rows][hidden]: the encoder's last hidden states mean-pooled over the real tokens, then
-     * L2-normalized when asked (all-MiniLM-L6-v2's model card). A {@link BertModel} or the encoder of a
-     * {@link SentenceClassifier}.
+     * Sentence embeddings [rows][hidden]: the encoder's last hidden states pooled as {@code pooling} says (mean
+     * over the real tokens, or [CLS]; L2-normalized or not; all-MiniLM-L6-v2's model card: mean, normalized). A
+     * {@link BertModel} or the encoder of a {@link SentenceClassifier}.
      */
-    static float[][] embed(Module model, String file, BertTokenizer tokenizer, List<String> texts, boolean normalize) {
+    static float[][] embed(Module model, String file, BertTokenizer tokenizer, List<String> texts,
+                           BertPooling pooling) {
+        BertModel encoder = switch (model) {
+            case BertModel bert -> bert;
+            case SentenceClassifier c when c.module("encoder") instanceof BertModel bert -> bert;
+            default -> throw wrongModel(file, model, "a BERT encoder (BertModel or SentenceClassifier)");
+        };
         try (var g = Autograd.noGrad()) {
             BertTokenizer.Batch b = tokenizer.encodeBatch(texts);
-            Tensor pooled = switch (model) {
-                case BertModel bert -> SentencePooling.meanPool(
-                        bert.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds()), b.attentionMask());
-                case SentenceClassifier c -> c.features(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
-                default -> throw wrongModel(file, model, "a BERT encoder (BertModel or SentenceClassifier)");
-            };
-            return rows(normalize ? SentencePooling.l2Normalize(pooled) : pooled, texts.size());
+            Tensor hidden = encoder.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
+            return rows(pooling.apply(hidden, b.attentionMask()), texts.size());
         }
     }
 

@@ -2,6 +2,7 @@ package dev.graft.spark;
 
 import dev.graft.engine.Module;
 import dev.graft.formats.text.BertTokenizer;
+import dev.graft.models.bert.BertPooling;
 import dev.graft.models.nanodet.Detection;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
@@ -127,7 +128,7 @@ public final class GraftSpark {
         private static final long serialVersionUID = 1L;
         private String tokenizerFile = "";
         private String outputCol = "embedding";
-        private boolean normalize = true;
+        private String pooling = BertPooling.MEAN_NORMALIZED.toString();
 
         private Embedder(String modelFile) {
             super(modelFile);
@@ -144,9 +145,12 @@ public final class GraftSpark {
             return this;
         }
 
-        /** L2-normalize each embedding (default true, as sentence-transformers do). */
-        public Embedder normalize(boolean on) {
-            this.normalize = on;
+        /**
+         * How token states become one vector: {@code mean}, {@code cls}, each optionally {@code -normalized}
+         * (default {@code mean-normalized}, all-MiniLM-L6-v2's; see {@link BertPooling}).
+         */
+        public Embedder pooling(String spelling) {
+            this.pooling = BertPooling.parse(spelling).toString();
             return this;
         }
 
@@ -160,7 +164,7 @@ public final class GraftSpark {
         List<Object[]> run(Module model, List<String> texts) {
             BertTokenizer tokenizer = ModelCache.tokenizer(tokenizerFile);
             List<Object[]> out = new ArrayList<>();
-            for (float[] e : BatchRunner.embed(model, modelFile, tokenizer, texts, normalize)) {
+            for (float[] e : BatchRunner.embed(model, modelFile, tokenizer, texts, BertPooling.parse(pooling))) {
                 out.add(new Object[] {e});
             }
             return out;

@@ -22,8 +22,11 @@ public final class SparkErrors {
         return Optional.empty();
     }
 
-    /** Rethrows Graft's error inside {@code t} when there is one, else {@code t} itself. */
-    public static RuntimeException unwrap(RuntimeException t) {
-        return graftCause(t).orElse(t);
+    /**
+     * Graft's error inside {@code t} when there is one, else {@code t} itself (for {@code throw}: a
+     * {@code SparkException} is a checked exception that Spark's Scala code throws without declaring it).
+     */
+    public static Throwable unwrap(Throwable t) {
+        return graftCause(t).<Throwable>map(c -> c).orElse(t);
     }
 }

@@ -128,8 +128,10 @@ class SparkCalibrationTest {
     /** Both models converted, on one batch of all the sentences: the INT8 outputs, bit for bit. */
     static void assertSameInt8Model(Graft.Prepared expected, Graft.Prepared actual) {
         Object[] in = new TinySpec(false).inputs(data.collectAsList());
-        Tensor e = ((SentenceClassifier) expected.convert().model()).call((Tensor) in[0], (Tensor) in[1], (Tensor) in[2]);
-        Tensor a = ((SentenceClassifier) actual.convert().model()).call((Tensor) in[0], (Tensor) in[1], (Tensor) in[2]);
+        Tensor e = ((SentenceClassifier) expected.convert().model()).call((Tensor) in[0], (Tensor) in[1],
+                (Tensor) in[2]);
+        Tensor a = ((SentenceClassifier) actual.convert().model()).call((Tensor) in[0], (Tensor) in[1],
+                (Tensor) in[2]);
         assertArrayEquals(e.toFloatArray(), a.toFloatArray(), 0f);
     }
 

@@ -126,6 +126,18 @@ class SparkInferenceTest {
     }
 
     @Test
+    void clsPoolingWithoutNormalizationIsTheFirstTokensState() {
+        List<Row> out = GraftSpark.embedder(encoderFile.toString()).batchSize(1).pooling("cls")
+                .transform(sentences()).collectAsList();
+        BertModel plain = (BertModel) Graft.load(encoderFile).model();
+        for (Row r : out) {
+            BertTokenizer.Batch b = TinyModels.tokenizer().encodeBatch(List.of(r.getString(r.fieldIndex("text"))));
+            Tensor hidden = plain.lastHiddenState(b.inputIds(), b.attentionMask(), b.tokenTypeIds());
+            assertArrayEquals(hidden.select(1, 0).toFloatArray(), floats(r, "embedding"), 0f);
+        }
+    }
+
+    @Test
     void theModelFileIsReadOncePerJvmHoweverManyTasksUseIt() {
         ModelCache.clear();
         GraftSpark.embedder(encoderFile.toString()).transform(sentences()).count();
