@@ -27,6 +27,7 @@ public final class Main {
         add(new TrainCommand());
         add(new AccuracyCommand());
         add(new BenchCommand());
+        add(new FuzzCommand());
     }
 
     private void add(Command c) {

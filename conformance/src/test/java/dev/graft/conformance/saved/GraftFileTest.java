@@ -77,22 +77,86 @@ class GraftFileTest {
         }
     }
 
+    /**
+     * Every region of a real file: each byte of the headers, the JSON members and the central directory, and every
+     * 7th byte of the tensor data (whose every byte is covered the same way: CRC-32, SHA-256, CRC-32C), flipped one
+     * at a time. Every damaged copy must be refused with a FormatException naming the file; none may load.
+     */
     @Test
-    void randomByteFlipsNeverEscapeAsAnotherException() throws Exception {
+    void everyFlippedByteIsRefused() throws Exception {
         byte[] bytes = Files.readAllBytes(good);
-        Random r = new Random(7);
-        for (int i = 0; i < 60; i++) {
+        int[] tensorData = tensorDataRange(bytes);
+        int tried = 0;
+        Path f = dir.resolve("flip.graft");
+        for (int at = 0; at < bytes.length; at++) {
+            boolean inData = at >= tensorData[0] && at < tensorData[1];
+            if (inData && (at - tensorData[0]) % 7 != 0) {
+                continue;
+            }
             byte[] copy = bytes.clone();
-            int at = r.nextInt(copy.length);
-            copy[at] ^= (byte) (1 + r.nextInt(255));
-            Path f = dir.resolve("flip.graft");
-            Files.write(f, copy);
-            try {
-                GraftFile.read(f);   // a flip inside tensor data can leave a valid file (CRC aside): fine if it loads
-            } catch (FormatException expected) {
-                // the typed error is the point
+            copy[at] ^= (byte) (1 << (at % 8));
+            int where = at;
+            FormatException e = assertThrows(FormatException.class, () -> GraftFile.readContents(copy, f),
+                    "flipped byte " + where + " loaded");
+            assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
+            if (inData) {
+                assertTrue(e.getMessage().contains("tensor '"), "names the damaged tensor: " + e.getMessage());
+            }
+            tried++;
+        }
+        assertTrue(tried > 1000, "flipped " + tried + " bytes");
+    }
+
+    /** Where the tensors member's data section lies in the file (after its safetensors header). */
+    private static int[] tensorDataRange(byte[] file) throws Exception {
+        try (ZipFile zip = new ZipFile(good.toFile())) {
+            byte[] tensors = zip.getInputStream(zip.getEntry(GraftFile.TENSORS)).readAllBytes();
+            int memberStart = indexOf(file, tensors);
+            long header = java.nio.ByteBuffer.wrap(tensors).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+            return new int[] {memberStart + 8 + (int) header, memberStart + tensors.length};
+        }
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            if (java.util.Arrays.equals(haystack, i, i + needle.length, needle, 0, needle.length)) {
+                return i;
             }
         }
+        throw new AssertionError("member not found in the file");
+    }
+
+    @Test
+    void aFileOfTheFirstFormatIsRefusedWithAClearMessage() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, Object> manifest;
+        byte[] tensors;
+        try (ZipFile zip = new ZipFile(good.toFile())) {
+            manifest = json.readValue(zip.getInputStream(zip.getEntry(GraftFile.MANIFEST)), Map.class);
+            tensors = zip.getInputStream(zip.getEntry(GraftFile.TENSORS)).readAllBytes();
+        }
+        manifest.put("version", 1);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {    // the version 1 layout: two members, deflated JSON
+            zip.putNextEntry(new ZipEntry(GraftFile.MANIFEST));
+            zip.write(json.writeValueAsBytes(manifest));
+            zip.closeEntry();
+            zip.putNextEntry(new ZipEntry(GraftFile.TENSORS));
+            zip.write(tensors);
+            zip.closeEntry();
+        }
+        Path f = dir.resolve("v1.graft");
+        Files.write(f, out.toByteArray());
+        FormatException e = assertThrows(FormatException.class, () -> GraftFile.read(f));
+        assertTrue(e.getMessage().contains("format version 1") && e.getMessage().contains("quantize the model again"),
+                e.getMessage());
+    }
+
+    @Test
+    void theSameModelGivesTheSameBytes() throws Exception {
+        Path a = dir.resolve("same.graft");
+        GraftFile.write(a, partition, Map.of("approach", "static", "calibration_batches", 3));
+        assertArrayEquals(Files.readAllBytes(good), Files.readAllBytes(a));
     }
 
     @Test
@@ -187,17 +251,8 @@ class GraftFileTest {
             all.remove(victim);
             tensors = dev.graft.engine.io.Safetensors.toBytes(all, Map.of());
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
-            zip.putNextEntry(new ZipEntry(GraftFile.MANIFEST));
-            zip.write(json.writeValueAsBytes(manifest));
-            zip.closeEntry();
-            zip.putNextEntry(new ZipEntry(GraftFile.TENSORS));
-            zip.write(tensors);
-            zip.closeEntry();
-        }
         Path f = dir.resolve(name);
-        Files.write(f, out.toByteArray());
+        GraftFile.write(f, manifest, dev.graft.engine.io.Safetensors.parse(tensors, null).tensors());
         return f;
     }
 

@@ -76,6 +76,19 @@ public final class Safetensors {
         }
     }
 
+    /**
+     * Loads {@code state} (read from {@code file}) into {@code module} strictly: a missing, extra or wrongly shaped
+     * tensor is a FormatException naming the file and the tensor, not a module error without the file.
+     */
+    public static void loadInto(dev.graft.engine.Module module, Map<String, Tensor> state, Path file) {
+        try {
+            module.loadStateDict(state);
+        } catch (dev.graft.engine.ModuleException | dev.graft.ops.TensorException e) {
+            throw new FormatException(file, -1, "the tensors do not fit " + module.getClass().getSimpleName() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
     /** Parses safetensors bytes held in memory ({@code source} names them in errors, may be null). */
     public static Contents parse(byte[] bytes, Path source) {
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -113,6 +126,35 @@ public final class Safetensors {
             tensors.put(en.name(), decode(en, buf, dataStart, source));
         }
         return new Contents(tensors, metadata);
+    }
+
+    /**
+     * Where each tensor's data lie in {@code bytes} (absolute {@code [begin, end)}), in data order, after the same
+     * checks as {@link #parse} makes of the header and layout; nothing is decoded. Integrity checks hash these spans.
+     */
+    public static Map<String, long[]> dataSpans(byte[] bytes, Path source) {
+        if (bytes.length < 8) {
+            throw new FormatException(source, 0, "file of " + bytes.length + " bytes is shorter than the 8-byte header"
+                    + " length");
+        }
+        long headerLength = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        if (headerLength < 2 || headerLength > MAX_HEADER || 8 + headerLength > bytes.length) {
+            throw new FormatException(source, 0, "header length " + Long.toUnsignedString(headerLength)
+                    + " does not fit the " + bytes.length + "-byte file");
+        }
+        int dataStart = (int) (8 + headerLength);
+        List<Entry> entries = new ArrayList<>();
+        for (Map.Entry<String, Object> e : parseHeader(bytes, (int) headerLength, source).entrySet()) {
+            if (!e.getKey().equals(METADATA)) {
+                entries.add(entry(e.getKey(), e.getValue(), source));
+            }
+        }
+        checkLayout(entries, bytes.length - dataStart, dataStart, source);
+        Map<String, long[]> spans = new LinkedHashMap<>();
+        for (Entry e : entries) {
+            spans.put(e.name(), new long[] {dataStart + e.begin(), dataStart + e.end()});
+        }
+        return spans;
     }
 
     @SuppressWarnings("unchecked")

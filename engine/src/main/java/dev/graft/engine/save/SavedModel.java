@@ -47,7 +47,7 @@ public final class SavedModel {
     /** The manifest's {@code format} value. */
     public static final String FORMAT = "graft-quantized-model";
     /** The manifest version this code writes and reads. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     private SavedModel() {
     }
@@ -435,12 +435,15 @@ public final class SavedModel {
             for (int i = 0; i < graphs.size(); i++) {
                 specs.add(specialization(map(graphs.get(i), where), where + ", graph " + i));
             }
+            GraphModule restored;
             try {
-                return GraphModule.restored(source, holder, specs)
+                restored = GraphModule.restored(source, holder, specs)
                         .atPath(b.get("path") instanceof String p ? p : "");
             } catch (GraphException e) {
                 throw new SavedModelException(where, "graph is invalid: " + e.getMessage(), e);
             }
+            LoadCheck.dryRun(restored, where);
+            return restored;
         }
 
         GraphModule.Specialization specialization(Map<String, Object> g, String where) {
@@ -493,7 +496,14 @@ public final class SavedModel {
                 Target target = switch (kind) {
                     case "placeholder" -> new Target.Input(string(n, "target", nw));
                     case "get_attr" -> new Target.Attr(string(n, "target", nw));
-                    case "call_module" -> new Target.ModuleCall(string(n, "target", nw));
+                    case "call_module" -> {
+                        String path = string(n, "target", nw);
+                        if (path.isEmpty()) {
+                            throw new SavedModelException(nw, "call_module needs a module path (\"\" is the block"
+                                    + " itself)");
+                        }
+                        yield new Target.ModuleCall(path);
+                    }
                     case "call_function" -> {
                         String opName = string(n, "target", nw);
                         Op op = GraphOps.byName(opName);
@@ -536,6 +546,7 @@ public final class SavedModel {
             if (!(config instanceof Map<?, ?> cm)) {
                 throw new SavedModelException(where, "config must be a map");
             }
+            LoadCheck.config(cast(cm), where);
             Map<String, Tensor> ts = new LinkedHashMap<>();
             map(r.get("tensors"), where + ".tensors").forEach((k, ref) -> ts.put(k, tensor(ref, where + ", tensor '" + k + "'")));
             Map<String, ModuleRecord> children = new LinkedHashMap<>();
@@ -553,7 +564,7 @@ public final class SavedModel {
                 if (!(s instanceof Float scale) || !(ref.get("zero_point") instanceof Integer zp)) {
                     throw new SavedModelException(where, "per-tensor qparams need an f32 scale and an int zero_point");
                 }
-                return quantized(raw, new QParams.PerTensor(scale, zp), where);
+                return quantized(raw, qparams(() -> new QParams.PerTensor(scale, zp), where), where);
             }
             if (ref.containsKey("axis")) {
                 if (!(ref.get("axis") instanceof Integer axis)) {
@@ -566,9 +577,19 @@ public final class SavedModel {
                     throw new SavedModelException(where, "per-channel scales must be float32 [C] and zero points"
                             + " int32 [C]");
                 }
-                return quantized(raw, new QParams.PerChannel(scales.toFloatArray(), zps.toIntArray(), axis), where);
+                return quantized(raw, qparams(() -> new QParams.PerChannel(scales.toFloatArray(), zps.toIntArray(),
+                        axis), where), where);
             }
             return raw;
+        }
+
+        /** QParams refuse bad scales, zero points and axes with IllegalArgumentException: named here. */
+        static QParams qparams(java.util.function.Supplier<QParams> make, String where) {
+            try {
+                return make.get();
+            } catch (IllegalArgumentException e) {
+                throw new SavedModelException(where, "invalid qparams: " + e.getMessage(), e);
+            }
         }
 
         Tensor take(String key, String where) {

@@ -1,16 +1,25 @@
 package dev.graft.formats.data;
 
+import dev.graft.engine.io.FormatException;
+
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * An ARFF data set: the relation name, the attributes and the rows. A row holds one value per attribute: a String
- * (string, nominal, date), a Double (numeric), or null for a missing value ({@code ?}).
+ * (string, nominal, date), a Double (numeric), or null for a missing value ({@code ?}). Asking for an attribute the
+ * file does not have (or has with another type) is a {@link FormatException} naming the file ({@code source}, null
+ * when the data did not come from one).
  */
-public record ArffDataset(String relation, List<Attribute> attributes, List<Object[]> rows) {
+public record ArffDataset(String relation, List<Attribute> attributes, List<Object[]> rows, Path source) {
     public ArffDataset {
         attributes = List.copyOf(attributes);
         rows = List.copyOf(rows);
+    }
+
+    public ArffDataset(String relation, List<Attribute> attributes, List<Object[]> rows) {
+        this(relation, attributes, rows, null);
     }
 
     /** An ARFF attribute's type. */
@@ -34,13 +43,17 @@ public record ArffDataset(String relation, List<Attribute> attributes, List<Obje
                 return i;
             }
         }
-        throw new IllegalArgumentException("no attribute '" + name + "' in " + relation + " (attributes: "
+        throw new FormatException(source, -1, "no attribute '" + name + "' in relation " + relation + " (attributes: "
                 + attributes.stream().map(Attribute::name).toList() + ")");
     }
 
     /** The values of a string (or nominal) attribute, one per row (null where missing). */
     public List<String> strings(String attribute) {
         int i = attributeIndex(attribute);
+        Type type = attributes.get(i).type();
+        if (type == Type.NUMERIC) {
+            throw new FormatException(source, -1, "attribute '" + attribute + "' is numeric, not string or nominal");
+        }
         List<String> out = new ArrayList<>(rows.size());
         for (Object[] r : rows) {
             out.add((String) r[i]);
@@ -53,7 +66,7 @@ public record ArffDataset(String relation, List<Attribute> attributes, List<Obje
         int i = attributeIndex(attribute);
         Attribute a = attributes.get(i);
         if (a.type() != Type.NOMINAL) {
-            throw new IllegalArgumentException("attribute '" + attribute + "' is " + a.type() + ", not nominal");
+            throw new FormatException(source, -1, "attribute '" + attribute + "' is " + a.type() + ", not nominal");
         }
         int[] out = new int[rows.size()];
         for (int r = 0; r < out.length; r++) {
@@ -65,6 +78,9 @@ public record ArffDataset(String relation, List<Attribute> attributes, List<Obje
 
     /** The last attribute's name (Weka's default class attribute). */
     public String classAttribute() {
+        if (attributes.isEmpty()) {
+            throw new FormatException(source, -1, "relation " + relation + " declares no attributes");
+        }
         return attributes.get(attributes.size() - 1).name();
     }
 }

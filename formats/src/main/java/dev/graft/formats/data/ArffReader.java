@@ -1,6 +1,7 @@
 package dev.graft.formats.data;
 
 import dev.graft.engine.io.FormatException;
+import dev.graft.engine.io.Limits;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -19,28 +20,30 @@ import java.util.zip.GZIPInputStream;
  * ({@code \n}, {@code \t}, {@code \'}, ...). Errors name the byte offset of the row or line.
  */
 public final class ArffReader {
-    /** Largest decompressed file read (the Reuters sets are a few MB). */
-    static final long MAX_BYTES = 512L << 20;
-
     private ArffReader() {
     }
 
+    /** Reads an ARFF file, plain or gzip-compressed (by its magic bytes). */
     public static ArffDataset read(Path file) {
         byte[] bytes;
-        try (InputStream raw = Files.newInputStream(file)) {
-            byte[] head = raw.readNBytes(2);
-            InputStream in = new java.io.SequenceInputStream(new ByteArrayInputStream(head), raw);
-            if (head.length == 2 && (head[0] & 0xFF) == 0x1F && (head[1] & 0xFF) == 0x8B) {
-                in = new GZIPInputStream(in);
-            }
-            bytes = in.readNBytes((int) MAX_BYTES + 1);
+        try {
+            bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new FormatException(file, -1, "cannot read ARFF file: " + e.getMessage(), e);
         }
-        if (bytes.length > MAX_BYTES) {
-            throw new FormatException(file, -1, "ARFF file is larger than " + MAX_BYTES + " bytes");
+        return read(bytes, file);
+    }
+
+    /**
+     * Reads ARFF bytes, plain or gzip; {@code file} names them in errors. The decompressed text may not exceed
+     * {@link Limits#maxBytes()}: decompression stops at the cap, so a small bomb is refused, not inflated.
+     */
+    public static ArffDataset read(byte[] bytes, Path file) {
+        byte[] text = bytes;
+        if (bytes.length >= 2 && (bytes[0] & 0xFF) == 0x1F && (bytes[1] & 0xFF) == 0x8B) {
+            text = Limits.gunzip(bytes, file, "ARFF text");
         }
-        return parse(new String(bytes, StandardCharsets.UTF_8), file);
+        return parse(new String(text, StandardCharsets.UTF_8), file);
     }
 
     /** Parses ARFF text; {@code file} only names the source in errors (may be null). Offsets count characters. */
@@ -63,7 +66,7 @@ public final class ArffReader {
                     if (attributes.isEmpty()) {
                         throw c.error(lineStart, "@data before any @attribute");
                     }
-                    return new ArffDataset(relation, attributes, rows(c, attributes));
+                    return new ArffDataset(relation, attributes, rows(c, attributes), file);
                 }
                 default -> throw c.error(lineStart, "expected @relation, @attribute or @data, found '" + keyword + "'");
             }

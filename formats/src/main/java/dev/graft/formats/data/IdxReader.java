@@ -1,6 +1,7 @@
 package dev.graft.formats.data;
 
 import dev.graft.engine.io.FormatException;
+import dev.graft.engine.io.Limits;
 import dev.graft.ops.DType;
 import dev.graft.ops.Tensor;
 
@@ -104,14 +105,11 @@ public final class IdxReader {
                     throw new FormatException(source, 4, "shape " + Arrays.toString(dims) + " is too large");
                 }
             }
-            byte[] bytes = new byte[(int) count * width];
             long dataStart = counted.count;
-            int got = data.readNBytes(bytes, 0, bytes.length);
-            if (got < bytes.length) {
-                throw new FormatException(source, dataStart + got, "truncated: shape " + Arrays.toString(dims)
-                        + " needs " + bytes.length + " data bytes" + (shape[0] < dims[0] ? " for the first "
-                        + shape[0] + " items" : "") + ", the file ends after " + got);
-            }
+            // Grown as the data arrive (never more than the stream holds), and capped: a header declaring
+            // gigabytes costs nothing until the bytes are there.
+            byte[] bytes = Limits.readExactly(data, count * width, "shape " + Arrays.toString(dims)
+                    + (shape[0] < dims[0] ? " (first " + shape[0] + " items)" : "") + " data", source, dataStart);
             if (shape[0] == dims[0]) {
                 // Read to the end: a gzip stream checks its trailer (CRC, length) only there, and extra bytes
                 // after the data mean the header does not describe this file.

@@ -35,16 +35,26 @@ public final class OnnxStateDict {
                     throw new FormatException(file, -1, "initializer '" + init.name() + "' read by MatMul as "
                             + key + " has " + init.dims().length + " dimensions; a Linear weight has 2");
                 }
-                value = init.toTensor().t().contiguous();
+                value = tensor(init, file).t().contiguous();
             } else {
                 key = init.name();
-                value = init.toTensor();
+                value = tensor(init, file);
             }
             if (state.putIfAbsent(key, value) != null) {
                 throw new FormatException(file, -1, "two initializers map to the state-dict key '" + key + "'");
             }
         }
         return state;
+    }
+
+    /** The initializer as a Graft tensor; STRING (and other non-numeric) initializers are refused by name. */
+    private static Tensor tensor(OnnxTensor init, Path file) {
+        try {
+            return init.toTensor();
+        } catch (UnsupportedOperationException | ArithmeticException | dev.graft.ops.TensorException e) {
+            throw new FormatException(file, -1, "initializer '" + init.name() + "' (" + init.dataType() + ", dims "
+                    + java.util.Arrays.toString(init.dims()) + ") cannot be a weight: " + e.getMessage(), e);
+        }
     }
 
     /** {@code /encoder/layer.0/attention/self/query/MatMul} reading {@code onnx::MatMul_787} -> path + ".weight". */
@@ -61,7 +71,8 @@ public final class OnnxStateDict {
             throw new FormatException(file, -1, "anonymous initializer '" + init.name() + "' is read by "
                     + node + "; only the weight input of a MatMul named /<module path>/MatMul can be named");
         }
-        String path = name.substring(1, name.length() - "/MatMul".length()).replace('/', '.');
+        String path = name.length() <= "/MatMul".length() ? ""
+                : name.substring(1, name.length() - "/MatMul".length()).replace('/', '.');
         if (path.isEmpty()) {
             throw new FormatException(file, -1, "MatMul node '" + name + "' names no module path");
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.graft.engine.io.FormatException;
+import dev.graft.engine.io.Limits;
 import dev.graft.ops.Tensor;
 
 import java.io.ByteArrayOutputStream;
@@ -22,6 +23,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -160,6 +162,9 @@ public final class TfjsGraph {
         return counts;
     }
 
+    /** The most dimensions a weight may have (TensorFlow's kernels stop at 8). */
+    static final int MAX_RANK = 8;
+
     // ---------------------------------------------------------------- topology
 
     private static TfjsNode parseNode(Path source, JsonNode n) {
@@ -176,17 +181,21 @@ public final class TfjsGraph {
         Iterator<Map.Entry<String, JsonNode>> it = n.path("attr").fields();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
-            attrs.put(e.getKey(), parseAttr(e.getValue()));
+            attrs.put(e.getKey(), parseAttr(e.getValue(), source, "node '" + name + "' (" + op + ") attribute '"
+                    + e.getKey() + "'"));
         }
         return new TfjsNode(name, op, inputs, attrs);
     }
 
-    private static TfjsAttr parseAttr(JsonNode a) {
-        String s = a.has("s") ? decodeBase64(a.get("s").asText()) : null;
-        Long i = a.has("i") ? Long.parseLong(a.get("i").asText()) : null;
-        Float f = a.has("f") ? parseFloat(a.get("f")) : null;
+    private static TfjsAttr parseAttr(JsonNode a, Path source, String where) {
+        if (!a.isObject()) {
+            throw new FormatException(source, -1, where + " must be an object, got " + abbreviate(a));
+        }
+        String s = a.has("s") ? decodeBase64(text(a.get("s"), source, where)) : null;
+        Long i = a.has("i") ? integer(a.get("i"), source, where) : null;
+        Float f = a.has("f") ? parseFloat(a.get("f"), source, where) : null;
         Boolean b = a.has("b") ? a.get("b").asBoolean() : null;
-        String type = a.has("type") ? a.get("type").asText() : null;
+        String type = a.has("type") ? text(a.get("type"), source, where) : null;
         long[] ints = null;
         float[] floats = null;
         String[] strings = null;
@@ -198,35 +207,67 @@ public final class TfjsGraph {
             if (li.isArray() || (!lf.isArray() && !ls.isArray())) {
                 ints = new long[li.size()];
                 for (int k = 0; k < ints.length; k++) {
-                    ints[k] = Long.parseLong(li.get(k).asText());
+                    ints[k] = integer(li.get(k), source, where);
+                    if (ints[k] != (int) ints[k]) {
+                        throw new FormatException(source, -1, where + ": list value " + ints[k]
+                                + " is outside the int range");
+                    }
                 }
             }
             if (lf.isArray()) {
                 floats = new float[lf.size()];
                 for (int k = 0; k < floats.length; k++) {
-                    floats[k] = parseFloat(lf.get(k));
+                    floats[k] = parseFloat(lf.get(k), source, where);
                 }
             }
             if (ls.isArray()) {
                 strings = new String[ls.size()];
                 for (int k = 0; k < strings.length; k++) {
-                    strings[k] = decodeBase64(ls.get(k).asText());
+                    strings[k] = decodeBase64(text(ls.get(k), source, where));
                 }
             }
         }
         return new TfjsAttr(s, i, f, b, type, ints, floats, strings);
     }
 
-    private static float parseFloat(JsonNode v) {
+    /** An integer written as a JSON number or as a decimal string (the converter writes int64 as strings). */
+    private static long integer(JsonNode v, Path source, String where) {
+        if (v.isIntegralNumber() && v.canConvertToLong()) {
+            return v.longValue();
+        }
+        if (v.isTextual()) {
+            try {
+                return Long.parseLong(v.asText());
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+        }
+        throw new FormatException(source, -1, where + ": expected an integer, got " + abbreviate(v));
+    }
+
+    private static String text(JsonNode v, Path source, String where) {
+        if (!v.isTextual()) {
+            throw new FormatException(source, -1, where + ": expected a string, got " + abbreviate(v));
+        }
+        return v.asText();
+    }
+
+    private static float parseFloat(JsonNode v, Path source, String where) {
         if (v.isNumber()) {
             return v.floatValue();
         }
-        String t = v.asText();
+        String t = v.isTextual() ? v.asText() : "";
         return switch (t) {
             case "Infinity", "inf" -> Float.POSITIVE_INFINITY;
             case "-Infinity", "-inf" -> Float.NEGATIVE_INFINITY;
             case "NaN", "nan" -> Float.NaN;
-            default -> Float.parseFloat(t);
+            default -> {
+                try {
+                    yield Float.parseFloat(t);
+                } catch (NumberFormatException e) {
+                    throw new FormatException(source, -1, where + ": expected a number, got " + abbreviate(v));
+                }
+            }
         };
     }
 
@@ -283,12 +324,17 @@ public final class TfjsGraph {
             throw new FormatException(source, -1, "weightsManifest must be an array");
         }
         int groupIndex = 0;
+        Set<String> seen = new java.util.HashSet<>();
         for (JsonNode group : manifest) {
             List<String> paths = new ArrayList<>();
             for (JsonNode p : group.path("paths")) {
+                if (!p.isTextual()) {
+                    throw new FormatException(source, -1, "weights group " + groupIndex + ": a shard path must be"
+                            + " a string, got " + abbreviate(p));
+                }
                 paths.add(p.asText());
             }
-            byte[] data = readShards(source, paths, shards);
+            byte[] data = readShards(source, paths, shards, seen);
             ByteBuffer buf = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
             long offset = 0;
             for (JsonNode w : group.path("weights")) {
@@ -303,14 +349,23 @@ public final class TfjsGraph {
         return out;
     }
 
-    private static byte[] readShards(Path source, List<String> paths, ShardOpener shards) {
+    private static byte[] readShards(Path source, List<String> paths, ShardOpener shards, Set<String> seen) {
         ByteArrayOutputStream all = new ByteArrayOutputStream();
+        long max = Math.min(Limits.maxBytes(), Integer.MAX_VALUE - 64);
         for (String p : paths) {
+            if (!seen.add(p)) {
+                throw new FormatException(source, -1, "weight shard '" + p + "' is listed twice in the manifest");
+            }
             try (InputStream in = shards.open(p)) {
                 if (in == null) {
                     throw new FormatException(source, -1, "weight shard '" + p + "' not found");
                 }
-                in.transferTo(all);
+                byte[] bytes = in.readNBytes((int) (max - all.size()) + 1);
+                if (all.size() + (long) bytes.length > max) {
+                    throw new FormatException(source, -1, "weight shards hold more than " + max + " bytes"
+                            + " (-Dgraft.limit.bytes raises the limit)");
+                }
+                all.writeBytes(bytes);
             } catch (NoSuchFileException e) {
                 throw new FormatException(source, -1, "weight shard '" + p + "' not found", e);
             } catch (IOException e) {
@@ -329,21 +384,23 @@ public final class TfjsGraph {
         if (out.containsKey(name)) {
             throw new FormatException(source, offset, "weight '" + name + "' appears twice in the manifest");
         }
-        int[] shape = new int[w.path("shape").size()];
-        long count = 1;
+        JsonNode shapeNode = w.path("shape");
+        if (!shapeNode.isArray() || shapeNode.size() > MAX_RANK) {
+            throw new FormatException(source, offset, "weight '" + name + "': shape must be an array of at most "
+                    + MAX_RANK + " sizes, got " + abbreviate(shapeNode));
+        }
+        int[] shape = new int[shapeNode.size()];
+        long[] dims = new long[shape.length];
         for (int d = 0; d < shape.length; d++) {
-            JsonNode dim = w.path("shape").get(d);
-            if (!dim.canConvertToInt() || dim.asInt() < 0) {
+            JsonNode dim = shapeNode.get(d);
+            if (!dim.isIntegralNumber() || !dim.canConvertToInt() || dim.asInt() < 0) {
                 throw new FormatException(source, offset, "weight '" + name + "' has an invalid shape "
-                        + w.path("shape"));
+                        + abbreviate(shapeNode));
             }
             shape[d] = dim.asInt();
-            count *= shape[d];
+            dims[d] = shape[d];
         }
-        if (count > Integer.MAX_VALUE) {
-            throw new FormatException(source, offset, "weight '" + name + "' is too large: " + count + " elements");
-        }
-        int n = (int) count;
+        int n = Limits.elements(dims, "weight '" + name + "'", source, offset);
         String dtype = w.path("dtype").asText("float32");
         JsonNode quant = w.get("quantization");
         String storedAs = quant == null ? dtype : quant.path("dtype").asText("");

@@ -76,6 +76,10 @@ final class TfjsOps {
         return null;
     }
 
+    /** Largest padding, and largest kernel window, stride or dilation, a model may declare (checked at load). */
+    static final int MAX_PAD = 4096;
+    static final int MAX_WINDOW = 1024;
+
     // ---------------------------------------------------------------- context
 
     /** A node with its resolved inputs, while it is being built. */
@@ -95,7 +99,7 @@ final class TfjsOps {
         }
 
         Tensor folded(int i) {
-            requireArity(i + 1);
+            requireArity(Math.max(i, 0) + 1);
             if (inputs.get(i) instanceof TfjsGraphModule.Folded f) {
                 return f.value();
             }
@@ -123,6 +127,16 @@ final class TfjsOps {
             if (inputs.size() < n) {
                 throw error("needs at least " + n + " inputs, has " + inputs.size());
             }
+        }
+
+        /** Checks that every value of a size-setting attribute or constant ({@code what}) is in min..max. */
+        int[] sizes(int[] v, String what, int min, int max) {
+            for (int x : v) {
+                if (x < min || x > max) {
+                    throw error(what + " " + Arrays.toString(v) + ": each must be in " + min + ".." + max);
+                }
+            }
+            return v;
         }
 
         FormatException error(String message) {
@@ -163,6 +177,9 @@ final class TfjsOps {
         int[] x = a.toIntArray();
         int[] y = b.toIntArray();
         int[] shape;
+        if ((x.length == 0) != (y.length == 0)) {
+            throw c.error("cannot fold integer " + op + " of an empty and a non-empty tensor");
+        }
         if (x.length == y.length && Arrays.equals(a.shape(), b.shape())) {
             shape = a.shape();
         } else if (y.length == 1) {
@@ -196,19 +213,25 @@ final class TfjsOps {
         if (values.dtype() == DType.FLOAT32 || dflt.dtype() == DType.FLOAT32) {
             throw c.error("only integer SparseToDense can be folded");
         }
-        int n = 1;
-        for (int d : shape) {
-            if (d < 0) {
-                throw c.error("negative output shape " + Arrays.toString(shape));
-            }
-            n = Math.multiplyExact(n, d);
+        long[] dims = Arrays.stream(shape).asLongStream().toArray();
+        int n;
+        try {
+            n = dev.graft.engine.io.Limits.elements(dims, "output shape", c.source(), -1);
+        } catch (FormatException e) {
+            throw c.error(e.getMessage());
         }
-        int[] out = new int[n];
-        Arrays.fill(out, dflt.toIntArray()[0]);
+        int[] fill = dflt.toIntArray();
         int[] idx = indices.toIntArray();
         int count = indices.dim() == 0 ? 1 : indices.size(0);
         int rank = indices.dim() <= 1 ? 1 : indices.size(1);
         int[] vals = values.toIntArray();
+        if (fill.length != 1 || (idx.length > 0 && (rank > shape.length || idx.length != count * rank
+                || (vals.length != 1 && vals.length != count)))) {
+            throw c.error("inconsistent SparseToDense: indices " + Arrays.toString(indices.shape()) + ", output shape "
+                    + Arrays.toString(shape) + ", " + vals.length + " values, " + fill.length + " defaults");
+        }
+        int[] out = new int[n];
+        Arrays.fill(out, fill[0]);
         for (int k = 0; k < count && idx.length > 0; k++) {
             int flat = 0;
             for (int d = 0; d < rank; d++) {
@@ -274,7 +297,7 @@ final class TfjsOps {
 
     /** TF paddings [rank][2] (before, after per dim) to Graft's pairs from the last dim backwards. */
     private static Built pad(Context c) {
-        int[] p = c.ints(1);
+        int[] p = c.sizes(c.ints(1), "paddings", 0, MAX_PAD);
         if (p.length % 2 != 0) {
             throw c.error("paddings must be [rank, 2], got " + Arrays.toString(p));
         }
@@ -289,6 +312,7 @@ final class TfjsOps {
     }
 
     private static Built concat(Context c) {
+        c.requireArity(2);
         int last = c.inputs().size() - 1;
         int axis = c.intScalar(last);
         int[] tensors = new int[last];
@@ -353,10 +377,11 @@ final class TfjsOps {
                 Tensor.wrap(hwio.permute(3, 2, 0, 1).contiguous().toFloatArray(), hwio.size(3), hwio.size(2),
                         hwio.size(0), hwio.size(1)));
         boolean nhwc = !string(n, "data_format", "NHWC").equals("NCHW");
-        int[] strides = spatial(c, n.attr("strides"), nhwc, 1);
-        int[] dilations = spatial(c, n.attr("dilations"), nhwc, 1);
+        int[] strides = c.sizes(spatial(c, n.attr("strides"), nhwc, 1), "strides", 1, MAX_WINDOW);
+        int[] dilations = c.sizes(spatial(c, n.attr("dilations"), nhwc, 1), "dilations", 1, MAX_WINDOW);
         String padding = string(n, "padding", "VALID");
-        int[] explicit = explicitPads(c, nhwc);
+        int[] explicit = c.sizes(explicitPads(c, nhwc), "explicit_paddings", 0, MAX_PAD);
+        c.sizes(hwio.shape(), "filter shape", 1, Integer.MAX_VALUE);
         int kh = hwio.size(0);
         int kw = hwio.size(1);
         int icPerGroup = hwio.size(2);
@@ -383,8 +408,8 @@ final class TfjsOps {
     private static Built maxPool(Context c) {
         TfjsNode n = c.node();
         boolean nhwc = !string(n, "data_format", "NHWC").equals("NCHW");
-        int[] ksize = spatial(c, n.attr("ksize"), nhwc, -1);
-        int[] strides = spatial(c, n.attr("strides"), nhwc, 1);
+        int[] ksize = c.sizes(spatial(c, n.attr("ksize"), nhwc, -1), "ksize", 1, MAX_WINDOW);
+        int[] strides = c.sizes(spatial(c, n.attr("strides"), nhwc, 1), "strides", 1, MAX_WINDOW);
         boolean same = string(n, "padding", "VALID").equals("SAME");
         Kernel k = in -> {
             Tensor x = nhwc ? in[0].permute(0, 3, 1, 2) : in[0];
@@ -399,7 +424,7 @@ final class TfjsOps {
     }
 
     private static Built resizeBilinear(Context c) {
-        int[] size = c.ints(1);
+        int[] size = c.sizes(c.ints(1), "size", 1, MAX_PAD * 4);
         if (size.length != 2) {
             throw c.error("size must hold [height, width], got " + Arrays.toString(size));
         }

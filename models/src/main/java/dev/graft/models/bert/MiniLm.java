@@ -50,10 +50,16 @@ public final class MiniLm {
     public static BertModel load(OnnxModel onnx, Path file) {
         OnnxGraph graph = onnx.graph();
         Map<String, Tensor> state = OnnxStateDict.fromGraph(graph, file);
-        BertModel model = new BertModel(config(graph, state, file));
-        model.loadStateDict(state);
-        model.eval();
-        return model;
+        BertConfig config = config(graph, state, file);
+        try {
+            BertModel model = new BertModel(config);
+            model.loadStateDict(state);
+            model.eval();
+            return model;
+        } catch (dev.graft.engine.ModuleException | dev.graft.ops.TensorException | IllegalArgumentException e) {
+            throw new FormatException(file, -1, "the initializers do not make a BERT model (" + config + "): "
+                    + e.getMessage(), e);
+        }
     }
 
     /** The tokenizer from the class path. */
@@ -72,14 +78,28 @@ public final class MiniLm {
         int[] positions = shapeOf(state, "embeddings.position_embeddings.weight", file);
         int[] types = shapeOf(state, "embeddings.token_type_embeddings.weight", file);
         int[] intermediate = shapeOf(state, "encoder.layer.0.intermediate.dense.weight", file);
-        int layers = 0;
+        // Layer indices must be 0..L-1 with none missing: a stray large index would build that many layers.
+        java.util.Set<Integer> indices = new java.util.TreeSet<>();
         for (String key : state.keySet()) {
             Matcher m = LAYER.matcher(key);
             if (m.find()) {
-                layers = Math.max(layers, Integer.parseInt(m.group(1)) + 1);
+                if (m.group(1).length() > 4) {
+                    throw new FormatException(file, -1, "initializer '" + key + "' names layer " + m.group(1));
+                }
+                indices.add(Integer.parseInt(m.group(1)));
             }
         }
+        int layers = indices.size();
+        if (layers == 0 || !indices.contains(layers - 1)) {
+            throw new FormatException(file, -1, "the initializers name encoder layers " + indices + ", not 0.."
+                    + (layers - 1));
+        }
         int hidden = words[1];
+        if (words[0] <= 0 || hidden <= 0 || intermediate[0] <= 0 || positions[0] <= 0 || types[0] <= 0) {
+            throw new FormatException(file, -1, "embedding and layer sizes must be positive: vocabulary " + words[0]
+                    + ", hidden " + hidden + ", intermediate " + intermediate[0] + ", positions " + positions[0]
+                    + ", token types " + types[0]);
+        }
         Map<String, OnnxTensor> constants = constants(graph);
         // The attention scores are divided by sqrt(head size); LayerNorm adds eps to the variance.
         float scale = constantInput(graph, constants, "/encoder/layer.0/attention/self/Div", file);

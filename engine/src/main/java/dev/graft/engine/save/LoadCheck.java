@@ -1,0 +1,215 @@
+package dev.graft.engine.save;
+
+import dev.graft.engine.graph.Graph;
+import dev.graft.engine.graph.GraphModule;
+import dev.graft.engine.graph.InputSignature;
+import dev.graft.engine.graph.Meta;
+import dev.graft.engine.graph.Node;
+import dev.graft.engine.io.FormatException;
+import dev.graft.engine.io.Limits;
+import dev.graft.ops.DType;
+import dev.graft.ops.QParams;
+import dev.graft.ops.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What loading checks beyond the format, so that a model that loads also runs: the sizes a module's configuration
+ * sets (strides, paddings, dilations, kernels, channel and feature counts) are in range before the module is built,
+ * and every restored block is run once, at load, on zero inputs of the shapes its graphs were saved with (when
+ * those are small: {@link #MAX_DRY_RUN_ELEMENTS}). A block
+ * whose saved parts do not fit together (a dilation that changes a shape, a node argument of the wrong kind, a
+ * linear layer whose in_features no longer match) is refused then, naming the block, instead of failing at the
+ * user's first call.
+ */
+final class LoadCheck {
+    /** Configuration keys that set a window or step: 1..{@value #MAX_WINDOW}. */
+    private static final Set<String> WINDOWS = Set.of("stride", "dilation", "kernel", "kernel_size", "groups");
+    /** Configuration keys that set a padding: 0..{@value #MAX_PAD}. */
+    private static final Set<String> PADS = Set.of("padding", "pads", "pad");
+    /** Configuration keys that set a count of channels, features or embeddings: 1..{@value #MAX_COUNT}. */
+    private static final Set<String> COUNTS = Set.of("in_channels", "out_channels", "in_features", "out_features",
+            "num_embeddings", "embedding_dim", "num_features", "channels", "features", "output_size");
+    static final int MAX_WINDOW = 1024;
+    static final int MAX_PAD = 4096;
+    static final int MAX_COUNT = 1 << 24;
+    /**
+     * The dry run is skipped for graphs traced on more input elements than this (NanoDet's 3 x 320 x 320 photo fits):
+     * its cost grows with them, and a load should stay cheap.
+     */
+    static final long MAX_DRY_RUN_ELEMENTS = 1 << 19;
+
+    private LoadCheck() {
+    }
+
+    /** Checks the size-setting values of one module record's configuration. */
+    static void config(Map<String, Object> config, String where) {
+        for (Map.Entry<String, Object> e : config.entrySet()) {
+            String key = e.getKey();
+            if (WINDOWS.contains(key)) {
+                range(e.getValue(), key, 1, MAX_WINDOW, where);
+            } else if (PADS.contains(key)) {
+                range(e.getValue(), key, 0, MAX_PAD, where);
+            } else if (COUNTS.contains(key)) {
+                range(e.getValue(), key, 1, MAX_COUNT, where);
+            }
+        }
+    }
+
+    private static void range(Object value, String key, long min, long max, String where) {
+        List<Object> values = new ArrayList<>();
+        if (value instanceof int[] a) {
+            Arrays.stream(a).forEach(values::add);
+        } else if (value instanceof long[] a) {
+            Arrays.stream(a).forEach(values::add);
+        } else if (value instanceof List<?> l) {
+            values.addAll(l);
+        } else {
+            values.add(value);
+        }
+        for (Object v : values) {
+            if (v == null) {
+                continue;   // an optional size left unset (for example output_size: null)
+            }
+            if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < min
+                    || ((Number) v).longValue() > max) {
+                throw new SavedModelException(where, "config '" + key + "' = " + describe(value) + ": each value must"
+                        + " be an integer in " + min + ".." + max);
+            }
+        }
+    }
+
+    private static String describe(Object v) {
+        return v instanceof int[] a ? Arrays.toString(a) : v instanceof long[] a ? Arrays.toString(a) : String.valueOf(v);
+    }
+
+    /**
+     * Runs every graph of a restored block once on zero tensors of its placeholders' saved shapes (graphs whose
+     * inputs are not all plain tensors with a saved shape are left to the lint), and checks that each output is a
+     * tensor of the shape saved for it.
+     */
+    static void dryRun(GraphModule block, String where) {
+        for (GraphModule.Specialization s : block.specializations()) {
+            Object[] inputs = zeroInputs(s, where);
+            if (inputs == null) {
+                continue;
+            }
+            Object out;
+            try {
+                out = block.callAny(inputs);
+            } catch (SavedModelException | FormatException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new SavedModelException(where, "does not run on the input shapes it was saved with ("
+                        + shapes(inputs) + "): " + e.getMessage(), e);
+            }
+            checkOutputs(s.graph(), out, where);
+        }
+    }
+
+    private static Object[] zeroInputs(GraphModule.Specialization s, String where) {
+        List<Node> placeholders = s.graph().placeholders();
+        List<InputSignature.Entry> entries = s.signature().entries();
+        if (placeholders.size() != entries.size()) {
+            throw new SavedModelException(where, "the input signature lists " + entries.size() + " inputs but the"
+                    + " graph has " + placeholders.size() + " placeholders");
+        }
+        Object[] inputs = new Object[entries.size()];
+        long total = 0;
+        for (int i = 0; i < inputs.length; i++) {
+            InputSignature.Entry e = entries.get(i);
+            if (e instanceof InputSignature.NullEntry) {
+                inputs[i] = null;
+            } else if (e instanceof InputSignature.ConstantEntry c) {
+                inputs[i] = c.value();
+            } else if (e instanceof InputSignature.TensorEntry t
+                    && placeholders.get(i).meta(Meta.SHAPE) instanceof int[] shape) {
+                if (shape.length != t.rank()) {
+                    throw new SavedModelException(where, "input " + i + ": the signature says rank " + t.rank()
+                            + " but the graph was traced with shape " + Arrays.toString(shape));
+                }
+                long[] dims = Arrays.stream(shape).asLongStream().toArray();
+                int n;
+                try {
+                    n = Limits.elements(dims, "input " + i, null, -1);
+                } catch (FormatException tooLarge) {
+                    throw new SavedModelException(where, "saved input shape " + Arrays.toString(shape) + ": "
+                            + tooLarge.getMessage());
+                }
+                total += n;
+                if (total > MAX_DRY_RUN_ELEMENTS) {
+                    return null;    // traced on large inputs: too costly to run at every load (the lint still runs)
+                }
+                if (!t.quantized()) {
+                    inputs[i] = Tensor.zeros(t.dtype(), shape);
+                } else if (t.dtype() == DType.INT8 || t.dtype() == DType.UINT8) {
+                    // Any qparams do for a dry run: zeros with scale 1.
+                    inputs[i] = Tensor.quantized(t.dtype(), new byte[n], shape, new QParams.PerTensor(1f, 0));
+                } else {
+                    throw new SavedModelException(where, "input " + i + " is a quantized " + t.dtype()
+                            + " tensor; quantized tensors are int8 or uint8");
+                }
+            } else {
+                return null;
+            }
+        }
+        return inputs;
+    }
+
+    /** Each output the graph names must come back as a tensor, of its saved shape when one was saved. */
+    private static void checkOutputs(Graph graph, Object out, String where) {
+        List<Object> produced = new ArrayList<>();
+        flatten(out, produced);
+        List<Object> declared = new ArrayList<>();
+        Node output = graph.outputNode();
+        Object value = output.args().size() == 1 ? output.args().get(0) : output.args();
+        if (!(value instanceof Node || value instanceof List<?> || value instanceof Object[])) {
+            throw new SavedModelException(where, "the graph returns the constant " + value + ", not a tensor");
+        }
+        flatten(value, declared);
+        if (declared.isEmpty()) {
+            throw new SavedModelException(where, "the graph returns no tensor");
+        }
+        if (produced.size() != declared.size()) {
+            return;
+        }
+        for (int i = 0; i < produced.size(); i++) {
+            Object p = produced.get(i);
+            if (!(declared.get(i) instanceof Node n)) {
+                if (p != null && !(p instanceof Tensor)) {
+                    throw new SavedModelException(where, "output " + i + " is the constant " + p + " where a tensor"
+                            + " is expected");
+                }
+            } else if (p instanceof Tensor t && n.meta(Meta.SHAPE) instanceof int[] shape
+                    && !Arrays.equals(shape, t.shape())) {
+                throw new SavedModelException(where, "output " + i + " (" + n.name() + ") has shape "
+                        + Arrays.toString(t.shape()) + " on the saved input shapes, but was saved as "
+                        + Arrays.toString(shape));
+            }
+        }
+    }
+
+    private static void flatten(Object o, List<Object> out) {
+        if (o instanceof List<?> l) {
+            l.forEach(x -> flatten(x, out));
+        } else if (o instanceof Object[] a && !(o instanceof Tensor[])) {
+            Arrays.stream(a).forEach(x -> flatten(x, out));
+        } else if (o instanceof Tensor[] ts) {
+            out.addAll(Arrays.asList(ts));
+        } else {
+            out.add(o);
+        }
+    }
+
+    private static String shapes(Object[] inputs) {
+        List<String> s = new ArrayList<>();
+        for (Object in : inputs) {
+            s.add(in instanceof Tensor t ? t.dtype() + Arrays.toString(t.shape()) : String.valueOf(in));
+        }
+        return String.join(", ", s);
+    }
+}
