@@ -30,12 +30,14 @@ import java.util.Map;
  *   <li><b>residual + LayerNorm</b>: a LayerNorm whose input is an add of two activations. The residual stream
  *       carries a few channels 10-100x larger than the rest, which one per-tensor scale serves badly: the add and
  *       the LayerNorm stay FP32 (measured on MiniLM: 0.857 and 0.926 cosine to FP32 with them INT8);</li>
- *   <li><b>GELU feed-forward</b>: Linear -> GELU -> Linear. The output projection reads GELU's long-tailed output.</li>
+ *   <li><b>GELU feed-forward</b>: Linear -> GELU -> Linear. The output projection reads GELU's long-tailed output;
+ *       the GELU stays FP32 so that SmoothQuant can still divide that output per channel (after an INT8 GELU it is
+ *       already rounded to one per-tensor scale).</li>
  * </ul>
- * When any is found, the recipe is: every Linear static INT8 with SmoothQuant ({@link #ALPHA}) moving the outlier
- * channels of their inputs (LayerNorm outputs, GELU outputs) into the weights, min/max activation ranges (a
- * histogram's L2 search clips the outlier channels SmoothQuant leaves), per-channel weights, and the FP32 operators
- * above. A graph with none of them gets {@link Recipe#generic()}.
+ * When any is found, the recipe is: every Linear static INT8, SmoothQuant ({@link #ALPHA}) before those whose input
+ * stays float ({@link Recipe#smoothed}: after the LayerNorms and the GELUs), min/max activation ranges (a histogram's
+ * L2 search clips the outlier channels), per-channel weights, float outputs for the INT8 Linears read only by FP32
+ * operators, and the FP32 operators above. A graph with none of them gets {@link Recipe#generic()}.
  */
 public final class TransformerDefaults {
     /** SmoothQuant's alpha in the default recipe (measured on MiniLM, docs/RESULTS.md). */
