@@ -91,7 +91,11 @@ final class PeerBench {
         List<AutoCloseable> closeLater = new ArrayList<>();
         for (String e : engines) {
             built.put(e, switch (e) {
-                case "graft-fp32" -> graft(MiniLm.load());
+                case "graft-fp32" -> {   // traced too: FP32 blocks get the same fusion passes as INT8 ones
+                    BertModel m = MiniLm.load();
+                    Graft.optimize(m, List.<Object[]>of(inputs.get("1x20")));
+                    yield graft(m);
+                }
                 case "graft-dyn" -> {
                     BertModel m = MiniLm.load();
                     Graft.quantize(m, List.<Object[]>of(inputs.get("1x20")), Graft.Config.dynamic());
