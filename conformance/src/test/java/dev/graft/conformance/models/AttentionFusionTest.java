@@ -89,6 +89,9 @@ class AttentionFusionTest {
         assertEquals(SMALL.numHiddenLayers(), count(p, "attention"), "one attention node per layer");
         assertEquals(0, count(p, "softmax"));
         assertEquals(0, count(p, "div"), "the scale went into the attention node");
+        assertEquals(SMALL.numHiddenLayers(), count(p, "linear_gelu"), "the FFN's first linear with its GELU");
+        assertEquals(2 * SMALL.numHiddenLayers() + 1, count(p, "add_layer_norm"),
+                "two residual LayerNorms per layer and the embeddings' sum");
         for (int width : new int[] {9, 13, 1}) {   // other lengths: the same graph, symbolic sizes
             Object[] x = batch(width);
             assertArrayEquals(run(eager, x), run(fused, x), 0f, "width " + width);
@@ -105,10 +108,13 @@ class AttentionFusionTest {
         DynamicQuantizer.quantize(plain, new QConfigMapping().global(QConfig.dynamicDefault()), false);
         for (GraphModule block : plain.blocks().values()) {   // the same pipeline without the fusion
             List<GraphModule.GraphPass> passes = new ArrayList<>(block.pipeline());
-            assertTrue(passes.removeIf(q -> q instanceof AttentionFusion), "quantizers end with the fusions");
+            assertTrue(passes.removeIf(q -> q instanceof AttentionFusion || q instanceof dev.graft.engine.fuse.LayerFusion),
+                    "quantizers end with the fusions");
             block.setPipeline(passes);
         }
         assertEquals(SMALL.numHiddenLayers(), count(fused, "attention"));
+        assertEquals(0, count(fused, "linear_gelu"), "an INT8 linear is not an FP32 Linear");
+        assertEquals(2 * SMALL.numHiddenLayers() + 1, count(fused, "add_layer_norm"));
         assertEquals(0, count(plain, "attention"));
         Object[] x = batch(9);
         assertArrayEquals(run(plainModel, x), run(fusedModel, x), 0f);

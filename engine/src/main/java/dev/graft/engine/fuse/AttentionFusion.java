@@ -8,7 +8,7 @@ import dev.graft.engine.graph.NodeKind;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.Dropout;
 import dev.graft.engine.nn.Softmax;
-import dev.graft.ops.AttentionOps;
+import dev.graft.ops.FusedOps;
 import dev.graft.ops.LinalgOps;
 import dev.graft.ops.MathOps;
 import dev.graft.ops.MovementOps;
@@ -29,7 +29,7 @@ import java.util.List;
  *   probs  = dropout(probs)                          optional; only when it does nothing (eval mode, or p = 0)
  *   out    = matmul(probs, v)
  * </pre>
- * becomes {@code out = attention(q, k, v, mask, c, divide)} ({@link AttentionOps#ATTENTION}): the same bits,
+ * becomes {@code out = attention(q, k, v, mask, c, divide)} ({@link FusedOps#ATTENTION}): the same bits,
  * no score tensor, no copies of the permuted inputs, and a result already laid out for the permute back and the
  * flatten that follow it. Every intermediate must have one reader (the next step), so nothing else sees a value
  * that is no longer computed; the rest of the graph is untouched. Graphs in which the attention products are INT8
@@ -119,7 +119,7 @@ public final class AttentionFusion implements GraphModule.GraphPass {
         }
         Node fused;
         try (var ignored = g.insertBefore(out)) {
-            fused = g.callFunction(AttentionOps.ATTENTION, q, k, v, mask, scale, divide);
+            fused = g.callFunction(FusedOps.ATTENTION, q, k, v, mask, scale, divide);
         }
         fused.copyMetaFrom(out);
         out.replaceAllUsesWith(fused);

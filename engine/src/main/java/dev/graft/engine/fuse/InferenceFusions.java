@@ -24,7 +24,7 @@ public final class InferenceFusions {
 
     /** The passes, in the order they run. */
     public static List<GraphModule.GraphPass> passes() {
-        return List.of(new AttentionFusion());
+        return List.of(new AttentionFusion(), new LayerFusion());
     }
 
     /** Appends the passes to the block's pipeline (once) and rebuilds its graphs; loaded blocks are left as saved. */

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * none; awkward sizes (1, primes, head sizes that are not a multiple of the vector width) and BERT's {@code -FLT_MAX}
  * padding scores. Its result is laid out as {@code [B, Sq, H, Dv]}, so the permute back is contiguous.
  */
-class AttentionOpsTest {
+class FusedOpsTest {
 
     private static Tensor random(Random r, int... shape) {
         int n = 1;
@@ -52,7 +52,7 @@ class AttentionOpsTest {
     }
 
     private static Tensor fused(Tensor q, Tensor k, Tensor v, Tensor mask, float scale, boolean divide) {
-        return (Tensor) Dispatch.call(AttentionOps.ATTENTION, q, k, v, mask, scale, divide);
+        return (Tensor) Dispatch.call(FusedOps.ATTENTION, q, k, v, mask, scale, divide);
     }
 
     @Property(tries = 60)
@@ -135,13 +135,44 @@ class AttentionOpsTest {
 
     @Test
     void isRegisteredForSavedGraphsAndHasNoGradient() {
-        assertEquals(AttentionOps.ATTENTION, OpRegistry.find("attention"));
+        assertEquals(FusedOps.ATTENTION, OpRegistry.find("attention"));
         Random r = new Random(2);
         Object[] args = {random(r, 1, 1, 2, 2), random(r, 1, 1, 2, 2), random(r, 1, 1, 2, 2), null, Float.NaN, false};
-        Tensor out = (Tensor) Dispatch.call(AttentionOps.ATTENTION, args);
+        Tensor out = (Tensor) Dispatch.call(FusedOps.ATTENTION, args);
         assertFalse(Float.isNaN(out.getFloat(0, 0, 0, 0)));
-        TensorException e = assertThrows(TensorException.class, () -> AttentionOps.ATTENTION.backward(args, out,
+        TensorException e = assertThrows(TensorException.class, () -> FusedOps.ATTENTION.backward(args, out,
                 out, new boolean[] {true, true, true, false, false, false}));
         assertTrue(e.getMessage().startsWith("attention"), e.getMessage());
+    }
+
+    @Property(tries = 40)
+    void linearGeluIsGeluOfLinear(@ForAll @IntRange(min = 1, max = 3) int batch,
+                                  @ForAll @IntRange(min = 1, max = 70) int rows,
+                                  @ForAll @IntRange(min = 1, max = 90) int in, @ForAll @IntRange(min = 1, max = 70) int out,
+                                  @ForAll boolean withBias, @ForAll long seed) {
+        Random r = new Random(seed);
+        Tensor x = random(r, batch, rows, in);
+        Tensor w = random(r, out, in);
+        Tensor b = withBias ? random(r, out) : null;
+        Tensor want = (Tensor) Dispatch.call(MathOps.GELU, Dispatch.call(LinalgOps.LINEAR, x, w, b));
+        Tensor got = (Tensor) Dispatch.call(FusedOps.LINEAR_GELU, x, w, b);
+        assertArrayEquals(want.shape(), got.shape());
+        assertArrayEquals(want.toFloatArray(), got.toFloatArray(), 0f);
+    }
+
+    @Property(tries = 40)
+    void addLayerNormIsLayerNormOfTheSum(@ForAll @IntRange(min = 1, max = 40) int rows,
+                                         @ForAll @IntRange(min = 1, max = 131) int features,
+                                         @ForAll boolean affine, @ForAll boolean permutedResidual, @ForAll long seed) {
+        Random r = new Random(seed);
+        Tensor a = random(r, 2, rows, features);
+        Tensor b = permutedResidual ? random(r, rows, 2, features).permute(1, 0, 2) : random(r, 2, rows, features);
+        Tensor w = affine ? random(r, features) : null;
+        Tensor bias = affine ? random(r, features) : null;
+        int[] normalized = {features};
+        Tensor want = (Tensor) Dispatch.call(NNOps.LAYER_NORM, Dispatch.call(MathOps.ADD, a, b), normalized, w, bias,
+                1e-12f);
+        Tensor got = (Tensor) Dispatch.call(FusedOps.ADD_LAYER_NORM, a, b, normalized, w, bias, 1e-12f);
+        assertArrayEquals(want.toFloatArray(), got.toFloatArray(), 0f);
     }
 }
