@@ -101,28 +101,69 @@ public final class Attention {
     /** Scale, mask and softmax of score rows {@code [from, to)}, in place. */
     private static void rows(boolean vector, int b, int h, int from, int to, int sk, Operand mask, float scale,
                              boolean divide, float[] scores) {
-        boolean scaled = !Float.isNaN(scale);
         for (int i = from; i < to; i++) {
-            int row = i * sk;
-            if (scaled || mask != null) {
-                int mAt = mask == null ? 0 : mask.at(b, h) + i * mask.rowStride();
-                int mc = mask == null ? 0 : mask.colStride();
-                for (int j = 0; j < sk; j++) {
-                    float s = scores[row + j];
-                    if (scaled) {
-                        s = divide ? s / scale : s * scale;
-                    }
-                    if (mask != null) {
-                        s = s + mask.data()[mAt + j * mc];
-                    }
-                    scores[row + j] = s;
+            scaleMaskSoftmax(vector, scores, i * sk, sk, scale, divide, mask, b, h, i);
+        }
+    }
+
+    /**
+     * The float middle of an INT8 attention, row by row, in place of dequantize -> scale -> mask add -> softmax ->
+     * quantize: rows of {@code cols} quantized scores (row {@code r} is batch {@code r / (heads * sq)}, head
+     * {@code (r / sq) % heads}, query {@code r % sq} for the mask) are dequantized into a scratch row, scaled, masked,
+     * softmaxed and quantized into {@code out}, with the same kernels in the same order as the five operators, so the
+     * same bits. Rows are spread over the threads in chunks.
+     */
+    public static void quantizedSoftmaxRows(byte[] q, int qOff, boolean unsigned, float qScale, int qZero, int batch,
+                                            int heads, int sq, int cols, float scale, boolean divide, Operand mask,
+                                            byte[] out, int outOff, float outScale, int outZero, int qmin, int qmax) {
+        int rows = Math.multiplyExact(Math.multiplyExact(batch, heads), sq);
+        int n = Math.multiplyExact(rows, cols);
+        java.util.Objects.checkFromIndexSize(qOff, n, q.length);
+        java.util.Objects.checkFromIndexSize(outOff, n, out.length);
+        if (mask != null) {
+            within("mask", mask, batch, heads, sq, cols);
+        }
+        if (n == 0) {
+            return;
+        }
+        boolean vector = Kernels.vectorKernels();
+        int perTask = Math.max(1, Elementwise.CHUNK / cols);
+        int tasks = (rows + perTask - 1) / perTask;
+        Parallel.shared().forEach(tasks, t -> {
+            float[] row = new float[cols];
+            for (int r = t * perTask; r < Math.min(rows, (t + 1) * perTask); r++) {
+                Quantization.dequantize(q, qOff + r * cols, unsigned, row, 0, cols, qScale, qZero);
+                int i = r % sq;
+                int h = (r / sq) % heads;
+                int b = r / (sq * heads);
+                scaleMaskSoftmax(vector, row, 0, cols, scale, divide, mask, b, h, i);
+                Quantization.quantize(row, 0, out, outOff + r * cols, cols, outScale, outZero, qmin, qmax);
+            }
+        });
+    }
+
+    /** One score row: the scale, the mask row {@code (b, h, i)}, the softmax, in place. */
+    private static void scaleMaskSoftmax(boolean vector, float[] scores, int row, int sk, float scale, boolean divide,
+                                         Operand mask, int b, int h, int i) {
+        boolean scaled = !Float.isNaN(scale);
+        if (scaled || mask != null) {
+            int mAt = mask == null ? 0 : mask.at(b, h) + i * mask.rowStride();
+            int mc = mask == null ? 0 : mask.colStride();
+            for (int j = 0; j < sk; j++) {
+                float s = scores[row + j];
+                if (scaled) {
+                    s = divide ? s / scale : s * scale;
                 }
+                if (mask != null) {
+                    s = s + mask.data()[mAt + j * mc];
+                }
+                scores[row + j] = s;
             }
-            if (vector) {
-                VectorNormalization.softmaxRow(scores, row, sk, scores, row);
-            } else {
-                Normalization.softmaxRowScalar(scores, row, sk, scores, row);
-            }
+        }
+        if (vector) {
+            VectorNormalization.softmaxRow(scores, row, sk, scores, row);
+        } else {
+            Normalization.softmaxRowScalar(scores, row, sk, scores, row);
         }
     }
 

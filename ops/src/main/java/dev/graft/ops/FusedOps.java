@@ -155,6 +155,50 @@ public final class FusedOps {
         }
     };
 
+    /**
+     * {@code quantized_softmax(scores, scale, divide, mask, out_scale, out_zero_point, dtype)}: the float middle of an
+     * INT8 attention, {@code quantize(softmax(dequantize(scores) (/ or *) scale + mask, -1))}, row by row without the
+     * three float [B, H, Sq, Sk] tensors ({@link Attention#quantizedSoftmaxRows}); scores are quint8 [B, H, Sq, Sk].
+     */
+    public static final Op QUANTIZED_SOFTMAX = new Op("quantized_softmax", Op.Kind.QUANTIZED) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            float scale = floatArg(args, 1);
+            boolean divide = boolArg(args, 2);
+            Tensor mask = optionalTensorArg(args, 3);
+            float outScale = floatArg(args, 4);
+            int outZero = intArg(args, 5);
+            DType dtype = enumArg(args, 6, DType.class);
+            if (!(x.qparams instanceof QParams.PerTensor qx) || (x.dtype != DType.UINT8 && x.dtype != DType.INT8)
+                    || x.shape.length != 4 || !(outScale > 0f) || (dtype != DType.UINT8 && dtype != DType.INT8)) {
+                throw new DTypeException("quantized_softmax: needs per-tensor quantized 4-d scores and a positive"
+                        + " output scale with uint8 or int8, got " + x.dtype + " " + Arrays.toString(x.shape)
+                        + ", scale " + outScale + ", " + dtype);
+            }
+            QuantOps.checkZeroPoint(name(), dtype, outZero);
+            int[] shape = x.shape;
+            Attention.Operand m = null;
+            if (mask != null) {
+                if (mask.dtype != DType.FLOAT32) {
+                    mask = (Tensor) MovementOps.TO_DTYPE.compute(new Object[] {mask, DType.FLOAT32});
+                }
+                if (!Arrays.equals(Shapes.broadcast(name(), mask.shape, shape), shape)) {
+                    throw new ShapeException("quantized_softmax: mask " + Arrays.toString(mask.shape)
+                            + " does not broadcast to the scores " + Arrays.toString(shape));
+                }
+                int[] st = Shapes.broadcastStrides(mask, shape);
+                m = new Attention.Operand(mask.storage.floats, mask.offset, st[0], st[1], st[2], st[3]);
+            }
+            byte[] in = QuantizedOps.bytesOf(x);
+            byte[] out = new byte[in.length];
+            Attention.quantizedSoftmaxRows(in, 0, x.dtype == DType.UINT8, qx.scale(), qx.zeroPoint(), shape[0],
+                    shape[1], shape[2], shape[3], scale, divide, m, out, 0, outScale, outZero,
+                    (int) dtype.minValue(), (int) dtype.maxValue());
+            return Tensor.contiguous(Storage.ofBytes(dtype, out), shape.clone(), new QParams.PerTensor(outScale, outZero));
+        }
+    };
+
     private static Attention.Operand operand(Tensor t) {
         return new Attention.Operand(t.storage.floats, t.offset, t.strides[0], t.strides[1], t.strides[2],
                 t.strides[3]);

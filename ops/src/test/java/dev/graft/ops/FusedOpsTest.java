@@ -175,4 +175,37 @@ class FusedOpsTest {
         Tensor got = (Tensor) Dispatch.call(FusedOps.ADD_LAYER_NORM, a, b, normalized, w, bias, 1e-12f);
         assertArrayEquals(want.toFloatArray(), got.toFloatArray(), 0f);
     }
+
+    @Property(tries = 40)
+    void quantizedSoftmaxIsTheFloatStepsBetweenTwoInt8Products(@ForAll @IntRange(min = 1, max = 3) int batch,
+                                                               @ForAll @IntRange(min = 1, max = 4) int heads,
+                                                               @ForAll @IntRange(min = 1, max = 29) int sq,
+                                                               @ForAll @IntRange(min = 1, max = 43) int sk,
+                                                               @ForAll @IntRange(min = 0, max = 2) int maskKind,
+                                                               @ForAll boolean divide, @ForAll long seed) {
+        Random r = new Random(seed);
+        byte[] q = new byte[batch * heads * sq * sk];
+        r.nextBytes(q);
+        float inScale = 0.01f + r.nextFloat();
+        int inZero = r.nextInt(256);
+        Tensor scores = Tensor.contiguous(Storage.ofBytes(DType.UINT8, q), new int[] {batch, heads, sq, sk},
+                new QParams.PerTensor(inScale, inZero));
+        Tensor mask = switch (maskKind) {
+            case 0 -> null;
+            case 1 -> paddingMask(r, batch, sk);
+            default -> random(r, batch, heads, sq, sk);
+        };
+        float c = divide ? 5.656854f : 0.125f;
+        Tensor x = (Tensor) Dispatch.call(QuantOps.DEQUANTIZE, scores);
+        x = (Tensor) Dispatch.call(divide ? MathOps.DIV : MathOps.MUL, x, c);
+        if (mask != null) {
+            x = (Tensor) Dispatch.call(MathOps.ADD, x, mask);
+        }
+        x = (Tensor) Dispatch.call(NNOps.SOFTMAX, x, -1);
+        Tensor want = (Tensor) Dispatch.call(QuantOps.QUANTIZE_PER_TENSOR, x, 1f / 255, 0, DType.UINT8);
+        Tensor got = (Tensor) Dispatch.call(FusedOps.QUANTIZED_SOFTMAX, scores, c, divide, mask, 1f / 255, 0,
+                DType.UINT8);
+        assertArrayEquals(want.toByteArray(), got.toByteArray());
+        assertEquals(want.qparams(), got.qparams());
+    }
 }

@@ -121,6 +121,33 @@ class AttentionFusionTest {
     }
 
     @Test
+    void staticInt8FusesTheFloatStepsOfItsInt8AttentionAndKeepsTheBits() {
+        List<Object[]> calibration = List.of(batch(9), batch(7));
+        BertModel fusedModel = model();
+        BertModel plainModel = model();
+        Partition fused = Partitioner.partitionWithExamples(fusedModel, calibration,
+                dev.graft.engine.trace.TraceConfig.defaults());
+        dev.graft.engine.quant.tune.TransformerDefaults.recipe(fused).apply(fused, calibration, null,
+                dev.graft.engine.ProgressListener.NONE);
+        Partition plain = Partitioner.partitionWithExamples(plainModel, calibration,
+                dev.graft.engine.trace.TraceConfig.defaults());
+        dev.graft.engine.quant.tune.TransformerDefaults.recipe(plain).apply(plain, calibration, null,
+                dev.graft.engine.ProgressListener.NONE);
+        for (GraphModule block : plain.blocks().values()) {
+            List<GraphModule.GraphPass> passes = new ArrayList<>(block.pipeline());
+            passes.removeIf(q -> q instanceof AttentionFusion || q instanceof dev.graft.engine.fuse.LayerFusion);
+            block.setPipeline(passes);
+        }
+        assertEquals(SMALL.numHiddenLayers(), count(fused, "quantized_softmax"), "one per layer");
+        assertEquals(2 * SMALL.numHiddenLayers(), count(fused, "quantized_matmul"), "the INT8 products stay");
+        assertEquals(0, count(fused, "softmax"));
+        assertEquals(SMALL.numHiddenLayers(), count(plain, "softmax"));
+        for (Object[] x : List.of(batch(9), batch(4))) {
+            assertArrayEquals(run(plainModel, x), run(fusedModel, x), 0f);
+        }
+    }
+
+    @Test
     void aSavedFusedModelLoadsWithItsAttentionNodes(@TempDir Path dir) {
         BertModel m = model();
         Partition p = Graft.optimize(m, List.<Object[]>of(batch(9)));

@@ -13,6 +13,7 @@ import dev.graft.ops.LinalgOps;
 import dev.graft.ops.MathOps;
 import dev.graft.ops.MovementOps;
 import dev.graft.ops.NNOps;
+import dev.graft.ops.QuantOps;
 import dev.graft.ops.Op;
 
 import java.util.ArrayList;
@@ -32,8 +33,9 @@ import java.util.List;
  * becomes {@code out = attention(q, k, v, mask, c, divide)} ({@link FusedOps#ATTENTION}): the same bits,
  * no score tensor, no copies of the permuted inputs, and a result already laid out for the permute back and the
  * flatten that follow it. Every intermediate must have one reader (the next step), so nothing else sees a value
- * that is no longer computed; the rest of the graph is untouched. Graphs in which the attention products are INT8
- * (static quantization quantizes them) do not match and are left as they are.
+ * that is no longer computed; the rest of the graph is untouched. Where static quantization made both products
+ * INT8, the float steps between them (dequantize, scale, mask, softmax, quantize) become one
+ * {@code quantized_softmax} node instead ({@link FusedOps#QUANTIZED_SOFTMAX}, same bits).
  */
 public final class AttentionFusion implements GraphModule.GraphPass {
 
@@ -43,6 +45,8 @@ public final class AttentionFusion implements GraphModule.GraphPass {
         for (Node n : new ArrayList<>(g.nodes())) {
             if (!n.isErased() && isFunction(n, LinalgOps.MATMUL)) {
                 changed |= fuse(owner, g, n);
+            } else if (!n.isErased() && isFunction(n, QuantOps.QUANTIZE_PER_TENSOR)) {
+                changed |= fuseQuantized(owner, g, n);
             }
         }
         if (changed) {
@@ -123,6 +127,72 @@ public final class AttentionFusion implements GraphModule.GraphPass {
         }
         fused.copyMetaFrom(out);
         out.replaceAllUsesWith(fused);
+        return true;
+    }
+
+    /**
+     * The float middle of an INT8 attention (static quantization makes both products INT8):
+     * {@code quantize_per_tensor(dropout?(softmax(add?(div|mul?(dequantize(scores), c), mask), -1)), s, z, dtype)}
+     * becomes {@code quantized_softmax(scores, c, divide, mask, s, z, dtype)}.
+     */
+    private static boolean fuseQuantized(GraphModule owner, Graph g, Node quantize) {
+        if (quantize.args().size() != 4 || !(quantize.args().get(0) instanceof Node probs)
+                || !(quantize.args().get(1) instanceof Number outScale)
+                || !(quantize.args().get(2) instanceof Integer outZero) || !rank4(quantize)) {
+            return false;
+        }
+        Object dtype = quantize.args().get(3);
+        if (!onlyUser(probs, quantize)) {
+            return false;
+        }
+        if (isModule(owner, probs, Dropout.class)) {
+            Dropout d = (Dropout) module(owner, probs);
+            if ((d.isTraining() && d.p() != 0f) || !(probs.args().get(0) instanceof Node p) || !onlyUser(p, probs)) {
+                return false;
+            }
+            probs = p;
+        }
+        if (!isFunction(probs, NNOps.SOFTMAX) || !isLastDim(probs.args().get(1), probs)
+                || !(probs.args().get(0) instanceof Node scores) || !onlyUser(scores, probs)) {
+            return false;
+        }
+        Object mask = null;
+        if (isFunction(scores, MathOps.ADD) && scores.args().size() == 2
+                && scores.args().get(0) instanceof Node a && scores.args().get(1) instanceof Node b) {
+            if ((isFunction(a, MathOps.DIV) || isFunction(a, MathOps.MUL) || isFunction(a, QuantOps.DEQUANTIZE))
+                    && onlyUser(a, scores)) {
+                mask = b;
+                scores = a;
+            } else if ((isFunction(b, MathOps.DIV) || isFunction(b, MathOps.MUL) || isFunction(b, QuantOps.DEQUANTIZE))
+                    && onlyUser(b, scores)) {
+                mask = a;
+                scores = b;
+            } else {
+                return false;
+            }
+        }
+        float scale = Float.NaN;
+        boolean divide = false;
+        if (isFunction(scores, MathOps.DIV) || isFunction(scores, MathOps.MUL)) {
+            if (!(scores.args().get(0) instanceof Node x) || !(scores.args().get(1) instanceof Number c)
+                    || !onlyUser(x, scores)) {
+                return false;
+            }
+            scale = c.floatValue();
+            divide = isFunction(scores, MathOps.DIV);
+            scores = x;
+        }
+        if (!isFunction(scores, QuantOps.DEQUANTIZE) || scores.args().size() != 1
+                || !(scores.args().get(0) instanceof Node quantized) || !rank4(quantized)) {
+            return false;
+        }
+        Node fused;
+        try (var ignored = g.insertBefore(quantize)) {
+            fused = g.callFunction(FusedOps.QUANTIZED_SOFTMAX, quantized, scale, divide, mask, outScale.floatValue(),
+                    outZero, dtype);
+        }
+        fused.copyMetaFrom(quantize);
+        quantize.replaceAllUsesWith(fused);
         return true;
     }
 
