@@ -67,12 +67,15 @@ final class BenchCommand implements Command {
                 (-Dgraft.threads=N, default: every processor): graft-fp32, graft-dyn, graft-static (the default
                 transformer recipe), ort-fp32, ort-int8 (ONNX Runtime's -q model); sizes 1x20 (one sentence),
                 1x128 and 32x128 (Reuters Grain test documents), rounds alternating, medians (min) and ratios.
-                --engines  a subset, comma-separated; --profile 1x20|1x128|32x128  wall time per operator""";
+                --engines  a subset, comma-separated; --profile 1x20|1x128|32x128  wall time per operator
+                --cpu-time with -Dgraft.threads=1: the calling thread's CPU time instead of wall clock (steady
+                           on a loaded machine: with one thread it is each engine's whole work)""";
     }
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Options o = Options.spec().values("--approach", "--runs", "--calib", "--peer", "--engines", "--profile").parse(args).atMostPositionals(1);
+        Options o = Options.spec().values("--approach", "--runs", "--calib", "--peer", "--engines", "--profile")
+                .switches("--cpu-time").parse(args).atMostPositionals(1);
         String model = o.positional(0, "which model? one of " + ReferenceModels.NAMES + ", reuters, or a .graft file"
                 + " (or kernels)");
         int runs = o.integer("--runs", 1, 100_000, DEFAULT_RUNS);
@@ -80,8 +83,8 @@ final class BenchCommand implements Command {
             onlyFlags(o, "bench minilm --peer", "--runs");
             return PeerBench.run(o, runs, out);
         }
-        for (String flag : List.of("--peer", "--engines", "--profile")) {
-            if (o.given(flag)) {
+        for (String flag : List.of("--peer", "--engines", "--profile", "--cpu-time")) {
+            if (o.given(flag) || (flag.equals("--cpu-time") && o.has(flag))) {
                 throw new UsageException(flag + " applies to bench minilm --peer ort only");
             }
         }

@@ -76,6 +76,11 @@ final class PeerBench {
             }
         }
         String profile = o.given("--profile") ? o.string("--profile", null) : null;
+        boolean cpuTime = o.has("--cpu-time");
+        if (cpuTime && Graft.threads() != 1) {
+            throw new UsageException("--cpu-time measures the calling thread's CPU time, which is all of both engines'"
+                    + " work only with one thread: run with -Dgraft.threads=1");
+        }
         if (profile != null && !SIZES.contains(profile)) {
             throw new UsageException("--profile: unknown size '" + profile + "' (choose from " + SIZES + ")");
         }
@@ -128,7 +133,7 @@ final class PeerBench {
             if (profile != null) {
                 return profile(built, profile, inputs.get(profile), Math.max(runs, 3), out);
             }
-            return table(built, inputs, runs, out);
+            return table(built, inputs, runs, cpuTime, out);
         } finally {
             for (AutoCloseable c : closeLater) {
                 c.close();
@@ -145,10 +150,13 @@ final class PeerBench {
         };
     }
 
-    private static int table(Map<String, Engine> engines, Map<String, Object[]> inputs, int runs, PrintStream out) {
+    private static int table(Map<String, Engine> engines, Map<String, Object[]> inputs, int runs, boolean cpuTime,
+                             PrintStream out) {
         List<String> names = new ArrayList<>(engines.keySet());
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
         out.printf("%d rounds per size after warm-up; each round calls every engine once, the first engine rotating;"
-                + " ms per call, median (min)%n%n", runs);
+                + " ms per call, median (min)%s%n%n", runs, cpuTime ? ", CPU time of the calling thread (one thread:"
+                + " the engines' whole work, whatever else runs on the machine)" : ", wall clock");
         StringBuilder header = new StringBuilder(String.format("%-8s", "size"));
         names.forEach(n -> header.append(String.format("  %17s", n)));
         out.println(header);
@@ -167,9 +175,9 @@ final class PeerBench {
             for (int r = 0; r < runs; r++) {
                 for (int k = 0; k < names.size(); k++) {
                     int e = (k + r) % names.size();
-                    long t0 = System.nanoTime();
+                    long t0 = cpuTime ? mx.getCurrentThreadCpuTime() : System.nanoTime();
                     engines.get(names.get(e)).run(x);
-                    ms[e][r] = (System.nanoTime() - t0) / 1e6;
+                    ms[e][r] = ((cpuTime ? mx.getCurrentThreadCpuTime() : System.nanoTime()) - t0) / 1e6;
                 }
             }
             StringBuilder row = new StringBuilder(String.format("%-8s", size.getKey()));

@@ -22,8 +22,14 @@ public final class InferenceFusions {
     private InferenceFusions() {
     }
 
-    /** The passes, in the order they run. */
+    /** {@code -Dgraft.fusions=false} turns the rewrites off (to compare, or to bisect a numerical question). */
+    public static final String PROPERTY = "graft.fusions";
+
+    /** The passes, in the order they run (none when {@link #PROPERTY} is {@code false}). */
     public static List<GraphModule.GraphPass> passes() {
+        if (!Boolean.parseBoolean(System.getProperty(PROPERTY, "true"))) {
+            return List.of();
+        }
         return List.of(new AttentionFusion(), new LayerFusion());
     }
 
