@@ -39,7 +39,8 @@ final class ReportPage {
         h.append("<p>Measured in one run on ").append(esc(r.machine())).append(", ")
                 .append(LocalDate.now()).append(String.format(Locale.ROOT, " (%.0f s). ", r.seconds()))
                 .append("Reproduce with <code>./graft demo</code> or <code>./graft report --out report.html</code>.")
-                .append(" Latency: median of alternating FP32/INT8 calls at batch 1 after a shared warm-up.")
+                .append(" Latency: ms per call at batch 1, median ± half the interquartile range; all rows of a model")
+                .append(" timed in one interleaved loop against one FP32 run, after a shared warm-up.")
                 .append(" Sizes: the saved <code>.graft</code> files (FP32 saved the same way).</p>\n");
 
         h.append("<h2>Results</h2>\n<table id=\"results\"><tr><th>model</th><th>approach</th><th>INT8 score</th>")
@@ -53,8 +54,8 @@ final class ReportPage {
                     .append(num(String.format(Locale.ROOT, "%.2f%%", 100 * row.relativeLoss())))
                     .append(num(Format.bytes(row.int8Bytes()))).append(num(Format.bytes(row.fp32Bytes())))
                     .append(num(String.format(Locale.ROOT, "%.2fx", row.compression())))
-                    .append(num(String.format(Locale.ROOT, "%.2f", row.int8Ms())))
-                    .append(num(String.format(Locale.ROOT, "%.2f", row.fp32Ms())))
+                    .append(num(row.int8().text()))
+                    .append(num(row.fp32().text()))
                     .append(num(String.format(Locale.ROOT, "%.2fx", row.speedup())))
                     .append(num(row.blocks())).append("</tr>\n");
         }

@@ -46,7 +46,8 @@ class ReportPageTest {
         List<ResultsTable.WorkloadResult> workloads = new ArrayList<>();
         for (String name : List.of("reuters", "cnn", "nanodet")) {
             ResultsTable.Row row = new ResultsTable.Row(name + " <model>", "static", "99.26%", "99.28%", 0.0002,
-                    44_000, 160_000, 2.5, 1.7, "6 / 1", "a \"recipe\" & more");
+                    44_000, 160_000, new ResultsTable.Timing(2.5, 0.1, 30), new ResultsTable.Timing(1.7, 0.1, 30),
+                    "6 / 1", "a \"recipe\" & more");
             workloads.add(new ResultsTable.WorkloadResult(name, name + " title", "accuracy", p, List.of(row, row),
                     "static", List.of(new LayerErrorReport.Row("stem.0", "Conv2d", 40.5, 0.1, 3))));
         }
@@ -59,7 +60,8 @@ class ReportPageTest {
         List<ResultsTable.Detections> detections = List.of(new ResultsTable.Detections("dog.jpg",
                 NanoDetImages.drawDetections(photo, boxes), NanoDetImages.drawDetections(photo, boxes), 1, 1));
         ResultsTable.Row ort = new ResultsTable.Row("MiniLM-Reuters", "ONNX Runtime INT8 (-q)", "96.9%", "97.02%",
-                0.001, 23_000_000, 90_000_000, 4.0, 9.0, "-", "ort");
+                0.001, 23_000_000, 90_000_000, new ResultsTable.Timing(4.0, 0.2, 30),
+                new ResultsTable.Timing(9.0, 0.3, 30), "-", "ort");
         return new ResultsTable.Result(workloads, ort, "cosine 0.99", detections, 12.0, "test machine");
     }
 
