@@ -131,7 +131,7 @@ final class PeerBench {
                     + " Grain training sentences%n", Kernels.int8Gemm().name(),
                     calibration.stream().mapToInt(b -> ((Tensor) b[0]).shape()[0]).sum());
             if (profile != null) {
-                return profile(built, profile, inputs.get(profile), Math.max(runs, 3), out);
+                return profile(built, profile, inputs.get(profile), Math.max(runs, 3), cpuTime, out);
             }
             return table(built, inputs, runs, cpuTime, out);
         } finally {
@@ -226,9 +226,12 @@ final class PeerBench {
     }
 
     /** Per-operator wall time of every Graft engine at one size (ONNX Runtime engines are only timed whole). */
-    private static int profile(Map<String, Engine> engines, String size, Object[] x, int calls, PrintStream out) {
-        out.printf("%nwhere the time goes at %s: wall time per call of each operator of the traced blocks, %d calls"
-                + " (outside the blocks: glue code between them)%n", size, calls);
+    private static int profile(Map<String, Engine> engines, String size, Object[] x, int calls, boolean cpuTime,
+                               PrintStream out) {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        java.util.function.LongSupplier clock = cpuTime ? mx::getCurrentThreadCpuTime : System::nanoTime;
+        out.printf("%nwhere the time goes at %s: %s per call of each operator of the traced blocks, %d calls"
+                + " (outside the blocks: glue code between them)%n", size, cpuTime ? "CPU time" : "wall time", calls);
         for (Map.Entry<String, Engine> e : engines.entrySet()) {
             Engine engine = e.getValue();
             for (int i = 0; i < 3; i++) {
@@ -236,17 +239,25 @@ final class PeerBench {
             }
             Map<String, long[]> byOp = new TreeMap<>();
             long total;
-            long t0 = System.nanoTime();
-            try (var ignored = Interpreter.listen((what, nanos) -> {
-                long[] c = byOp.computeIfAbsent(what, k -> new long[2]);
-                c[0] += nanos;
-                c[1]++;
+            long t0 = clock.getAsLong();
+            try (var ignored = Interpreter.listen(new Interpreter.NodeTimer() {
+                @Override
+                public void node(String what, long nanos) {
+                    long[] c = byOp.computeIfAbsent(what, k -> new long[2]);
+                    c[0] += nanos;
+                    c[1]++;
+                }
+
+                @Override
+                public long now() {
+                    return clock.getAsLong();
+                }
             })) {
                 for (int i = 0; i < calls; i++) {
                     engine.run(x);
                 }
             }
-            total = System.nanoTime() - t0;
+            total = clock.getAsLong() - t0;
             long inBlocks = byOp.values().stream().mapToLong(c -> c[0]).sum();
             out.printf("%n%s: %.2f ms per call%s%n", e.getKey(), total / 1e6 / calls,
                     byOp.isEmpty() ? " (no traced blocks: eager or another engine)" : "");
