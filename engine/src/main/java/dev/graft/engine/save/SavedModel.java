@@ -372,7 +372,11 @@ public final class SavedModel {
             if (!(config instanceof Map<?, ?> cm)) {
                 throw new SavedModelException("model", "config must be a map");
             }
-            Module model = ModuleCodecs.Savables.create(className, new SavedConfig(className, cast(cm)), "model");
+            // The glue model is built whole before the blocks replace parts of it: its configuration may declare no
+            // more parameters than the file's tensors could fill.
+            long present = tensors.values().stream().mapToLong(Tensor::numel).sum();
+            Module model = ModuleCodecs.Savables.create(className, new SavedConfig(className, cast(cm),
+                    LoadCheck.glueBudget(present)), "model");
             for (Map.Entry<String, GraphModule> b : blocks.entrySet()) {
                 try {
                     model.module(b.getKey());
@@ -549,6 +553,7 @@ public final class SavedModel {
             LoadCheck.config(cast(cm), where);
             Map<String, Tensor> ts = new LinkedHashMap<>();
             map(r.get("tensors"), where + ".tensors").forEach((k, ref) -> ts.put(k, tensor(ref, where + ", tensor '" + k + "'")));
+            LoadCheck.layer(cast(cm), ts, where);
             Map<String, ModuleRecord> children = new LinkedHashMap<>();
             map(r.get("children"), where + ".children").forEach((k, c) ->
                     children.put(k, record(map(c, where + "." + k), where + "." + k)));
