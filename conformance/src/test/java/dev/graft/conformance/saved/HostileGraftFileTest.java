@@ -76,8 +76,20 @@ class HostileGraftFileTest {
     private static void refused(GraftFile.Contents c, String expected, Consumer<Map<String, Object>> edit) {
         Map<String, Object> manifest = (Map<String, Object>) Json.parse(Json.toBytes(c.manifest()));
         edit.accept(manifest);
+        refused(manifest, c.tensors(), expected);
+    }
+
+    /** {@code c} with the tensor {@code name} replaced by {@code value}, saved with fresh checksums, is refused. */
+    private static void refusedTensor(GraftFile.Contents c, String name, Tensor value, String expected) {
+        Map<String, Tensor> tensors = new java.util.LinkedHashMap<>(c.tensors());
+        assertTrue(tensors.containsKey(name), name + " in " + tensors.keySet());
+        tensors.put(name, value);
+        refused(c.manifest(), tensors, expected);
+    }
+
+    private static void refused(Map<String, Object> manifest, Map<String, Tensor> tensors, String expected) {
         Path f = dir.resolve("hostile.graft");
-        byte[] bytes = GraftFile.toBytes(f, manifest, c.tensors());
+        byte[] bytes = GraftFile.toBytes(f, manifest, tensors);
         FormatException e = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThrows(
                 FormatException.class, () -> GraftFile.read(f, GraftFile.readContents(bytes, f)), expected));
         assertTrue(e.getMessage().startsWith(f.toString()) && e.getMessage().contains(expected), e.getMessage());
@@ -178,6 +190,23 @@ class HostileGraftFileTest {
                 100_000_000));
         refused(bert, "a BERT encoder with these sizes would allocate", m -> bertSizes(m).put("num_hidden_layers",
                 1_000_000));
+    }
+
+    /**
+     * A NaN in a saved LayerNorm (found by the fuzzer: it loaded, then the first call failed deep in dynamic
+     * quantization with an untyped error) or an infinite convolution weight is refused at load, naming the tensor.
+     */
+    @Test
+    void weightsThatAreNotNumbersAreRefusedAtLoad() {
+        String norm = bert.tensors().keySet().stream().filter(k -> k.endsWith("LayerNorm/weight")).findFirst()
+                .orElseThrow();
+        refusedTensor(bert, norm, Tensor.full(Float.NaN, bert.tensors().get(norm).shape()), "holds NaN");
+        String conv = fp32Cnn.tensors().keySet().stream().filter(k -> k.endsWith("weight")).findFirst().orElseThrow();
+        Tensor w = fp32Cnn.tensors().get(conv);
+        float[] values = w.toFloatArray();
+        values[values.length / 2] = Float.POSITIVE_INFINITY;
+        refusedTensor(fp32Cnn, conv, Tensor.of(values, w.shape()), "holds Infinity at element "
+                + values.length / 2);
     }
 
     private static Map<String, Object> bertSizes(Map<String, Object> m) {

@@ -135,6 +135,36 @@ final class LoadCheck {
     }
 
     /**
+     * No saved float tensor holds NaN: no model computes anything from one, and a NaN weight loads and then fails
+     * (or returns NaN) at the first call. Infinities are allowed here (a mask constant may be one).
+     */
+    static void noNaN(Tensor t, String key, String where) {
+        scan(t, key, where, true);
+    }
+
+    /**
+     * A layer's parameters (weights, biases, norms, per-channel scales) are not infinite either ({@link #noNaN} has
+     * already seen every tensor the file holds).
+     */
+    static void finite(Tensor t, String key, String where) {
+        scan(t, key, where, false);
+    }
+
+    private static void scan(Tensor t, String key, String where, boolean nan) {
+        if (!t.dtype().isFloatingPoint() || t.isQuantized()) {
+            return;
+        }
+        float[] values = t.toFloatArray();
+        for (int i = 0; i < values.length; i++) {
+            float v = values[i];
+            if (nan ? Float.isNaN(v) : Float.isInfinite(v)) {
+                throw new SavedModelException(where, "tensor '" + key + "' holds " + v + " at element " + i
+                        + "; saved weights are finite numbers");
+            }
+        }
+    }
+
+    /**
      * Parameter elements the glue model may build from its configuration ({@link SavedConfig#checkSize}) when the
      * file holds {@code present} tensor elements: every parameter is saved once (as FP32 in the glue's state, or as
      * INT8 or FP32 in a block), so twice that, plus room for small buffers.

@@ -409,6 +409,7 @@ public final class SavedModel {
             }
             Map<String, Tensor> state = new LinkedHashMap<>();
             stateRefs.forEach((k, ref) -> state.put(k, tensor(ref, "model.state['" + k + "']")));
+            state.forEach((k, t) -> LoadCheck.finite(t, k, "model.state['" + k + "']"));
             try {
                 // Not strict: the key sets were compared above, and the blocks' tensors are already in place.
                 model.loadStateDict(state, false);
@@ -553,6 +554,7 @@ public final class SavedModel {
             LoadCheck.config(cast(cm), where);
             Map<String, Tensor> ts = new LinkedHashMap<>();
             map(r.get("tensors"), where + ".tensors").forEach((k, ref) -> ts.put(k, tensor(ref, where + ", tensor '" + k + "'")));
+            ts.forEach((k, t) -> LoadCheck.finite(t, k, where + ", tensor '" + k + "'"));
             LoadCheck.layer(cast(cm), ts, where);
             Map<String, ModuleRecord> children = new LinkedHashMap<>();
             map(r.get("children"), where + ".children").forEach((k, c) ->
@@ -602,7 +604,9 @@ public final class SavedModel {
             if (t == null) {
                 throw new SavedModelException(where, "tensor '" + key + "' is missing from the file");
             }
-            used.add(key);
+            if (used.add(key)) {
+                LoadCheck.noNaN(t, key, where);
+            }
             return t;
         }
 
