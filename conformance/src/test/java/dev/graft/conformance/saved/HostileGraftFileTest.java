@@ -138,6 +138,10 @@ class HostileGraftFileTest {
                 .put("padding", ints(3000, 3000)));
         refused(int8Cnn, "input scale must be finite and > 0, got 0.0", m -> config(record(m, "QuantizedLeaf"))
                 .put("input_scale", Map.of("f32", "0")));
+        // Found by the fuzzer (graft input 16842): an adaptive pooling of 1 x 1,000,000 cells on a 28 x 28 input
+        // made the load-time dry run run past the time limit.
+        refused(int8Cnn, "adaptive pooling output size [1, 1000000]", m -> config(record(m, "AdaptiveAvgPool2d"))
+                .put("args", List.of(ints(1, 1_000_000))));
         refused(int8Cnn, "'stride' should be an int[], got null", m -> config(record(m, "QuantizedConv2d"))
                 .put("stride", null));
     }

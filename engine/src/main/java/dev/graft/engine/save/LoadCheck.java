@@ -164,6 +164,33 @@ final class LoadCheck {
         }
     }
 
+    /** Output cells (height x width) an adaptive pooling may produce: models use 1x1 to 7x7; 256x256 is room. */
+    static final long MAX_ADAPTIVE_OUTPUT = 1 << 16;
+
+    /**
+     * An adaptive pooling's output size (module {@code AdaptiveAvgPool2d}'s first argument, or a graph node's
+     * second) is a size the file sets: 1 x 1,000,000 on a 28 x 28 input took the load-time dry run past the fuzzer's
+     * time limit. Each side at least 1, the cells at most {@link #MAX_ADAPTIVE_OUTPUT}.
+     */
+    static void adaptiveOutput(Object size, String where) {
+        long[] sides = sizes(size);
+        long cells = 1;
+        for (long s : sides) {
+            cells = s < 1 ? -1 : cells < 0 ? -1 : Math.min(cells * s, Long.MAX_VALUE / 2);
+        }
+        if (sides.length == 0 || cells < 1 || cells > MAX_ADAPTIVE_OUTPUT) {
+            throw new SavedModelException(where, "adaptive pooling output size " + describe(size) + ": each side must"
+                    + " be at least 1 and the output at most " + MAX_ADAPTIVE_OUTPUT + " cells");
+        }
+    }
+
+    /** The size-setting arguments of a graph's operator calls (today: adaptive pooling). */
+    static void functionArgs(String op, List<?> args, String where) {
+        if ((op.equals("adaptive_avg_pool2d") || op.equals("quantized_adaptive_avg_pool2d")) && args.size() > 1) {
+            adaptiveOutput(args.get(1), where);
+        }
+    }
+
     /**
      * Parameter elements the glue model may build from its configuration ({@link SavedConfig#checkSize}) when the
      * file holds {@code present} tensor elements: every parameter is saved once (as FP32 in the glue's state, or as

@@ -515,6 +515,7 @@ public final class SavedModel {
                         if (op == null) {
                             throw new SavedModelException(nw, "unknown operator '" + opName + "'");
                         }
+                        LoadCheck.functionArgs(opName, args, nw);
                         yield new Target.Function(op);
                     }
                     case "output" -> new Target.Output();
@@ -556,6 +557,9 @@ public final class SavedModel {
             map(r.get("tensors"), where + ".tensors").forEach((k, ref) -> ts.put(k, tensor(ref, where + ", tensor '" + k + "'")));
             ts.forEach((k, t) -> LoadCheck.finite(t, k, where + ", tensor '" + k + "'"));
             LoadCheck.layer(cast(cm), ts, where);
+            if (type.equals("AdaptiveAvgPool2d") && cast(cm).get("args") instanceof List<?> a && !a.isEmpty()) {
+                LoadCheck.adaptiveOutput(a.get(0), where);
+            }
             Map<String, ModuleRecord> children = new LinkedHashMap<>();
             map(r.get("children"), where + ".children").forEach((k, c) ->
                     children.put(k, record(map(c, where + "." + k), where + "." + k)));
