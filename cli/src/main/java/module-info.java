@@ -3,6 +3,7 @@ module dev.graft.cli {
     requires dev.graft.models;
     requires dev.graft.api;
     requires java.desktop;
+    requires java.logging;
     requires com.microsoft.onnxruntime;
     exports dev.graft.cli;
 }

@@ -80,7 +80,10 @@ final class DemoCommand implements Command {
         out.print(table);
         out.println();
         out.println("Scores: MiniLM-Reuters and MNIST accuracy on their test sets; NanoDet F1 of INT8 detections"
-                + " against FP32's (IoU 0.5). Sizes: the saved .graft files. Latency: batch 1, median ms.");
+                + " against FP32's (IoU 0.5). Sizes: the saved .graft files. Latency: batch 1, median ms ± half the"
+                + " interquartile range, all rows of a model timed in one interleaved loop against one FP32 run, on "
+                + ResultsTable.threads() + " threads (-Dgraft.threads=N). Blocks: traced blocks / modules left eager,"
+                + " as listed in part 1.");
         if (r.ort() != null) {
             out.println("ONNX Runtime row: " + r.ortNote() + ".");
         }

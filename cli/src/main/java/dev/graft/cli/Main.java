@@ -5,12 +5,21 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The {@code graft} command. {@code ./graft} at the repository root builds the project and runs this class with the
  * right JDK and flags.
  */
 public final class Main {
+    /**
+     * The kernels' logger: their choice is logged at INFO when the kernels start; the CLI shows it only with
+     * {@code --verbose} ({@code ./graft kernels} prints it anyway), warnings (a fallback to scalar) always. Held
+     * here so the level set on it stays (java.util.logging keeps loggers weakly).
+     */
+    private static final Logger KERNELS_LOG = Logger.getLogger("dev.graft.kernels.Kernels");
+
     private final Map<String, Command> commands = new LinkedHashMap<>();
 
     Main() {
@@ -45,7 +54,10 @@ public final class Main {
         System.exit(code);
     }
 
-    int run(List<String> args, PrintStream out, PrintStream err) {
+    int run(List<String> arguments, PrintStream out, PrintStream err) {
+        List<String> args = new ArrayList<>(arguments);
+        boolean verbose = args.remove("--verbose");
+        KERNELS_LOG.setLevel(verbose ? Level.ALL : Level.WARNING);
         if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h") || args.get(0).equals("help")) {
             if (args.size() > 1 && commands.containsKey(args.get(1))) {
                 out.println(commands.get(args.get(1)).usage());
@@ -110,6 +122,7 @@ public final class Main {
             out.printf("  %-10s %s%n", c.name(), c.summary());
         }
         out.println();
+        out.println("--verbose (with any command): also log which kernels this JVM selected");
         out.println("environment: GRAFT_JVM_OPTS (extra JVM flags), GRAFT_JAVA_HOME (a JDK >= 25), GRAFT_DEBUG (stack traces)");
     }
 }

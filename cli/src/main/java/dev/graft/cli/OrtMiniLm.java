@@ -15,8 +15,9 @@ import java.util.Map;
 
 /**
  * ONNX Runtime's own dynamic-INT8 MiniLM ({@code all-minilm-l6-v2-q.onnx}, from the langchain4j {@code -q} jar on
- * Maven Central), run through ONNX Runtime Java: the outside reference row of the results table. Two intra-op
- * threads, as Graft uses on these two-core machines.
+ * Maven Central), run through ONNX Runtime Java: the outside reference row of the results table. As many intra-op
+ * threads as Graft's kernels have ({@code graft.threads}, default every processor), so the two engines are compared
+ * on the same cores.
  */
 final class OrtMiniLm implements AutoCloseable {
     static final String RESOURCE = "all-minilm-l6-v2-q.onnx";
@@ -24,10 +25,11 @@ final class OrtMiniLm implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final OrtSession session;
     private final long bytes;
+    private final int threads = dev.graft.kernels.Parallel.shared().threads();
 
     private OrtMiniLm(byte[] onnx) throws OrtException {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(2);
+            options.setIntraOpNumThreads(threads);
             this.session = env.createSession(onnx, options);
         }
         this.bytes = onnx.length;
@@ -43,6 +45,11 @@ final class OrtMiniLm implements AutoCloseable {
         } catch (OrtException e) {
             throw new IOException("ONNX Runtime cannot load " + RESOURCE + ": " + e.getMessage(), e);
         }
+    }
+
+    /** ONNX Runtime's intra-op threads: Graft's kernel thread count. */
+    int threads() {
+        return threads;
     }
 
     /** Size of the ONNX file. */
@@ -78,7 +85,11 @@ final class OrtMiniLm implements AutoCloseable {
     }
 
     @Override
-    public void close() throws OrtException {
-        session.close();
+    public void close() throws IOException {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new IOException("ONNX Runtime cannot close its session: " + e.getMessage(), e);
+        }
     }
 }

@@ -4,27 +4,42 @@ import dev.graft.engine.ProgressListener;
 
 import java.io.PrintStream;
 import java.util.Locale;
+import java.util.function.LongSupplier;
 
 /**
  * Progress of long work (calibration, training, evaluation) on stderr: on a terminal a bar redrawn in place,
  * {@code calibration [##########..........]  50%  16/32  3.1 s, about 3 s left}; otherwise (a log, a pipe, CI) a
- * plain line each time another tenth is done, so logs stay short and readable.
+ * few plain lines per task: one every {@link #PLAIN_INTERVAL_NANOS} at most while it runs, and its last state when
+ * it ends (the next task starts or {@link #finishLine} is called), so a task of a few seconds is one line.
+ *
+ * <p>A task is identified by its message up to the first digit ({@link #label}); the same label counting again
+ * from below (the next training epoch) continues the task. The time left is shown only once there is a rate: at
+ * least {@link #RATE_NANOS} and one more step since the task (or the epoch) first reported.
  */
 final class Progress implements ProgressListener {
     private static final int WIDTH = 24;
+    /** Plain mode: at most one line this often per task while it runs (its final state is always printed). */
+    static final long PLAIN_INTERVAL_NANOS = 15_000_000_000L;
+    /** How long a task must have run before a time-left estimate is shown. */
+    static final long RATE_NANOS = 2_000_000_000L;
 
     private final PrintStream err;
     private final boolean terminal;
-    private long start = System.nanoTime();
-    private String lastMessage = "";
-    private long lastTenth = -1;
-    private long lastDraw;
+    private final LongSupplier clock;
+    private String lastLabel;
+    private long taskStart;        // first report of the task, for the plain lines' interval
+    private long rateStart;        // first report of this run of the task (an epoch), for the rate
+    private long rateStartDone;
     private long lastDone;
-    private boolean open;
+    private long lastPrinted;
+    private long lastDraw;
+    private String pending;        // plain mode: the latest line not printed yet
+    private boolean open;          // terminal mode: a bar is drawn and its line not ended
 
-    private Progress(PrintStream err, boolean terminal) {
+    Progress(PrintStream err, boolean terminal, LongSupplier clock) {
         this.err = err;
         this.terminal = terminal;
+        this.clock = clock;
     }
 
     /**
@@ -35,62 +50,82 @@ final class Progress implements ProgressListener {
         String tty = System.getProperty("graft.stderr.tty");
         java.io.Console c = System.console();
         boolean terminal = tty != null ? Boolean.parseBoolean(tty) : c != null && c.isTerminal();
-        return new Progress(err, terminal);
+        return new Progress(err, terminal, System::nanoTime);
     }
 
     /** Plain lines whatever stderr is (tests). */
     static Progress plain(PrintStream err) {
-        return new Progress(err, false);
+        return new Progress(err, false, System::nanoTime);
     }
 
     @Override
     public synchronized void progress(long done, long total, String message) {
+        long now = clock.getAsLong();
         String label = label(message);
-        if (!label.equals(lastMessage) || done < lastDone) {   // another task, or the same task run again
+        if (!label.equals(lastLabel)) {                  // another task
             finishLine();
-            lastMessage = label;
-            lastTenth = -1;
-            start = System.nanoTime();
+            lastLabel = label;
+            taskStart = now;
+            lastPrinted = now;
+            rateStart = now;
+            rateStartDone = done;
+        } else if (done < lastDone) {                    // the same task counting again: the next epoch
+            rateStart = now;
+            rateStartDone = done;
         }
         lastDone = done;
-        double seconds = (System.nanoTime() - start) / 1e9;
+        String line = line(message, done, total, (now - rateStart) / 1e9, eta(done, total, now));
         if (terminal) {
-            long now = System.nanoTime();
             if (now - lastDraw < 50_000_000L && done != total) {
                 return;   // at most 20 redraws a second
             }
             lastDraw = now;
-            err.print("\r" + line(message, done, total, seconds) + "\u001b[K");
+            err.print("\r" + line + "\u001b[K");
             open = true;
             if (done == total) {
                 finishLine();
             }
             return;
         }
-        long tenth = total > 0 ? done * 10 / total : done;
-        if (tenth != lastTenth || done == total) {
-            lastTenth = tenth;
-            err.println(line(message, done, total, seconds));
+        pending = line;
+        if (now - lastPrinted >= PLAIN_INTERVAL_NANOS && now > taskStart) {
+            err.println(line);
+            pending = null;
+            lastPrinted = now;
         }
     }
 
-    /** Ends an open bar line (call before printing other text). */
+    /** Seconds left at the rate since this run of the task began, or negative while there is no rate yet. */
+    private double eta(long done, long total, long now) {
+        long elapsed = now - rateStart;
+        long steps = done - rateStartDone;
+        if (total <= 0 || done >= total || elapsed < RATE_NANOS || steps <= 0) {
+            return -1;
+        }
+        return elapsed / 1e9 / steps * (total - done);
+    }
+
+    /** Ends the current task's output: a bar's line on a terminal, the last state as a plain line otherwise. */
     synchronized void finishLine() {
         if (open) {
             err.println();
             open = false;
         }
+        if (pending != null) {
+            err.println(pending);
+            pending = null;
+        }
+        lastLabel = null;
     }
 
-    static String line(String label, long done, long total, double seconds) {
+    static String line(String label, long done, long total, double seconds, double secondsLeft) {
         if (total <= 0) {
             return String.format(Locale.ROOT, "%s  %d  %.1f s", label, done, seconds);
         }
         double f = Math.min(1.0, (double) done / total);
         int filled = (int) Math.round(f * WIDTH);
         String bar = "#".repeat(filled) + ".".repeat(WIDTH - filled);
-        String eta = done > 0 && done < total
-                ? String.format(Locale.ROOT, ", about %.0f s left", seconds / done * (total - done)) : "";
+        String eta = secondsLeft >= 0 ? String.format(Locale.ROOT, ", about %.0f s left", Math.ceil(secondsLeft)) : "";
         return String.format(Locale.ROOT, "%s [%s] %3.0f%%  %d/%d  %.1f s%s", label, bar, 100 * f, done, total,
                 seconds, eta);
     }
@@ -99,7 +134,7 @@ final class Progress implements ProgressListener {
      * What identifies one task across calls: the message up to its first digit ("calibration batch 3" and "epoch
      * 1/1  loss 0.12" count as "calibration batch" and "epoch"), so changing numbers do not start a new line.
      */
-    private static String label(String message) {
+    static String label(String message) {
         return message.replaceAll("\\d.*$", "").trim();
     }
 }

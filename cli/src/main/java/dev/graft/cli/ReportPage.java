@@ -19,7 +19,9 @@ import javax.imageio.ImageIO;
  * The results as one self-contained HTML page (no external files, scripts or fonts): the table, the partition
  * pictures of the three models (inline SVG), the worst layers of each model, and NanoDet's detections in FP32 and
  * INT8 side by side (PNG data URLs). A few lines of script record, once the page has loaded, how many pictures
- * decoded ({@code <body data-rendered="...">}), which is what the headless-browser check reads.
+ * decoded, the drawings and table rows, and how many lines of text run past their partition box
+ * ({@code <body data-rendered="..." data-overflow="the first such line">}), which is what the headless-browser
+ * check reads.
  */
 final class ReportPage {
     private ReportPage() {
@@ -39,7 +41,8 @@ final class ReportPage {
         h.append("<p>Measured in one run on ").append(esc(r.machine())).append(", ")
                 .append(LocalDate.now()).append(String.format(Locale.ROOT, " (%.0f s). ", r.seconds()))
                 .append("Reproduce with <code>./graft demo</code> or <code>./graft report --out report.html</code>.")
-                .append(" Latency: median of alternating FP32/INT8 calls at batch 1 after a shared warm-up.")
+                .append(" Latency: ms per call at batch 1, median ± half the interquartile range; all rows of a model")
+                .append(" timed in one interleaved loop against one FP32 run, after a shared warm-up.")
                 .append(" Sizes: the saved <code>.graft</code> files (FP32 saved the same way).</p>\n");
 
         h.append("<h2>Results</h2>\n<table id=\"results\"><tr><th>model</th><th>approach</th><th>INT8 score</th>")
@@ -53,8 +56,8 @@ final class ReportPage {
                     .append(num(String.format(Locale.ROOT, "%.2f%%", 100 * row.relativeLoss())))
                     .append(num(Format.bytes(row.int8Bytes()))).append(num(Format.bytes(row.fp32Bytes())))
                     .append(num(String.format(Locale.ROOT, "%.2fx", row.compression())))
-                    .append(num(String.format(Locale.ROOT, "%.2f", row.int8Ms())))
-                    .append(num(String.format(Locale.ROOT, "%.2f", row.fp32Ms())))
+                    .append(num(row.int8().text()))
+                    .append(num(row.fp32().text()))
                     .append(num(String.format(Locale.ROOT, "%.2fx", row.speedup())))
                     .append(num(row.blocks())).append("</tr>\n");
         }
@@ -109,8 +112,22 @@ final class ReportPage {
                 .append("  for (var i = 0; i < imgs.length; i++) { if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; }\n")
                 .append("  var svgs = document.querySelectorAll('svg').length;\n")
                 .append("  var rows = document.querySelectorAll('#results tr').length - 1;\n")
+                // Text that runs past its box: each partition box is a <g class="box"> of its rect and its lines;
+                // the title lines must fit the drawing's width.
+                .append("  var over = 0, first = '';\n")
+                .append("  function outside(t, x, y, w, h) { var b = t.getBBox();\n")
+                .append("    if (b.x < x || b.y < y || b.x + b.width > x + w || b.y + b.height > y + h) {\n")
+                .append("      over++; if (!first) first = t.textContent; } }\n")
+                .append("  document.querySelectorAll('svg g.box').forEach(function (g) {\n")
+                .append("    var r = g.querySelector(':scope > rect').getBBox();\n")
+                .append("    g.querySelectorAll(':scope > text').forEach(function (t) {")
+                .append(" outside(t, r.x, r.y, r.width, r.height); }); });\n")
+                .append("  document.querySelectorAll('svg').forEach(function (s) { var v = s.viewBox.baseVal;\n")
+                .append("    s.querySelectorAll(':scope > text').forEach(function (t) {")
+                .append(" outside(t, v.x, v.y, v.width, v.height); }); });\n")
+                .append("  document.body.setAttribute('data-overflow', first);\n")
                 .append("  document.body.setAttribute('data-rendered', 'images=' + ok + '/' + imgs.length + ' svgs=' + svgs")
-                .append(" + ' rows=' + rows);\n});\n</script>\n");
+                .append(" + ' rows=' + rows + ' overflow=' + over);\n});\n</script>\n");
         h.append("</body></html>\n");
         return h.toString();
     }

@@ -104,6 +104,9 @@ final class Workloads {
         abstract QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress)
                 throws IOException;
 
+        /** What {@link #quantize} will do, in a few words, for the line printed before it runs. */
+        abstract String plan(Approach approach, Budget budget);
+
         /** The model's score on the workload's test data ({@code reference}: the FP32 model, for agreement metrics). */
         abstract Score score(Module model, Module reference, ProgressListener progress) throws IOException;
 
@@ -127,11 +130,10 @@ final class Workloads {
         int traced = 0;
         int eager = 0;
         for (PartitionNode n : p.tree().flatten()) {
-            switch (n.status()) {
-                case TRACED -> traced++;
-                case EAGER_CONTROL_FLOW, EAGER_UNTRACEABLE, EAGER_LEAF, NON_TRACEABLE -> eager++;
-                default -> {
-                }
+            if (n.status() == PartitionNode.Status.TRACED) {
+                traced++;
+            } else if (DemoModels.EAGER.contains(n.status())) {
+                eager++;
             }
         }
         return traced + " / " + eager;
@@ -244,6 +246,17 @@ final class Workloads {
             return ReutersGrain.encode(texts);
         }
 
+        String plan(Approach approach, Budget budget) {
+            int calib = budget.calibration() > 0 ? budget.calibration() : 64;
+            int epochs = budget.qatEpochs() > 0 ? budget.qatEpochs() : 10;
+            return switch (approach) {
+                case DYNAMIC -> "INT8 weights, activation scales computed at each call (no calibration)";
+                case STATIC -> "calibrating on " + calib + " training documents";
+                default -> "static INT8 encoder (" + calib + " documents), then the Grain head trained under fake"
+                        + " quantization: the training documents embedded once, then " + epochs + " epochs";
+            };
+        }
+
         QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress) throws IOException {
             requireApproach(approach);
             loadTrain();
@@ -315,6 +328,14 @@ final class Workloads {
 
         Object[] latencyInput(int batch) throws IOException {
             return new Object[] {calibration().narrow(0, 0, batch).contiguous()};
+        }
+
+        String plan(Approach approach, Budget budget) {
+            int n = budget.calibration() > 0 ? Math.min(budget.calibration(), 512) : 512;
+            int images = budget.qatSamples() > 0 ? budget.qatSamples() : 10_000;
+            return approach == Approach.STATIC ? "calibrating on " + n + " training images"
+                    : "calibrating on " + n + " training images, then one pass of quantization-aware training over "
+                    + String.format(Locale.ROOT, "%,d", images) + " training images";
         }
 
         QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress) throws IOException {
@@ -407,6 +428,11 @@ final class Workloads {
 
         Object[] latencyInput(int batch) throws IOException {
             return batch == 1 ? example() : null;
+        }
+
+        String plan(Approach approach, Budget budget) {
+            int n = NanoDetRecipes.CALIBRATION_PHOTOS.size();
+            return "calibrating on " + (budget.calibration() > 0 ? Math.min(n, budget.calibration()) : n) + " photos";
         }
 
         QuantizedModel quantize(Approach approach, Budget budget, ProgressListener progress) throws IOException {

@@ -13,7 +13,11 @@ public final class PartitionPicture {
     private static final int WIDTH = 880;
     private static final int PAD = 10;
     private static final int LINE = 16;
-    private static final int CHAR = 7;
+    /**
+     * Width of one character in px, with a margin: monospace fonts at 12 px advance 0.60 em (DejaVu Sans Mono
+     * 0.602, Liberation Mono and Courier 0.600), 7.2 px; lines are wrapped to fit at 7.5 px.
+     */
+    static final double CHAR = 7.5;
 
     private PartitionPicture() {
     }
@@ -72,8 +76,7 @@ public final class PartitionPicture {
 
     private static List<String> describe(PartitionNode n, int w) {
         List<String> lines = new ArrayList<>();
-        String name = n.path().isEmpty() ? "<model>" : n.path();
-        lines.add(name + " : " + n.moduleClass() + " — " + n.status().label());
+        lines.addAll(wrap(titleOf(n), w));
         if (n.status() == PartitionNode.Status.TRACED) {
             lines.addAll(wrap(n.computeNodes() + " ops " + Partition.formatCounts(n.opCounts()), w));
         } else if (!n.reason().isEmpty()) {
@@ -82,8 +85,12 @@ public final class PartitionPicture {
         return lines;
     }
 
+    private static String titleOf(PartitionNode n) {
+        return (n.path().isEmpty() ? "<model>" : n.path()) + " : " + n.moduleClass() + " — " + n.status().label();
+    }
+
     private static List<String> wrap(String s, int w) {
-        int max = Math.max(20, (w - 2 * PAD) / CHAR);
+        int max = Math.max(20, (int) ((w - 2 * PAD) / CHAR));
         List<String> out = new ArrayList<>();
         String rest = s;
         while (rest.length() > max && out.size() < 3) {
@@ -103,17 +110,20 @@ public final class PartitionPicture {
         PartitionNode.Status s = b.node.status();
         boolean eager = s == PartitionNode.Status.EAGER_CONTROL_FLOW || s == PartitionNode.Status.EAGER_UNTRACEABLE
                 || s == PartitionNode.Status.EAGER_LEAF;
+        sb.append("<g class=\"box\">\n");   // the box's rect, its text, then the boxes inside it
         sb.append("<rect x=\"").append(b.x).append("\" y=\"").append(b.y).append("\" width=\"").append(b.w)
                 .append("\" height=\"").append(b.h).append("\" rx=\"6\" fill=\"").append(fill(s))
                 .append("\" stroke=\"").append(stroke(s)).append("\" stroke-width=\"").append(eager ? 2 : 1.5)
                 .append(eager ? "\" stroke-dasharray=\"6 3\"/>\n" : "\"/>\n");
+        int titleLines = wrap(titleOf(b.node), b.w).size();
         for (int i = 0; i < b.lines.size(); i++) {
-            String style = i == 0 ? "font-weight=\"bold\"" : "fill=\"#333333\"";
+            String style = i < titleLines ? "font-weight=\"bold\"" : "fill=\"#333333\"";
             sb.append(text(b.x + PAD, b.y + PAD + (i + 1) * LINE - 4, escape(b.lines.get(i)), style));
         }
         for (Box c : b.children) {
             draw(sb, c);
         }
+        sb.append("</g>\n");
     }
 
     private static String text(int x, int y, String s, String attrs) {

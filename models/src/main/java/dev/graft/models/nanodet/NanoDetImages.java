@@ -8,6 +8,7 @@ import java.awt.Color;
 import java.awt.Font;
 import java.awt.FontMetrics;
 import java.awt.Graphics2D;
+import java.awt.Rectangle;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.util.List;
@@ -53,28 +54,86 @@ public final class NanoDetImages {
             float stroke = Math.max(2f, side / 300f);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, Math.max(12, side / 45)));
             FontMetrics fm = g.getFontMetrics();
-            // Lowest score first, so the most confident boxes and tags end up on top.
+            // Most confident first: it gets the best place for its tag; boxes first, then every tag over them.
             List<Detection> order = new java.util.ArrayList<>(detections);
-            order.sort(java.util.Comparator.comparingDouble(Detection::score));
-            for (Detection d : order) {
-                Color color = colorOf(d.classId());
+            order.sort(java.util.Comparator.comparingDouble((Detection d) -> d.score()).reversed());
+            int[] widths = new int[order.size()];
+            List<String> tags = new java.util.ArrayList<>();
+            for (int i = 0; i < order.size(); i++) {
+                Detection d = order.get(i);
+                tags.add(String.format(java.util.Locale.ROOT, "%s %.2f", d.label(), d.score()));
+                widths[i] = fm.stringWidth(tags.get(i)) + 6;
+            }
+            List<Rectangle> places = labelPlaces(order, widths, fm.getHeight(), photo.getWidth(),
+                    photo.getHeight());
+            g.setStroke(new BasicStroke(stroke));
+            for (int i = order.size() - 1; i >= 0; i--) {
+                Detection d = order.get(i);
+                g.setColor(colorOf(d.classId()));
+                g.drawRect(Math.round(d.x1()), Math.round(d.y1()), Math.round(d.width()), Math.round(d.height()));
+            }
+            for (int i = 0; i < order.size(); i++) {
+                Color color = colorOf(order.get(i).classId());
+                Rectangle r = places.get(i);
                 g.setColor(color);
-                g.setStroke(new BasicStroke(stroke));
-                int x = Math.round(d.x1());
-                int y = Math.round(d.y1());
-                g.drawRect(x, y, Math.round(d.width()), Math.round(d.height()));
-                String tag = String.format("%s %.2f", d.label(), d.score());
-                int tw = fm.stringWidth(tag) + 6;
-                int th = fm.getHeight();
-                int ty = y - th >= 0 ? y - th : y;
-                g.fillRect(x, ty, tw, th);
+                g.fillRect(r.x, r.y, r.width, r.height);
                 g.setColor(brightness(color) > 140 ? Color.BLACK : Color.WHITE);
-                g.drawString(tag, x + 3, ty + fm.getAscent());
+                g.drawString(tags.get(i), r.x + 3, r.y + fm.getAscent());
             }
         } finally {
             g.dispose();
         }
         return out;
+    }
+
+    /**
+     * Where each detection's tag goes ({@code widths[i]} x {@code height} px): just above its box's top-left
+     * corner, else just inside it, else below the box, else inside its bottom edge, else the first place further
+     * down from the top that overlaps no tag placed before it; always inside the image. Tags are placed in the
+     * order given (most confident first), so no two overlap as long as the image has room for them.
+     */
+    static List<Rectangle> labelPlaces(List<Detection> detections, int[] widths, int height, int imageWidth,
+                                                int imageHeight) {
+        List<Rectangle> placed = new java.util.ArrayList<>();
+        for (int i = 0; i < detections.size(); i++) {
+            Detection d = detections.get(i);
+            int w = Math.min(widths[i], imageWidth);
+            int x = Math.max(0, Math.min(Math.round(d.x1()), imageWidth - w));
+            int top = Math.round(d.y1());
+            int bottom = Math.round(d.y2());
+            Rectangle found = null;
+            for (int y : new int[] {top - height, top, bottom, bottom - height}) {
+                Rectangle r = new Rectangle(x, y, w, height);
+                if (y >= 0 && y + height <= imageHeight && free(r, placed)) {
+                    found = r;
+                    break;
+                }
+            }
+            for (int y = Math.max(0, top); found == null && y + height <= imageHeight; y++) {
+                Rectangle r = new Rectangle(x, y, w, height);
+                if (free(r, placed)) {
+                    found = r;
+                }
+            }
+            for (int y = 0; found == null && y + height <= imageHeight; y++) {   // above the box, then
+                Rectangle r = new Rectangle(x, y, w, height);
+                if (free(r, placed)) {
+                    found = r;
+                }
+            }
+            placed.add(found != null ? found : new Rectangle(x, Math.max(0, Math.min(top,
+                    imageHeight - height)), w, height));   // no room anywhere in this column: over the box
+        }
+        return placed;
+    }
+
+    private static boolean free(Rectangle r, List<Rectangle> placed) {
+        for (Rectangle p : placed) {
+            if (p.intersects(r)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Color colorOf(int classId) {

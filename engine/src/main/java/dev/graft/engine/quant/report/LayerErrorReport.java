@@ -9,6 +9,7 @@ import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -92,12 +93,19 @@ public final class LayerErrorReport {
 
     /** The worst {@code limit} rows as a table. */
     public String describe(int limit) {
+        return table(rows, limit);
+    }
+
+    /** The first {@code limit} of {@code rows} as a table, each column as wide as its widest entry. */
+    static String table(List<Row> rows, int limit) {
         StringBuilder sb = new StringBuilder();
         int w = Math.max(5, rows.stream().limit(limit).mapToInt(r -> r.path().length()).max().orElse(5));
-        sb.append(String.format("%-" + w + "s  %-8s  %9s  %10s%n", "layer", "FP32 was", "SQNR dB", "max |err|"));
+        int k = Math.max(8, rows.stream().limit(limit).mapToInt(r -> r.kind().length()).max().orElse(8));
+        sb.append(String.format("%-" + w + "s  %-" + k + "s  %9s  %10s%n", "layer", "FP32 was", "SQNR dB",
+                "max |err|"));
         for (Row r : rows.subList(0, Math.min(limit, rows.size()))) {
-            sb.append(String.format("%-" + w + "s  %-8s  %9.2f  %10.4g%n", r.path(), r.kind(), r.sqnrDb(),
-                    r.maxAbsError()));
+            sb.append(String.format(Locale.ROOT, "%-" + w + "s  %-" + k + "s  %9.2f  %10.4g%n", r.path(), r.kind(),
+                    r.sqnrDb(), r.maxAbsError()));
         }
         return sb.toString();
     }

@@ -248,8 +248,9 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
         }
         if (!fp32Modules.isEmpty()) {
             int pw = fp32Modules.stream().mapToInt(m -> m.path().length()).max().orElse(5);
+            int cw = fp32Modules.stream().mapToInt(m -> m.moduleClass().length()).max().orElse(12);
             sb.append("modules with weights still FP32 (").append(fp32Modules.size()).append("):\n");
-            fp32Modules.forEach(m -> sb.append(String.format("  %-" + pw + "s  %-12s  %s%n",
+            fp32Modules.forEach(m -> sb.append(String.format("  %-" + Math.max(pw, 7) + "s  %-" + cw + "s  %s%n",
                     m.path().isEmpty() ? "<model>" : m.path(), m.moduleClass(), m.reason())));
         }
         sb.append(String.format("quantized weights: %.2f MB FP32 -> %.2f MB INT8 (%.2fx)%n",

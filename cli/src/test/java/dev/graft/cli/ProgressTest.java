@@ -1,0 +1,92 @@
+package dev.graft.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Plain (non-terminal) progress: a few lines per task, and a time estimate only once there is a rate. */
+class ProgressTest {
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    private long now;
+    private final Progress progress = new Progress(new PrintStream(bytes, true, StandardCharsets.UTF_8), false,
+            () -> now);
+
+    private List<String> lines() {
+        return bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    }
+
+    @Test
+    void aShortTaskIsOneLineWithItsFinalState() {
+        for (int i = 1; i <= 19; i++) {
+            now += 300_000_000L;     // 0.3 s a step: 5.7 s in all
+            progress.progress(i, 19, "Reuters test documents");
+        }
+        progress.finishLine();
+        List<String> lines = lines();
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).contains("19/19"), lines.get(0));
+        assertFalse(lines.get(0).contains("left"), "nothing is left at the end: " + lines.get(0));
+    }
+
+    @Test
+    void aLongTaskIsAFewLinesNotOnePerTenth() {
+        int total = 1000;
+        for (int i = 1; i <= total; i++) {
+            now += 60_000_000L;      // 60 s in all
+            progress.progress(i, total, "embedding documents");
+        }
+        progress.finishLine();
+        List<String> lines = lines();
+        long interval = Progress.PLAIN_INTERVAL_NANOS / 1_000_000_000L;
+        assertTrue(lines.size() >= 2 && lines.size() <= 60 / interval + 1, lines.toString());
+        assertTrue(lines.getLast().contains("1000/1000"), lines.toString());
+    }
+
+    @Test
+    void epochsOfOneTrainingAreOneTask() {
+        for (int epoch = 1; epoch <= 10; epoch++) {
+            for (int seen = 100; seen <= 1000; seen += 100) {
+                now += 100_000_000L;  // 1 s an epoch, 10 s in all
+                progress.progress(seen, 1000, "epoch " + epoch + "/10  loss 0.1");
+            }
+        }
+        progress.finishLine();
+        List<String> lines = lines();
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).startsWith("epoch 10/10"), lines.toString());
+    }
+
+    @Test
+    void noEstimateBeforeThereIsARate() {
+        now = 1;
+        progress.progress(1, 19, "Reuters test documents");   // the first report: no rate yet
+        assertFalse(Progress.line("x", 1, 19, 0.0, -1).contains("left"));
+        now += Progress.PLAIN_INTERVAL_NANOS;                  // one line due now, 15 s after the first report
+        progress.progress(2, 19, "Reuters test documents");
+        List<String> lines = lines();
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).contains("about 255 s left"), lines.get(0));   // 15 s a step, 17 steps
+    }
+
+    @Test
+    void anotherTaskEndsThePreviousOne() {
+        now += 1_000_000_000L;
+        progress.progress(4, 4, "calibration batch 4");
+        now += 1_000_000_000L;
+        progress.progress(1, 10, "photos");
+        now += 1_000_000_000L;
+        progress.progress(10, 10, "photos");
+        progress.finishLine();
+        List<String> lines = lines();
+        assertEquals(2, lines.size(), lines.toString());
+        assertTrue(lines.get(0).startsWith("calibration batch 4 ") && lines.get(1).startsWith("photos "),
+                lines.toString());
+    }
+}
