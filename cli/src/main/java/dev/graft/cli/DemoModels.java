@@ -46,7 +46,7 @@ final class DemoModels {
 
     /**
      * The partition in a few lines: every traced block (runs of numbered siblings with the same operator count on
-     * one line, "layer.0 .. layer.5  29 ops each (6 blocks)"), then every module left eager with its reason. Each
+     * one line, "layer.0-5  29 ops each (6 blocks)"), then every module left eager with its reason. Each
      * heading's count is the number of blocks or modules listed under it, the same counts as the results table's
      * "blocks traced / eager" column.
      */
@@ -80,7 +80,7 @@ final class DemoModels {
                 eager.add(n);
             }
         }
-        lines.add("  " + plural(eager.size(), "module", "modules") + " left eager (their own code runs as Java):");
+        lines.add("  " + plural(eager.size(), "module", "modules") + " left eager (run as Java code), and why:");
         for (PartitionNode n : eager) {
             String why = n.reason().isEmpty() ? n.status().label() : n.reason();
             int cut = why.indexOf(" at ");     // the reason's own location is the source line printed next

@@ -1,12 +1,15 @@
 package dev.graft.conformance;
 
+import java.io.IOException;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Where the conformance tests find their data.
@@ -17,11 +20,22 @@ import java.util.Optional;
  *       workplace's shared folder ({@code -Dgraft.shared.dir}, set by the build to {@code <repo>/../shared}, else
  *       {@code ../shared}), then in the cache the {@code graft} command fills from the packages they are published
  *       in ({@code -Dgraft.data.dir}, {@code $GRAFT_DATA_DIR}, {@code $XDG_CACHE_HOME/graft/data} or
- *       {@code ~/.cache/graft/data}; {@code ./graft demo} fills it). A test that finds neither skips, and fails
- *       when {@code CI=true}.</li>
+ *       {@code ~/.cache/graft/data}; {@code ./graft demo} fills it). When neither has it and fetching is allowed
+ *       ({@code -Dgraft.test.fetch=true}, which {@code ./graft test} sets), it is fetched into that cache the way
+ *       the demo fetches it ({@code dev.graft.cli.DemoData}); one attempt per data set and test JVM. A test that
+ *       still finds nothing skips, saying where it looked and how to get the data, and fails when
+ *       {@code CI=true}.</li>
  * </ul>
  */
 public final class SharedData {
+    /** The system property that lets a test fetch a missing data set (set by {@code ./graft test}). */
+    public static final String FETCH = "graft.test.fetch";
+
+    /** Why the last lookup on this thread found nothing, for {@link Required}'s skip message; null after a hit. */
+    private static final ThreadLocal<String> LAST_MISS = new ThreadLocal<>();
+    /** Data sets whose fetch failed in this JVM, with the reason: not tried again. */
+    private static final Map<String, String> FETCH_FAILED = new ConcurrentHashMap<>();
+
     private SharedData() {
     }
 
@@ -51,10 +65,44 @@ public final class SharedData {
         cacheRoot().ifPresent(c -> candidates.add(c.resolve(dataset.equals("detect") ? "photos" : dataset)));
         for (Path dir : candidates) {
             if (Files.isRegularFile(dir.resolve(file))) {
+                LAST_MISS.remove();
                 return Optional.of(dir.resolve(file));
             }
         }
+        String fetched;
+        if (Boolean.getBoolean(FETCH)) {
+            Optional<Path> got = fetch(dataset, file);
+            if (got.isPresent()) {
+                LAST_MISS.remove();
+                return got;
+            }
+            fetched = "; fetching it failed: " + FETCH_FAILED.getOrDefault(dataset, "the fetched folder lacks " + file);
+        } else {
+            fetched = "; ./graft test fetches it (-D" + FETCH + "=true)";
+        }
+        LAST_MISS.set("data set " + dataset + " is in neither <shared>/data nor " + cacheRoot().map(Path::toString)
+                .orElse("~/.cache/graft/data") + "; ./graft demo fetches it there" + fetched);
         return Optional.empty();
+    }
+
+    /** Why the last lookup on this thread missed, once (then forgotten); null if it did not. */
+    public static String takeLastMiss() {
+        String s = LAST_MISS.get();
+        LAST_MISS.remove();
+        return s;
+    }
+
+    private static Optional<Path> fetch(String dataset, String file) {
+        if (FETCH_FAILED.containsKey(dataset)) {
+            return Optional.empty();
+        }
+        try {
+            Path dir = dev.graft.cli.DemoData.directory(dataset);
+            return Files.isRegularFile(dir.resolve(file)) ? Optional.of(dir.resolve(file)) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            FETCH_FAILED.put(dataset, String.valueOf(e.getMessage()));
+            return Optional.empty();
+        }
     }
 
     private static List<Path> sharedRoots() {

@@ -26,12 +26,14 @@ public final class Required {
 
     /** Stops the test (skip, or failure under CI) unless {@code present}. */
     public static void require(boolean present, String what) {
+        String miss = SharedData.takeLastMiss();   // where a data set was looked for, and how to get it
         if (present) {
             return;
         }
+        String detail = what + (miss == null ? "" : " (" + miss + ")");
         if (onCi()) {
-            fail("missing: " + what + " (CI=true: a test that cannot find what it checks against fails)");
+            fail("missing: " + detail + " (CI=true: a test that cannot find what it checks against fails)");
         }
-        assumeTrue(false, "missing: " + what + " (skipped here; this fails under CI=true)");
+        assumeTrue(false, "missing: " + detail + " (skipped here; this fails under CI=true)");
     }
 }

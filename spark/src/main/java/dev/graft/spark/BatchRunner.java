@@ -3,6 +3,7 @@ package dev.graft.spark;
 import dev.graft.engine.Module;
 import dev.graft.engine.ModuleException;
 import dev.graft.engine.autograd.Autograd;
+import dev.graft.engine.io.FormatException;
 import dev.graft.formats.image.Images;
 import dev.graft.formats.text.BertTokenizer;
 import dev.graft.models.bert.BertModel;
@@ -54,13 +55,22 @@ final class BatchRunner {
         }
     }
 
-    /** NanoDet's detections on one photo, boxes in photo pixels; an unreadable photo throws naming it. */
+    /**
+     * NanoDet's detections on one photo, boxes in photo pixels; an unreadable photo is a {@link ModelFileException}
+     * naming it.
+     */
     static List<Detection> detect(Module model, String file, String photo, float threshold) {
         if (!(model instanceof NanoDetDetector detector)) {
             throw wrongModel(file, model, "a detector (NanoDetDetector)");
         }
+        java.awt.image.BufferedImage image;
+        try {
+            image = Images.read(Path.of(photo));
+        } catch (FormatException e) {
+            throw new ModelFileException(e);   // a FormatException would not reach the driver (its Path)
+        }
         try (var g = Autograd.noGrad()) {
-            var fitted = NanoDetImages.letterbox(Images.read(Path.of(photo)), detector.options().inputSize());
+            var fitted = NanoDetImages.letterbox(image, detector.options().inputSize());
             return detector.detect(fitted.tensor(), fitted.letterbox()).stream()
                     .filter(d -> d.score() >= threshold).toList();
         }

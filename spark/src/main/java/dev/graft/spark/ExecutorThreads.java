@@ -8,10 +8,12 @@ import org.apache.spark.SparkEnv;
  * How many threads Graft's kernels get on an executor. Spark already runs one task per slot
  * ({@code spark.executor.cores / spark.task.cpus}, or N in {@code local[N]}), each on its own thread, and every task
  * calls Graft; the kernels' pool adds {@code threads - 1} workers to the calling thread
- * ({@link Parallel}). By default Graft takes what the slots leave free: {@code 1 + max(0, cpus - slots)}, so
+ * ({@link Parallel}). By default Graft takes what the slots leave free: {@code 1 + max(0, cores - slots)}, so
  * {@code local[2]} on two cores runs each task's kernels on its own thread, and {@code local[1]} lends the idle core
  * to the one task. A job started while another task holds the pool runs on the calling thread alone (never a
- * deadlock, the same results).
+ * deadlock, the same results). The executor's cores are {@code spark.executor.cores} when set (at most the JVM's
+ * processors): on a node shared by several executors (YARN without CPU cgroups, where every JVM sees all of the
+ * node's processors) Graft then stays within its own executor's share.
  *
  * <p>Set it explicitly with {@code -Dgraft.threads=N} in {@code spark.executor.extraJavaOptions} (wins), the Spark
  * setting {@value #CONF} or the inference builders' {@code threads(n)}. The pool is sized once per JVM, when Graft
@@ -42,17 +44,32 @@ public final class ExecutorThreads {
 
     private static int fromConf() {
         SparkEnv env = SparkEnv.get();
-        SparkConf conf = env == null ? new SparkConf(false) : env.conf();
-        int cpus = Runtime.getRuntime().availableProcessors();
+        return threadsFor(env == null ? new SparkConf(false) : env.conf(), Runtime.getRuntime().availableProcessors());
+    }
+
+    /** The threads {@link #configure configure(0)} picks under {@code conf} on a JVM with {@code cpus} processors. */
+    static int threadsFor(SparkConf conf, int cpus) {
         if (conf.contains(CONF)) {
-            return Math.max(1, conf.getInt(CONF, 1));
+            int n = conf.getInt(CONF, 0);
+            if (n < 1) {
+                throw new IllegalArgumentException(CONF + " must be >= 1, got " + conf.get(CONF));
+            }
+            return n;
         }
-        return defaultThreads(cpus, slots(conf, cpus));
+        return defaultThreads(cores(conf, cpus), slots(conf, cpus));
     }
 
     /** One thread per task plus the cores the task slots leave idle. */
-    static int defaultThreads(int cpus, int slots) {
-        return 1 + Math.max(0, cpus - Math.max(1, slots));
+    static int defaultThreads(int cores, int slots) {
+        return 1 + Math.max(0, cores - Math.max(1, slots));
+    }
+
+    /** The cores this executor may use: {@code spark.executor.cores} when set (never more than the JVM sees). */
+    static int cores(SparkConf conf, int cpus) {
+        if (conf.get("spark.master", "").startsWith("local") || !conf.contains("spark.executor.cores")) {
+            return cpus;
+        }
+        return Math.max(1, Math.min(cpus, conf.getInt("spark.executor.cores", cpus)));
     }
 
     /** Concurrent tasks per executor: N of local[N] (or local[N,F]), else executor cores over task cpus. */

@@ -198,6 +198,14 @@ public final class GraftSpark {
             return this;
         }
 
+        /** A classifier with the same settings, to change without touching this one. */
+        Classifier copy() {
+            Classifier c = new Classifier(modelFile).inputCol(inputCol).batchSize(batchSize).tokenizer(tokenizerFile)
+                    .logitsCol(logitsCol).predictionCol(predictionCol);
+            c.threads = threads;
+            return c;
+        }
+
         @Override
         List<StructField> outputFields() {
             return List.of(
@@ -260,7 +268,8 @@ public final class GraftSpark {
                 for (Detection d : BatchRunner.detect(model, modelFile, photo, threshold)) {
                     found.add(RowFactory.create(d.label(), d.score(), d.x1(), d.y1(), d.x2(), d.y2()));
                 }
-                out.add(new Object[] {found});
+                // An array: Spark's row encoder takes a Scala Seq or a Java array, not a java.util.List.
+                out.add(new Object[] {found.toArray(new Row[0])});
             }
             return out;
         }

@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 
 /**
@@ -26,7 +27,7 @@ import java.util.zip.CRC32C;
  * progress ({@link CompletableFuture} per key) rather than loading it twice. A load that fails is forgotten, so a
  * later task tries again (after the file was fixed); every task waiting on it gets the same error.
  *
- * <p>The checksum costs one read of the file per task (a 90 MB MiniLM file: tens of milliseconds from the page
+ * <p>The checksum costs one read of the file per task (MiniLM, 23 MB as dynamic INT8: tens of milliseconds from the page
  * cache, against seconds for building the model); the model itself is built once per JVM. Loaded Graft models are
  * safe to call from many threads at once ({@code Graft.Quantized#model()}).
  */
@@ -54,8 +55,8 @@ public final class ModelCache {
      */
     public static BertTokenizer tokenizer(String file) {
         if (file == null || file.isEmpty()) {
-            return (BertTokenizer) ENTRIES.computeIfAbsent(new Key(Path.of("classpath:minilm"), 0, "tokenizer"),
-                    k -> CompletableFuture.supplyAsync(MiniLm::tokenizer, Runnable::run)).join();
+            return (BertTokenizer) load(new Key(Path.of("classpath:minilm"), 0, "tokenizer"), MiniLm::tokenizer,
+                    false);
         }
         return (BertTokenizer) get(file, "tokenizer", BertTokenizer::fromJson);
     }
@@ -86,13 +87,23 @@ public final class ModelCache {
         Key key = new Key(file, crc, kind);
         // A rewritten file: drop what was loaded from its old bytes.
         ENTRIES.keySet().removeIf(k -> k.file().equals(file) && k.kind().equals(kind) && k.crc32c() != crc);
+        return load(key, () -> loader.apply(file), true);
+    }
+
+    /**
+     * The entry for {@code key}, loading it on this thread when no other has; a failed load is forgotten.
+     * {@code file}: a file read, which {@link #loads()} counts (the class path's tokenizer is not).
+     */
+    private static Object load(Key key, Supplier<Object> loader, boolean file) {
         CompletableFuture<Object> mine = new CompletableFuture<>();
         CompletableFuture<Object> entry = ENTRIES.putIfAbsent(key, mine);
         if (entry == null) {
             entry = mine;
             try {
-                mine.complete(loader.apply(file));
-                LOADS.incrementAndGet();
+                mine.complete(loader.get());
+                if (file) {
+                    LOADS.incrementAndGet();
+                }
             } catch (RuntimeException | Error e) {
                 ENTRIES.remove(key, mine);
                 mine.completeExceptionally(e);

@@ -9,8 +9,9 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 
 /**
- * Graft's typed error for a model or tokenizer file that an executor could not read ({@link FormatException}: no
- * such file, not a {@code .graft} archive, a damaged member...), in a form that survives the trip to the driver.
+ * Graft's typed error for a file that an executor could not read ({@link FormatException}: no such file, not a
+ * {@code .graft} archive, a damaged member...), in a form that survives the trip to the driver: a model or
+ * tokenizer file, or a photo a detector was given.
  *
  * <p>Why a subclass: Spark sends a failed task's exception to the driver with Java serialization, and a
  * {@code FormatException} holds a {@link Path}, which is not serializable; Spark would then drop the exception and

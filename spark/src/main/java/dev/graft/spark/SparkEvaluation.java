@@ -31,7 +31,8 @@ public final class SparkEvaluation {
      */
     public static Accuracy accuracy(Dataset<Row> data, GraftSpark.Classifier classifier, String labelCol) {
         String prediction = "__graft_prediction";
-        Row r = classifier.predictionCol(prediction).logitsCol("__graft_logits").transform(data)
+        // A copy: the caller's classifier keeps its own column names.
+        Row r = classifier.copy().predictionCol(prediction).logitsCol("__graft_logits").transform(data)
                 .where(functions.col(labelCol).isNotNull())
                 .agg(functions.sum(functions.when(functions.col(prediction).equalTo(functions.col(labelCol)), 1)
                                 .otherwise(0)).cast("long"),

@@ -171,8 +171,11 @@ class SparkCalibrationTest {
     @Test
     void accuracyAsASparkJobCountsWhatThePlainModelGetsRight(@TempDir Path dir) {
         Path file = TinyModels.classifier(dir.resolve("classifier.graft"));
-        SparkEvaluation.Accuracy acc = SparkEvaluation.accuracy(data,
-                GraftSpark.classifier(file.toString()).batchSize(1), "label");
+        GraftSpark.Classifier classifier = GraftSpark.classifier(file.toString()).batchSize(1);
+        SparkEvaluation.Accuracy acc = SparkEvaluation.accuracy(data, classifier, "label");
+        // The caller's classifier is left as it was: its columns are still "logits" and "prediction".
+        assertEquals(List.of("id", "text", "label", "logits", "prediction"),
+                List.of(classifier.transform(data).schema().fieldNames()));
         SentenceClassifier plain = (SentenceClassifier) Graft.load(file).model();
         long correct = 0;
         for (Row r : rows) {
