@@ -64,8 +64,10 @@ final class BenchCommand implements Command {
                 --calib N  calibration samples for static (default 32; see ./graft quantize --help)
 
                 --peer ort: MiniLM's encoder in five engines on the same tokens, the same thread count for all
-                (-Dgraft.threads=N, default: every processor): graft-fp32, graft-dyn, graft-static (the default
-                transformer recipe), ort-fp32, ort-int8 (ONNX Runtime's -q model); sizes 1x20 (one sentence),
+                (-Dgraft.threads=N, default: every processor): graft-fp32 (Graft.optimize), graft-dyn
+                (Graft.Config.dynamic(): per-token activations), graft-static (the default transformer recipe),
+                ort-fp32, ort-int8 (ONNX Runtime's -q model); on request graft-dyn-tensor (per-tensor activations,
+                fbgemm's form); sizes 1x20 (one sentence),
                 1x128 and 32x128 (Reuters Grain test documents), rounds alternating, medians (min) and ratios.
                 --engines  a subset, comma-separated; --profile 1x20|1x128|32x128  wall time per operator
                 --cpu-time with -Dgraft.threads=1: the calling thread's CPU time instead of wall clock (steady
