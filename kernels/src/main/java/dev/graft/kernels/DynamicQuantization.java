@@ -124,7 +124,19 @@ public final class DynamicQuantization {
      */
     public static Params linear(int m, float[] x, int xOff, PackedInt8Weights w, float[] bias, boolean reduceRange,
                                 float[] y, int yOff, Int8Gemm gemm) {
+        return linear(m, x, xOff, w, bias, reduceRange, Activation.NONE, y, yOff, gemm);
+    }
+
+    /**
+     * As above with an activation on the outputs. With one ({@link Activation#GELU}), the rows go to the GEMM in
+     * blocks whose outputs still sit in the L2 cache when the activation runs over them; the qparams are the whole
+     * input's, and each row's sums do not depend on the block, so the bits are those of the linear followed by
+     * {@link Elementwise#gelu}.
+     */
+    public static Params linear(int m, float[] x, int xOff, PackedInt8Weights w, float[] bias, boolean reduceRange,
+                                Activation act, float[] y, int yOff, Int8Gemm gemm) {
         int k = w.k();
+        int n = w.n();
         int len = Math.multiplyExact(m, k);
         Objects.checkFromIndexSize(xOff, len, x.length);
         float[] range = len == 0 ? new float[2] : minMax(x, xOff, len);
@@ -133,11 +145,44 @@ public final class DynamicQuantization {
         byte[] q = ByteScratch.take(len);
         try {
             quantize(x, xOff, len, scale, p.zeroPoint(), q, 0);
-            gemm.gemm(m, q, 0, k, p.zeroPoint(), w, new Int8Output.Dequantize(scale, bias, y, yOff, w.n()));
+            int block = act == Activation.NONE ? Math.max(m, 1) : activationBlockRows(n);
+            for (int i0 = 0; i0 < m; i0 += block) {
+                int rows = Math.min(block, m - i0);
+                gemm.gemm(rows, q, i0 * k, k, p.zeroPoint(), w, new Int8Output.Dequantize(scale, bias, y,
+                        yOff + i0 * n, n));
+                activate(act, y, yOff + i0 * n, rows * n);
+            }
         } finally {
             ByteScratch.give(q);
         }
         return p;
+    }
+
+    /** Rows per block of an activation applied after the GEMM: about 1 MiB of outputs, a multiple of 6 rows. */
+    private static int activationBlockRows(int n) {
+        int rows = Math.max(6, (1 << 18) / Math.max(1, n));
+        return rows - rows % 6;
+    }
+
+    /** The activation over {@code y[off, off + len)} in place (the bits of {@link Elementwise#gelu}). */
+    private static void activate(Activation act, float[] y, int off, int len) {
+        switch (act) {
+            case NONE -> { }
+            case RELU -> {
+                for (int i = off; i < off + len; i++) {
+                    y[i] = Math.max(y[i], 0f);
+                }
+            }
+            case GELU -> {
+                if (Kernels.vectorKernels()) {
+                    VectorElementwise.gelu(y, off, y, off, len);
+                } else {
+                    for (int i = off; i < off + len; i++) {
+                        y[i] = FastFloatMath.gelu(y[i]);
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -175,6 +220,12 @@ public final class DynamicQuantization {
      */
     public static void linearPerToken(int m, float[] x, int xOff, PackedInt8Weights w, float[] bias,
                                       boolean reduceRange, float[] y, int yOff, Int8Gemm gemm) {
+        linearPerToken(m, x, xOff, w, bias, reduceRange, Activation.NONE, y, yOff, gemm);
+    }
+
+    /** As above with an activation applied to each row block right after its output stage (still in cache). */
+    public static void linearPerToken(int m, float[] x, int xOff, PackedInt8Weights w, float[] bias,
+                                      boolean reduceRange, Activation act, float[] y, int yOff, Int8Gemm gemm) {
         int k = w.k();
         int n = w.n();
         int len = Math.multiplyExact(m, k);
@@ -200,16 +251,17 @@ public final class DynamicQuantization {
         int blockRows = rows;
         int blocks = m == 0 ? 0 : (m + blockRows - 1) / blockRows;
         if (blocks == 1) {
-            perTokenRows(0, m, x, xOff, w, bias, reduceRange, y, yOff, gemm, columnTerms, weightScales);
+            perTokenRows(0, m, x, xOff, w, bias, reduceRange, act, y, yOff, gemm, columnTerms, weightScales);
         } else {
             pool.forEach(blocks, b -> perTokenRows(b * blockRows, Math.min(m, (b + 1) * blockRows), x, xOff, w, bias,
-                    reduceRange, y, yOff, gemm, columnTerms, weightScales));
+                    reduceRange, act, y, yOff, gemm, columnTerms, weightScales));
         }
     }
 
     /** Rows {@code [i0, i1)} of {@link #linearPerToken}. */
     private static void perTokenRows(int i0, int i1, float[] x, int xOff, PackedInt8Weights w, float[] bias,
-                                     boolean reduceRange, float[] y, int yOff, Int8Gemm gemm, int[] columnTerms,
+                                     boolean reduceRange, Activation act, float[] y, int yOff, Int8Gemm gemm,
+                                     int[] columnTerms,
                                      float[] weightScales) {
         int k = w.k();
         int n = w.n();
@@ -237,6 +289,7 @@ public final class DynamicQuantization {
                 dequantizeRowsReference(rows, n, acc, rowScales, rowZeroPoints, columnTerms, weightScales, bias, y,
                         out);
             }
+            activate(act, y, out, rows * n);
         } finally {
             ByteScratch.give(q);
             IntScratch.give(acc);

@@ -114,6 +114,14 @@ class AttentionFusionTest {
         }
         assertEquals(SMALL.numHiddenLayers(), count(fused, "attention"));
         assertEquals(0, count(fused, "linear_gelu"), "an INT8 linear is not an FP32 Linear");
+        long gelus = 0;
+        for (GraphModule block : fused.blocks().values()) {
+            for (Node n : block.graph()) {
+                gelus += n.target() instanceof Target.ModuleCall mc
+                        && block.module(mc.path()) instanceof dev.graft.engine.nn.GELU ? 1 : 0;
+            }
+        }
+        assertEquals(0, gelus, "each GELU went into its dynamic INT8 linear's output stage");
         assertEquals(2 * SMALL.numHiddenLayers() + 1, count(fused, "add_layer_norm"));
         assertEquals(0, count(plain, "attention"));
         Object[] x = batch(9);
@@ -144,6 +152,21 @@ class AttentionFusionTest {
         assertEquals(SMALL.numHiddenLayers(), count(plain, "softmax"));
         for (Object[] x : List.of(batch(9), batch(4))) {
             assertArrayEquals(run(plainModel, x), run(fusedModel, x), 0f);
+        }
+    }
+
+    @Test
+    void aSavedDynamicModelKeepsItsFusedGelu(@TempDir Path dir) {
+        BertModel m = model();
+        Graft.Quantized q = Graft.quantize(m, List.<Object[]>of(batch(9)), Graft.Config.dynamic());
+        Path file = dir.resolve("dyn.graft");
+        q.save(file);
+        Object[] x = batch(9);
+        float[] want = run(m, x);
+        try (var ignored = Autograd.noGrad()) {
+            Object out = Graft.load(file).model().callAny(x);
+            float[] got = ((dev.graft.models.bert.BertModelOutput) out).lastHiddenState().contiguous().toFloatArray();
+            assertArrayEquals(want, got, 0f);
         }
     }
 

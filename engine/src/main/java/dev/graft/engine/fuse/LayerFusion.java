@@ -9,6 +9,8 @@ import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.GELU;
 import dev.graft.engine.nn.LayerNorm;
 import dev.graft.engine.nn.Linear;
+import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
+import dev.graft.kernels.Activation;
 import dev.graft.ops.FusedOps;
 import dev.graft.ops.MathOps;
 
@@ -20,14 +22,18 @@ import java.util.ArrayList;
  *   <li>{@code Linear -> GELU} (module or {@code gelu} function, erf form) becomes
  *       {@code linear_gelu(x, weight, bias)}: the GELU runs in the linear kernel's epilogue, and the wide
  *       intermediate tensor of a transformer's feed-forward is written once instead of twice;</li>
+ *   <li>{@code DynamicQuantizedLinear -> GELU} becomes a call of the same layer with the GELU in its output stage
+ *       ({@link DynamicQuantizedLinear#withActivation}, registered once per block);</li>
  *   <li>{@code add(a, b) -> LayerNorm} (a residual connection) becomes {@code add_layer_norm(a, b, ...)}: the
  *       normalized rows overwrite the sum they came from.</li>
  * </ul>
- * Both keep the bits of the operators they replace ({@link FusedOps}). The producer must have the fused step as its
- * only reader. Only the plain FP32 {@link Linear} and {@link LayerNorm} classes match: an INT8 or QAT layer, or a
- * user's subclass, is left alone.
+ * All keep the bits of the operators they replace ({@link FusedOps}). The producer must have the fused step as its
+ * only reader. Besides the dynamic INT8 layer, only the plain FP32 {@link Linear} and {@link LayerNorm} classes
+ * match: a static INT8 or QAT layer, or a user's subclass, is left alone.
  */
 public final class LayerFusion implements GraphModule.GraphPass {
+    /** Dynamic INT8 layers with their GELU fused, by the path of the layer they replace (one per block, reused). */
+    private final java.util.Map<String, String> fusedDynamic = new java.util.HashMap<>();
 
     @Override
     public void apply(GraphModule owner, GraphModule.Specialization spec, Graph g) {
@@ -47,10 +53,15 @@ public final class LayerFusion implements GraphModule.GraphPass {
         }
     }
 
-    private static boolean linearGelu(GraphModule owner, Graph g, Node gelu) {
+    private boolean linearGelu(GraphModule owner, Graph g, Node gelu) {
         if (!(gelu.args().get(0) instanceof Node lin) || !soleReader(lin, gelu) || lin.args().size() != 1
-                || !(moduleOf(owner, lin) instanceof Linear linear) || linear.getClass() != Linear.class
                 || !(lin.args().get(0) instanceof Node x)) {
+            return false;
+        }
+        if (moduleOf(owner, lin) instanceof DynamicQuantizedLinear dql && dql.activation() == Activation.NONE) {
+            return dynamicGelu(owner, g, lin, gelu, dql, x);
+        }
+        if (!(moduleOf(owner, lin) instanceof Linear linear) || linear.getClass() != Linear.class) {
             return false;
         }
         String path = ((Target.ModuleCall) lin.target()).path();
@@ -59,6 +70,23 @@ public final class LayerFusion implements GraphModule.GraphPass {
             Node w = g.getAttr(path + ".weight");
             Node b = linear.bias() == null ? null : g.getAttr(path + ".bias");
             fused = g.callFunction(FusedOps.LINEAR_GELU, x, w, b);
+        }
+        fused.copyMetaFrom(gelu);
+        gelu.replaceAllUsesWith(fused);
+        return true;
+    }
+
+    /** A dynamic INT8 layer and its GELU: the same layer with the GELU in its output stage, as a new module. */
+    private boolean dynamicGelu(GraphModule owner, Graph g, Node lin, Node gelu, DynamicQuantizedLinear dql, Node x) {
+        String path = ((Target.ModuleCall) lin.target()).path();
+        String name = fusedDynamic.computeIfAbsent(path, p -> {
+            String n = p.replace('.', '_') + "_gelu";
+            owner.addSubmodule(n, dql.withActivation(Activation.GELU));
+            return n;
+        });
+        Node fused;
+        try (var ignored = g.insertBefore(gelu)) {
+            fused = g.callModule(name, x);
         }
         fused.copyMetaFrom(gelu);
         gelu.replaceAllUsesWith(fused);

@@ -121,12 +121,15 @@ public final class QuantRules {
                         "QuantizedLinearFloatOut").tensor("weight", m.weight()).tensor("bias", m.bias()),
                         (r, c) -> new QuantizedLinearFloatOut(tensor(r, "weight"), optional(r, "bias"))),
                         m -> new Tensor[] {m.weight(), m.bias()})
-                .int8Module(DynamicQuantizedLinear.class, "DynamicQuantizedLinear", simple(m -> new ModuleRecord(
-                        "DynamicQuantizedLinear").tensor("weight", m.weight()).tensor("bias", m.bias())
-                        .with("reduce_range", m.reduceRange()).with("per_token", m.perToken()),
-                        // Files saved before per-token activations existed have no "per_token": per tensor.
+                .int8Module(DynamicQuantizedLinear.class, "DynamicQuantizedLinear", simple(m -> withActivation(
+                        new ModuleRecord("DynamicQuantizedLinear").tensor("weight", m.weight())
+                        .tensor("bias", m.bias()).with("reduce_range", m.reduceRange())
+                        .with("per_token", m.perToken()), m.activation()),
+                        // Files saved before per-token activations existed have no "per_token": per tensor; before
+                        // fused activations, no "activation": none.
                         (r, c) -> new DynamicQuantizedLinear(tensor(r, "weight"), optional(r, "bias"),
-                                c.getBoolean("reduce_range"), c.has("per_token") && c.getBoolean("per_token"))),
+                                c.getBoolean("reduce_range"), c.has("per_token") && c.getBoolean("per_token"))
+                                .withActivation(activation(c))),
                         m -> new Tensor[] {m.weight(), m.bias()}));
         add(OpRule.named("conv2d")
                 .functions(QuantRules::weightsAreAttrs, LinalgOps.CONV2D)
@@ -509,5 +512,25 @@ public final class QuantRules {
             }
         }
         return !n.users().isEmpty();
+    }
+
+    /** A saved layer's fused activation ({@code "gelu"}; absent: none); anything else is refused by name. */
+    private static dev.graft.kernels.Activation activation(dev.graft.engine.save.SavedConfig c) {
+        if (!c.has("activation")) {
+            return dev.graft.kernels.Activation.NONE;
+        }
+        String a = c.getString("activation");
+        return switch (a) {
+            case "gelu" -> dev.graft.kernels.Activation.GELU;
+            case "relu" -> dev.graft.kernels.Activation.RELU;
+            default -> throw new IllegalArgumentException("DynamicQuantizedLinear: unknown activation '" + a
+                    + "' (gelu or relu)");
+        };
+    }
+
+    /** Records a fused activation only when there is one (files of plain layers stay as they were). */
+    private static ModuleRecord withActivation(ModuleRecord r, dev.graft.kernels.Activation a) {
+        return a == dev.graft.kernels.Activation.NONE ? r
+                : r.with("activation", a.name().toLowerCase(java.util.Locale.ROOT));
     }
 }

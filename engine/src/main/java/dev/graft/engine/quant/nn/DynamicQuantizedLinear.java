@@ -3,6 +3,7 @@ package dev.graft.engine.quant.nn;
 import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.nn.Linear;
+import dev.graft.kernels.Activation;
 import dev.graft.kernels.DynamicQuantization;
 import dev.graft.kernels.Int8Gemm;
 import dev.graft.kernels.Kernels;
@@ -37,6 +38,8 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
     private final boolean reduceRange;
     private final boolean perToken;
     private final Int8Gemm gemm;
+    /** Applied to the outputs in the kernel's output stage (a fused GELU: {@code engine.fuse.LayerFusion}). */
+    private final Activation activation;
 
     /** {@code weight} qint8 {@code [out, in]}, {@code bias} float32 {@code [out]} or null; per-tensor activations. */
     public DynamicQuantizedLinear(Tensor weight, Tensor bias, boolean reduceRange) {
@@ -68,6 +71,31 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
         this.reduceRange = reduceRange;
         this.perToken = perToken;
         this.gemm = gemm;
+        this.activation = Activation.NONE;
+    }
+
+    private DynamicQuantizedLinear(DynamicQuantizedLinear base, Activation activation) {
+        this.weight = base.weight;
+        this.bias = base.bias;
+        this.biasTensor = base.biasTensor;
+        this.packed = base.packed;
+        this.reduceRange = base.reduceRange;
+        this.perToken = base.perToken;
+        this.gemm = base.gemm;
+        this.activation = java.util.Objects.requireNonNull(activation);
+    }
+
+    /**
+     * The same layer (same weights, shared) with {@code activation} applied to its outputs while they are in cache:
+     * {@code gelu(layer(x))} with the bits of the two run one after the other.
+     */
+    public DynamicQuantizedLinear withActivation(Activation activation) {
+        return new DynamicQuantizedLinear(this, activation);
+    }
+
+    /** The activation fused into the output stage ({@link Activation#NONE} for a plain linear). */
+    public Activation activation() {
+        return activation;
     }
 
     /** Quantizes {@code linear}'s weight (null zero points: symmetric), {@code reduce_range} as PyTorch's default. */
@@ -106,9 +134,10 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
         int m = x.numel() / k;
         float[] y = new float[Math.multiplyExact(m, packed.n())];
         if (perToken) {
-            DynamicQuantization.linearPerToken(m, x.toFloatArray(), 0, packed, bias, reduceRange, y, 0, gemm);
+            DynamicQuantization.linearPerToken(m, x.toFloatArray(), 0, packed, bias, reduceRange, activation, y, 0,
+                    gemm);
         } else {
-            DynamicQuantization.linear(m, x.toFloatArray(), 0, packed, bias, reduceRange, y, 0, gemm);
+            DynamicQuantization.linear(m, x.toFloatArray(), 0, packed, bias, reduceRange, activation, y, 0, gemm);
         }
         int[] outShape = shape.clone();
         outShape[shape.length - 1] = packed.n();
@@ -160,7 +189,8 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
     @Override
     protected String extraRepr() {
         return "in=" + packed.k() + ", out=" + packed.n() + ", dtype=qint8, reduce_range=" + reduceRange
-                + (perToken ? ", activations=per_token" : "") + ", "
+                + (perToken ? ", activations=per_token" : "") + (activation == Activation.NONE ? ""
+                : ", then " + activation.name().toLowerCase(java.util.Locale.ROOT)) + ", "
                 + QuantizedWeights.describeWeight(weight) + ", bias=" + (bias != null);
     }
 }
