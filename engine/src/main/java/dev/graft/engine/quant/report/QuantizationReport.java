@@ -147,8 +147,10 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
             rows.add(new Block(e.getKey(), int8, fp32, conversions));
         }
         long int8Weights = 0;
+        Set<Tensor> counted = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Module m : distinctModules(model)) {
-            if (isQuantized(m)) {
+            // Layers that share their weights (a fused copy of a layer, engine.fuse) count them once.
+            if (isQuantized(m) && counted.add(QuantRules.int8WeightAndBias(m)[0])) {
                 int8Weights += int8WeightBytes(m);
             }
         }
@@ -201,8 +203,9 @@ public record QuantizationReport(List<Block> blocks, long fp32ModelBytes, long m
                 bytes += (long) t.numel() * t.dtype().byteSize();
             }
         }
+        Set<Tensor> counted = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Module m : distinctModules(model)) {
-            if (isQuantized(m)) {
+            if (isQuantized(m) && counted.add(QuantRules.int8WeightAndBias(m)[0])) {
                 bytes += int8WeightBytes(m);
                 Tensor bias = QuantRules.int8WeightAndBias(m)[1];
                 if (bias != null) {
