@@ -131,20 +131,7 @@ public final class FusedOps {
                 throw new ShapeException("attention: q " + Arrays.toString(q.shape) + ", k " + Arrays.toString(k.shape)
                         + " and v " + Arrays.toString(v.shape) + " do not fit (need [B,H,Sq,D], [B,H,Sk,D], [B,H,Sk,Dv])");
             }
-            int[] scoreShape = {batch, heads, sq, sk};
-            Attention.Operand m = null;
-            if (mask != null) {
-                if (mask.dtype != DType.FLOAT32) {
-                    mask = (Tensor) MovementOps.TO_DTYPE.compute(new Object[] {mask, DType.FLOAT32});
-                }
-                int[] joint = Shapes.broadcast(name(), mask.shape, scoreShape);
-                if (!Arrays.equals(joint, scoreShape)) {
-                    throw new ShapeException("attention: mask " + Arrays.toString(mask.shape)
-                            + " does not broadcast to the scores " + Arrays.toString(scoreShape));
-                }
-                int[] s = Shapes.broadcastStrides(mask, scoreShape);
-                m = new Attention.Operand(mask.storage.floats, mask.offset, s[0], s[1], s[2], s[3]);
-            }
+            Attention.Operand m = maskOperand(name(), mask, new int[] {batch, heads, sq, sk});
             // Stored as [B, Sq, H, Dv], seen as [B, H, Sq, Dv].
             Storage storage = Storage.allocate(DType.FLOAT32, Shapes.numel(name(), new int[] {batch, sq, heads, dv}));
             int[] strides = {sq * heads * dv, dv, heads * dv, 1};
@@ -178,18 +165,7 @@ public final class FusedOps {
             }
             QuantOps.checkZeroPoint(name(), dtype, outZero);
             int[] shape = x.shape;
-            Attention.Operand m = null;
-            if (mask != null) {
-                if (mask.dtype != DType.FLOAT32) {
-                    mask = (Tensor) MovementOps.TO_DTYPE.compute(new Object[] {mask, DType.FLOAT32});
-                }
-                if (!Arrays.equals(Shapes.broadcast(name(), mask.shape, shape), shape)) {
-                    throw new ShapeException("quantized_softmax: mask " + Arrays.toString(mask.shape)
-                            + " does not broadcast to the scores " + Arrays.toString(shape));
-                }
-                int[] st = Shapes.broadcastStrides(mask, shape);
-                m = new Attention.Operand(mask.storage.floats, mask.offset, st[0], st[1], st[2], st[3]);
-            }
+            Attention.Operand m = maskOperand(name(), mask, shape);
             byte[] in = QuantizedOps.bytesOf(x);
             byte[] out = new byte[in.length];
             Attention.quantizedSoftmaxRows(in, 0, x.dtype == DType.UINT8, qx.scale(), qx.zeroPoint(), shape[0],
@@ -198,6 +174,21 @@ public final class FusedOps {
             return Tensor.contiguous(Storage.ofBytes(dtype, out), shape.clone(), new QParams.PerTensor(outScale, outZero));
         }
     };
+
+    /** An additive mask read as {@code scores}' shape (float32, broadcast strides), or null for none. */
+    private static Attention.Operand maskOperand(String op, Tensor mask, int[] scores) {
+        if (mask == null) {
+            return null;
+        }
+        Tensor m = mask.dtype == DType.FLOAT32 ? mask
+                : (Tensor) MovementOps.TO_DTYPE.compute(new Object[] {mask, DType.FLOAT32});
+        if (!Arrays.equals(Shapes.broadcast(op, m.shape, scores), scores)) {
+            throw new ShapeException(op + ": mask " + Arrays.toString(m.shape) + " does not broadcast to the scores "
+                    + Arrays.toString(scores));
+        }
+        int[] s = Shapes.broadcastStrides(m, scores);
+        return new Attention.Operand(m.storage.floats, m.offset, s[0], s[1], s[2], s[3]);
+    }
 
     private static Attention.Operand operand(Tensor t) {
         return new Attention.Operand(t.storage.floats, t.offset, t.strides[0], t.strides[1], t.strides[2],

@@ -4,7 +4,6 @@ import dev.graft.engine.Module;
 import dev.graft.engine.graph.Graph;
 import dev.graft.engine.graph.GraphModule;
 import dev.graft.engine.graph.Node;
-import dev.graft.engine.graph.NodeKind;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.Dropout;
 import dev.graft.engine.nn.Softmax;
@@ -17,7 +16,6 @@ import dev.graft.ops.QuantOps;
 import dev.graft.ops.Op;
 
 import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Scaled dot-product attention as one node. The pattern, as BERT-family models trace (any module names, any number
@@ -55,66 +53,13 @@ public final class AttentionFusion implements GraphModule.GraphPass {
     }
 
     private static boolean fuse(GraphModule owner, Graph g, Node out) {
-        if (!(out.args().get(0) instanceof Node probs) || !(out.args().get(1) instanceof Node v) || !rank4(out)) {
+        if (!(out.args().get(0) instanceof Node probs) || !(out.args().get(1) instanceof Node v) || !rank4(out)
+                || !onlyUser(probs, out)) {
             return false;
         }
-        if (isModule(owner, probs, Dropout.class)) {
-            Dropout d = (Dropout) module(owner, probs);
-            if ((d.isTraining() && d.p() != 0f) || !onlyUser(probs, out) || !(probs.args().get(0) instanceof Node p)) {
-                return false;
-            }
-            if (!onlyUser(p, probs)) {
-                return false;
-            }
-            probs = p;
-        } else if (!onlyUser(probs, out)) {
-            return false;
-        }
-        Node scores;
-        if (isFunction(probs, NNOps.SOFTMAX) && isLastDim(probs.args().get(1), probs)) {
-            scores = probs.args().get(0) instanceof Node s ? s : null;
-        } else if (isModule(owner, probs, Softmax.class) && isLastDim(((Softmax) module(owner, probs)).dim(), probs)) {
-            scores = probs.args().get(0) instanceof Node s ? s : null;
-        } else {
-            return false;
-        }
-        if (scores == null || !onlyUserIsNode(scores)) {
-            return false;
-        }
-        Object mask = null;
-        if (isFunction(scores, MathOps.ADD) && scores.args().size() == 2) {
-            Node a = scores.args().get(0) instanceof Node x ? x : null;
-            Node b = scores.args().get(1) instanceof Node x ? x : null;
-            if (a != null && b != null && isScaleOrProduct(a) && onlyUser(a, scores)) {
-                mask = b;
-                scores = a;
-            } else if (a != null && b != null && isScaleOrProduct(b) && onlyUser(b, scores)) {
-                mask = a;
-                scores = b;
-            } else {
-                return false;
-            }
-        }
-        float scale = Float.NaN;
-        boolean divide = false;
-        if (isFunction(scores, MathOps.DIV) || isFunction(scores, MathOps.MUL)) {
-            boolean div = isFunction(scores, MathOps.DIV);
-            Object x = scores.args().get(0);
-            Object c = scores.args().get(1);
-            if (!div && c instanceof Node && x instanceof Number) {   // mul(c, scores)
-                Object t = x;
-                x = c;
-                c = t;
-            }
-            if (!(x instanceof Node product) || !(c instanceof Number number) || !onlyUser(product, scores)) {
-                return false;
-            }
-            scale = number.floatValue();
-            divide = div;
-            scores = product;
-        }
-        if (!isFunction(scores, LinalgOps.MATMUL) || !(scores.args().get(0) instanceof Node q)
-                || !(scores.args().get(1) instanceof Node kT) || !rank4(scores)) {
+        Chain c = chain(owner, probs, LinalgOps.MATMUL);
+        if (c == null || !(c.source().args().get(0) instanceof Node q) || !(c.source().args().get(1) instanceof Node kT)
+                || !rank4(c.source())) {
             return false;
         }
         Node k = transposedLastTwo(kT);
@@ -123,7 +68,7 @@ public final class AttentionFusion implements GraphModule.GraphPass {
         }
         Node fused;
         try (var ignored = g.insertBefore(out)) {
-            fused = g.callFunction(FusedOps.ATTENTION, q, k, v, mask, scale, divide);
+            fused = g.callFunction(FusedOps.ATTENTION, q, k, v, c.mask(), c.scale(), c.divide());
         }
         fused.copyMetaFrom(out);
         out.replaceAllUsesWith(fused);
@@ -138,62 +83,81 @@ public final class AttentionFusion implements GraphModule.GraphPass {
     private static boolean fuseQuantized(GraphModule owner, Graph g, Node quantize) {
         if (quantize.args().size() != 4 || !(quantize.args().get(0) instanceof Node probs)
                 || !(quantize.args().get(1) instanceof Number outScale)
-                || !(quantize.args().get(2) instanceof Integer outZero) || !rank4(quantize)) {
+                || !(quantize.args().get(2) instanceof Integer outZero) || !rank4(quantize)
+                || !onlyUser(probs, quantize)) {
             return false;
         }
-        Object dtype = quantize.args().get(3);
-        if (!onlyUser(probs, quantize)) {
+        Chain c = chain(owner, probs, QuantOps.DEQUANTIZE);
+        if (c == null || c.source().args().size() != 1 || !(c.source().args().get(0) instanceof Node quantized)
+                || !rank4(quantized)) {
             return false;
         }
+        Node fused;
+        try (var ignored = g.insertBefore(quantize)) {
+            fused = g.callFunction(FusedOps.QUANTIZED_SOFTMAX, quantized, c.scale(), c.divide(), c.mask(),
+                    outScale.floatValue(), outZero, quantize.args().get(3));
+        }
+        fused.copyMetaFrom(quantize);
+        quantize.replaceAllUsesWith(fused);
+        return true;
+    }
+
+    /** What feeds the softmax: the node the scores come from, the mask (or null) and the scale (NaN for none). */
+    private record Chain(Node source, Object mask, float scale, boolean divide) {
+    }
+
+    /**
+     * Reads {@code dropout?(softmax(add?(div|mul?(source, c), mask), -1))} back from {@code probs}, each step the only
+     * reader of the one before, {@code source} a call of {@code sourceOp}; null when the graph has another shape.
+     */
+    private static Chain chain(GraphModule owner, Node probs, Op sourceOp) {
         if (isModule(owner, probs, Dropout.class)) {
             Dropout d = (Dropout) module(owner, probs);
             if ((d.isTraining() && d.p() != 0f) || !(probs.args().get(0) instanceof Node p) || !onlyUser(p, probs)) {
-                return false;
+                return null;
             }
             probs = p;
         }
-        if (!isFunction(probs, NNOps.SOFTMAX) || !isLastDim(probs.args().get(1), probs)
-                || !(probs.args().get(0) instanceof Node scores) || !onlyUser(scores, probs)) {
-            return false;
+        boolean softmax = (isFunction(probs, NNOps.SOFTMAX) && isLastDim(probs.args().get(1), probs))
+                || (isModule(owner, probs, Softmax.class) && isLastDim(((Softmax) module(owner, probs)).dim(), probs));
+        if (!softmax || !(probs.args().get(0) instanceof Node scores) || !onlyUser(scores, probs)) {
+            return null;
         }
         Object mask = null;
         if (isFunction(scores, MathOps.ADD) && scores.args().size() == 2
                 && scores.args().get(0) instanceof Node a && scores.args().get(1) instanceof Node b) {
-            if ((isFunction(a, MathOps.DIV) || isFunction(a, MathOps.MUL) || isFunction(a, QuantOps.DEQUANTIZE))
-                    && onlyUser(a, scores)) {
+            if (isScaleOr(a, sourceOp) && onlyUser(a, scores)) {
                 mask = b;
                 scores = a;
-            } else if ((isFunction(b, MathOps.DIV) || isFunction(b, MathOps.MUL) || isFunction(b, QuantOps.DEQUANTIZE))
-                    && onlyUser(b, scores)) {
+            } else if (isScaleOr(b, sourceOp) && onlyUser(b, scores)) {
                 mask = a;
                 scores = b;
             } else {
-                return false;
+                return null;
             }
         }
         float scale = Float.NaN;
         boolean divide = false;
         if (isFunction(scores, MathOps.DIV) || isFunction(scores, MathOps.MUL)) {
-            if (!(scores.args().get(0) instanceof Node x) || !(scores.args().get(1) instanceof Number c)
-                    || !onlyUser(x, scores)) {
-                return false;
-            }
-            scale = c.floatValue();
             divide = isFunction(scores, MathOps.DIV);
-            scores = x;
+            Object x = scores.args().get(0);
+            Object c = scores.args().get(1);
+            if (!divide && c instanceof Node && x instanceof Number) {   // mul(c, scores)
+                Object t = x;
+                x = c;
+                c = t;
+            }
+            if (!(x instanceof Node source) || !(c instanceof Number number) || !onlyUser(source, scores)) {
+                return null;
+            }
+            scale = number.floatValue();
+            scores = source;
         }
-        if (!isFunction(scores, QuantOps.DEQUANTIZE) || scores.args().size() != 1
-                || !(scores.args().get(0) instanceof Node quantized) || !rank4(quantized)) {
-            return false;
-        }
-        Node fused;
-        try (var ignored = g.insertBefore(quantize)) {
-            fused = g.callFunction(FusedOps.QUANTIZED_SOFTMAX, quantized, scale, divide, mask, outScale.floatValue(),
-                    outZero, dtype);
-        }
-        fused.copyMetaFrom(quantize);
-        quantize.replaceAllUsesWith(fused);
-        return true;
+        return isFunction(scores, sourceOp) ? new Chain(scores, mask, scale, divide) : null;
+    }
+
+    private static boolean isScaleOr(Node n, Op sourceOp) {
+        return isFunction(n, MathOps.DIV) || isFunction(n, MathOps.MUL) || isFunction(n, sourceOp);
     }
 
     /** The node transposed when {@code t} swaps the last two of four dimensions (transpose or permute), else null. */
@@ -221,10 +185,6 @@ public final class AttentionFusion implements GraphModule.GraphPass {
         return a[0] == b[0] && a[0] == c[0] && a[1] == b[1] && a[1] == c[1] && a[3] == b[3] && b[2] == c[2];
     }
 
-    private static boolean isScaleOrProduct(Node n) {
-        return isFunction(n, MathOps.DIV) || isFunction(n, MathOps.MUL) || isFunction(n, LinalgOps.MATMUL);
-    }
-
     private static boolean isLastDim(Object dim, Node node) {
         return dim instanceof Integer d && (d == -1 || d == 3) && rank4(node);
     }
@@ -238,10 +198,6 @@ public final class AttentionFusion implements GraphModule.GraphPass {
     private static boolean onlyUser(Node n, Node reader) {
         return n.users().size() == 1 && n.users().contains(reader)
                 && reader.args().stream().filter(a -> a == n).count() == 1;
-    }
-
-    private static boolean onlyUserIsNode(Node n) {
-        return n.users().size() == 1 && n.users().iterator().next().kind() != NodeKind.OUTPUT;
     }
 
     static boolean isFunction(Node n, Op op) {
