@@ -243,7 +243,15 @@ public final class Graft {
     /** The recipe a file written by {@link Tuned#save} records, or null when it records none. */
     public static Recipe recipeOf(Path file) {
         Object info = GraftFile.read(file).info().get(RECIPE_INFO);
-        return info == null ? null : Recipe.fromInfo(info);
+        if (info == null) {
+            return null;
+        }
+        try {
+            return Recipe.fromInfo(info);
+        } catch (IllegalArgumentException bad) {
+            throw new dev.graft.engine.io.FormatException(file, -1, "info " + bad.getMessage()
+                    + " (a recipe written by graft tune is an object)", bad);
+        }
     }
 
     private static final String RECIPE_INFO = "recipe";

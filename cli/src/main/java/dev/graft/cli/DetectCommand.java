@@ -52,7 +52,8 @@ final class DetectCommand implements Command {
         if (o.positionals().size() > 1) {
             throw new UsageException("one photo at a time, got " + String.join(" and ", o.positionals()));
         }
-        String photoArg = o.positionals().isEmpty() ? null : o.positionals().get(0);
+        // The photo is checked before the model loads: a directory or a typo fails at once, as itself.
+        Path photoFile = o.positionals().isEmpty() ? null : Options.existingFile(o.positionals().get(0));
         Path outFile = o.outputFile("--out");
         float threshold = (float) o.number("--threshold", 0, 1, NanoDetDetector.Options.defaults().scoreThreshold());
         if (outFile != null && !outFile.getFileName().toString().toLowerCase().endsWith(".png")) {
@@ -75,13 +76,9 @@ final class DetectCommand implements Command {
 
         BufferedImage photo;
         String photoName;
-        if (photoArg != null) {
-            Path p = Path.of(photoArg);
-            if (!Files.isRegularFile(p)) {
-                throw new UsageException("no such photo: " + p);
-            }
-            photo = Images.read(p);
-            photoName = p.toString();
+        if (photoFile != null) {
+            photo = Images.read(photoFile);
+            photoName = photoFile.toString();
         } else if (sharedDir != null && Files.isRegularFile(sharedDir.resolve("dog.jpg"))) {
             photo = Images.read(sharedDir.resolve("dog.jpg"));
             photoName = sharedDir.resolve("dog.jpg") + " (no PHOTO given)";

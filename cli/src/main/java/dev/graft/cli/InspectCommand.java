@@ -42,6 +42,15 @@ final class InspectCommand implements Command {
                              folders or jars, separated by the platform's path separator""";
     }
 
+    /** A tuned file's recipe; a damaged one is the file's fault, named as such. */
+    static dev.graft.engine.quant.tune.Recipe recipe(Path file, Object info) {
+        try {
+            return dev.graft.engine.quant.tune.Recipe.fromInfo(info);
+        } catch (IllegalArgumentException bad) {
+            throw new dev.graft.engine.io.FormatException(file, -1, "info " + bad.getMessage(), bad);
+        }
+    }
+
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
         Options o = Options.spec().switches("--graphs").values("--classpath").parse(args).atMostPositionals(1);
@@ -52,8 +61,9 @@ final class InspectCommand implements Command {
         out.printf("%s: %s, %s on disk (manifest %s, tensors %s)%n", file, loaded.model().getClass().getSimpleName(),
                 Format.bytes(Files.size(file)), Format.bytes(raw.manifestBytes()), Format.bytes(raw.tensorBytes()));
         for (Map.Entry<String, Object> e : loaded.info().entrySet()) {
-            if (e.getKey().equals("recipe")) {   // written by graft tune
-                out.print(dev.graft.engine.quant.tune.Recipe.fromInfo(e.getValue()).describe().indent(2));
+            // graft tune writes its recipe as an object; other writers (the demo) a one-line description.
+            if (e.getKey().equals("recipe") && e.getValue() instanceof Map<?, ?>) {
+                out.print(recipe(file, e.getValue()).describe().indent(2));
                 continue;
             }
             out.printf("  %s: %s%n", e.getKey(), e.getValue());

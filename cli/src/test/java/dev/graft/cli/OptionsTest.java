@@ -133,6 +133,14 @@ class OptionsTest {
         Run e = run("embed", "--model", dir.toString(), "hello");
         assertEquals(1, e.code());
         assertTrue(e.err().contains("not a BERT model directory: no model.safetensors"), e.err());
+        // detect's photo: a directory is a directory, a missing photo is missing; both fail (exit 1), one line.
+        Run photoDir = run("detect", dir.toString());
+        assertEquals(1, photoDir.code(), photoDir.err());
+        assertTrue(photoDir.err().contains(dir + ": is a directory, not a file"), photoDir.err());
+        Run noPhoto = run("detect", dir.resolve("missing.jpg").toString());
+        assertEquals(1, noPhoto.code(), noPhoto.err());
+        assertTrue(noPhoto.err().contains("missing.jpg: no such file"), noPhoto.err());
+        assertEquals(1, noPhoto.err().strip().lines().count(), noPhoto.err());
     }
 
     @Test

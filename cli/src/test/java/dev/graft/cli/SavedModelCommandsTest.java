@@ -51,6 +51,20 @@ class SavedModelCommandsTest {
         Path file = dir.resolve("cnn.graft");
         GraftFile.write(file, p, Map.of("approach", "static"));
 
+        // The demo records its recipe as one line of text (graft tune as an object): inspect shows it as it is
+        // (it was an IllegalArgumentException, exit 1), and a damaged tune recipe is the file's fault, one line.
+        Path demo = dir.resolve("demo.graft");
+        GraftFile.write(demo, p, Map.of("approach", "static", "recipe", "static INT8, calibrated on 8 images"));
+        Run shown = run("inspect", demo.toString());
+        assertEquals(0, shown.code(), shown.err());
+        assertTrue(shown.out().contains("recipe: static INT8, calibrated on 8 images"), shown.out());
+        Path damaged = dir.resolve("damaged.graft");
+        GraftFile.write(damaged, p, Map.of("recipe", Map.of("observer", "minmax")));
+        Run refused = run("inspect", damaged.toString());
+        assertEquals(1, refused.code(), refused.err());
+        assertTrue(refused.err().startsWith("graft inspect: " + damaged + ": info recipe:"), refused.err());
+        assertEquals(1, refused.err().strip().lines().count(), refused.err());
+
         Run r = run("inspect", file.toString(), "--graphs");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("MnistCnn") && r.out().contains("approach: static"), r.out());

@@ -42,15 +42,17 @@ public final class Fuzzer {
 
     /** The counts of a run and its failures. */
     public record Report(String reader, long seed, int inputs, Map<Outcome, Integer> counts, int wrapped,
-                         List<Failure> failures, double seconds) {
+                         int wrappedOom, List<Failure> failures, double seconds) {
         public boolean clean() {
             return failures.isEmpty();
         }
 
         public String summary() {
             return String.format(java.util.Locale.ROOT, "%s: %d inputs in %.0f s: %d loaded, %d refused (FormatException;"
-                    + " %d of them wrap a JDK exception), %d untyped, %d OOM, %d hangs", reader, inputs, seconds,
-                    counts.get(Outcome.LOADED), counts.get(Outcome.REFUSED), wrapped, counts.get(Outcome.UNTYPED),
+                    + " %d of them wrap a JDK exception, %d an OutOfMemoryError the load-time dry run met), %d untyped,"
+                    + " %d OOM, %d hangs", reader, inputs, seconds,
+                    counts.get(Outcome.LOADED), counts.get(Outcome.REFUSED), wrapped, wrappedOom,
+                    counts.get(Outcome.UNTYPED),
                     counts.get(Outcome.OOM), counts.get(Outcome.HANG));
         }
     }
@@ -106,6 +108,7 @@ public final class Fuzzer {
         });
         int done = 0;
         int wrapped = 0;
+        int wrappedOom = 0;
         // Warm-up (not counted): class loading and the JIT must not be mistaken for a slow input.
         for (Targets.Seed s : target.seeds()) {
             attempt(s.bytes());
@@ -141,6 +144,9 @@ public final class Fuzzer {
                 if (outcome == Outcome.REFUSED && wrapsJdkException(thrown)) {
                     wrapped++;
                 }
+                if (outcome == Outcome.REFUSED && wrapsOutOfMemory(thrown)) {
+                    wrappedOom++;
+                }
                 if (outcome != Outcome.LOADED && outcome != Outcome.REFUSED) {
                     failures.add(new Failure(i, outcome, seedName.toString(), m.description(), describe(thrown),
                             save(i, m.bytes())));
@@ -154,7 +160,8 @@ public final class Fuzzer {
         } finally {
             worker.shutdownNow();
         }
-        return new Report(target.name(), seed, done, counts, wrapped, failures, (System.nanoTime() - t0) / 1e9);
+        return new Report(target.name(), seed, done, counts, wrapped, wrappedOom, failures,
+                (System.nanoTime() - t0) / 1e9);
     }
 
     /**
@@ -197,6 +204,16 @@ public final class Fuzzer {
     static boolean wrapsJdkException(Throwable t) {
         for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
             if (c instanceof RuntimeException && c.getClass().getName().startsWith("java.")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a FormatException was made from an OutOfMemoryError (the .graft dry run's last line of defence). */
+    static boolean wrapsOutOfMemory(Throwable t) {
+        for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof OutOfMemoryError) {
                 return true;
             }
         }

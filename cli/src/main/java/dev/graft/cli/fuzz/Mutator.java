@@ -151,19 +151,30 @@ public final class Mutator {
         Object root = deepCopy(seed);
         StringBuilder what = new StringBuilder();
         int rounds = 1 + (r.nextInt(3) == 0 ? r.nextInt(3) : 0);
+        boolean nested = false;
         for (int i = 0; i < rounds; i++) {
             if (!what.isEmpty()) {
                 what.append(", ");
             }
-            root = editJson(root, r, what);
+            int before = what.length();
+            root = editJson(root, r, what, !nested);
+            nested |= what.indexOf(" deep", before) >= 0;
         }
         return new Mutant(Json.toBytes(root), what.toString());
     }
 
     /** Edits one node of {@code root} in place (or returns a replacement root). */
     public static Object editJson(Object root, Random r, StringBuilder what) {
+        return editJson(root, r, what, true);
+    }
+
+    /**
+     * One edit; {@code mayNest}: whether it may wrap a value in a deep nesting (once per input: the readers refuse
+     * one deep nesting as well as two, and the fuzzer's own recursive walks over the tree stay shallow).
+     */
+    private static Object editJson(Object root, Random r, StringBuilder what, boolean mayNest) {
         List<Object[]> slots = new ArrayList<>();   // {container, key or index, path}
-        collect(root, "$", slots);
+        collect(root, "$", 0, slots);
         if (slots.isEmpty()) {
             what.append("root := ").append(describe(root = wrongValue(root, r)));
             return root;
@@ -184,7 +195,7 @@ public final class Mutator {
                 l.add(index, deepCopy(l.get(index)));
             }
             what.append("repeat ").append(path).append(" ").append(copies).append(" times");
-        } else if (kind == 2) {
+        } else if (kind == 2 && mayNest) {
             Object nested = old;
             int depth = new int[] {50, 1200}[r.nextInt(2)];
             for (int k = 0; k < depth; k++) {
@@ -227,18 +238,24 @@ public final class Mutator {
         return s.length() > 40 ? s.substring(0, 40) + "..." : s;
     }
 
-    private static void collect(Object node, String path, List<Object[]> out) {
+    /** Slots deeper than this are not offered for editing (a real file's structure is far shallower). */
+    private static final int MAX_EDIT_DEPTH = 64;
+
+    private static void collect(Object node, String path, int depth, List<Object[]> out) {
+        if (depth >= MAX_EDIT_DEPTH) {
+            return;
+        }
         if (node instanceof Map<?, ?> m) {
             for (Object k : m.keySet()) {
                 out.add(new Object[] {m, k, path + "." + k});
-                collect(m.get(k), path + "." + k, out);
+                collect(m.get(k), path + "." + k, depth + 1, out);
             }
         } else if (node instanceof List<?> l) {
             // Long arrays (weights, vocabularies) get a sample of slots, so the structure is edited as often.
             int step = Math.max(1, l.size() / 16);
             for (int i = 0; i < l.size(); i += step) {
                 out.add(new Object[] {l, i, path + "[" + i + "]"});
-                collect(l.get(i), path + "[" + i + "]", out);
+                collect(l.get(i), path + "[" + i + "]", depth + 1, out);
             }
         }
     }

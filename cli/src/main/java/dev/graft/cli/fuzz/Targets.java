@@ -443,30 +443,51 @@ public final class Targets {
 
     // ---------------------------------------------------------------- .graft
 
+    /** A saved model under fuzz: its file, what it holds, and the inputs a first call gets. */
+    private record SavedSeed(Seed seed, GraftFile.Contents contents, Object[] inputs) {
+    }
+
     static Target graft() {
+        List<SavedSeed> saved = new ArrayList<>();
+        // The MNIST CNN, static INT8: quantized layers with their qparams, graphs, pooling arguments.
         Init.manualSeed(3);
         MnistCnn cnn = new MnistCnn(0.999f);
         cnn.eval();
-        Tensor input = Tensor.rand(new Random(4), 0f, 1f, 2, 1, 28, 28);
-        Partition partition = Partitioner.partition(cnn, input);
+        Object[] image = {Tensor.rand(new Random(4), 0f, 1f, 2, 1, 28, 28)};
+        Partition partition = Partitioner.partition(cnn, image);
         StaticQuantizer.Prepared p = StaticQuantizer.prepare(partition, StaticQuantizer.defaultMapping());
         StaticQuantizer.calibrate(p, List.<Object[]>of(new Object[] {Tensor.rand(new Random(5), 0f, 1f, 4, 1, 28,
                 28)}), (a, b, c) -> { });
         StaticQuantizer.convert(p);
-        byte[] file = saved(partition);
-        GraftFile.Contents contents = GraftFile.readContents(file, INPUT);
-        Seed seed = new Seed("MNIST CNN, static INT8, saved by GraftFile.write", file, contents.manifest());
+        saved.add(savedSeed("MNIST CNN, static INT8, saved by GraftFile.write", saved(partition, "static"), image, 10));
+        // The same CNN in FP32: the standard layers' sizes (channels, features, kernels) and their state.
+        Init.manualSeed(3);
+        MnistCnn fp32 = new MnistCnn(0.999f);
+        fp32.eval();
+        saved.add(savedSeed("MNIST CNN, FP32, saved by GraftFile.write", saved(Partitioner.partition(fp32, image),
+                "fp32"), image, 5));
+        // A small BERT encoder, dynamic INT8: a glue model whose configuration sets every size it builds.
+        Init.manualSeed(6);
+        BertModel bert = new BertModel(SMALL_BERT);
+        bert.eval();
+        Object[] tokens = {Tensor.ofLongs(new long[] {1, 5, 9, 2, 1, 7, 2, 0}, 2, 4),
+            Tensor.ofLongs(new long[] {1, 1, 1, 1, 1, 1, 1, 0}, 2, 4)};
+        dev.graft.Graft.Quantized q = dev.graft.Graft.quantize(bert, tokens, dev.graft.Graft.Config.dynamic());
+        saved.add(savedSeed("small BERT encoder, dynamic INT8, saved by GraftFile.write", saved(q.partition(),
+                "dynamic"), tokens, 5));
+        List<Seed> seeds = saved.stream().map(SavedSeed::seed).toList();
         return new Target() {
             public String name() {
                 return "graft";
             }
 
             public List<Seed> seeds() {
-                return List.of(seed);
+                return seeds;
             }
 
             /** Byte damage (refused by the checksums), or a manifest or tensor edit saved with valid checksums. */
             public Mutator.Mutant mutate(Seed s, Random r) {
+                GraftFile.Contents contents = saved.get(seeds.indexOf(s)).contents();
                 int kind = r.nextInt(4);
                 if (kind == 0) {
                     return Mutator.bytes(s.bytes(), r);
@@ -487,17 +508,27 @@ public final class Targets {
                         + " (checksums valid)");
             }
 
+            /** Reads the file, builds the model (with the load-time checks) and calls it once, as eval does. */
             public void load(byte[] in) {
-                GraftFile.read(INPUT, GraftFile.readContents(in, INPUT)).model().callAny(input);
+                GraftFile.Contents c = GraftFile.readContents(in, INPUT);
+                Object[] inputs = c.manifest().get("model") instanceof Map<?, ?> m
+                        && String.valueOf(m.get("class")).endsWith("BertModel") ? saved.get(2).inputs()
+                        : saved.get(0).inputs();
+                GraftFile.read(INPUT, c).model().callAny(inputs);
             }
         };
     }
 
-    private static byte[] saved(Partition partition) {
+    private static SavedSeed savedSeed(String name, byte[] file, Object[] inputs, int weight) {
+        GraftFile.Contents contents = GraftFile.readContents(file, INPUT);
+        return new SavedSeed(new Seed(name, file, contents.manifest(), null, weight), contents, inputs);
+    }
+
+    private static byte[] saved(Partition partition, String approach) {
         try {
             Path tmp = Files.createTempFile("graft-fuzz-seed", ".graft");
             try {
-                GraftFile.write(tmp, partition, Map.of("approach", "static"));
+                GraftFile.write(tmp, partition, Map.of("approach", approach));
                 return Files.readAllBytes(tmp);
             } finally {
                 Files.deleteIfExists(tmp);

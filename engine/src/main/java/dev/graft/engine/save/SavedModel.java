@@ -372,7 +372,11 @@ public final class SavedModel {
             if (!(config instanceof Map<?, ?> cm)) {
                 throw new SavedModelException("model", "config must be a map");
             }
-            Module model = ModuleCodecs.Savables.create(className, new SavedConfig(className, cast(cm)), "model");
+            // The glue model is built whole before the blocks replace parts of it: its configuration may declare no
+            // more parameters than the file's tensors could fill.
+            long present = tensors.values().stream().mapToLong(Tensor::numel).sum();
+            Module model = ModuleCodecs.Savables.create(className, new SavedConfig(className, cast(cm),
+                    LoadCheck.glueBudget(present)), "model");
             for (Map.Entry<String, GraphModule> b : blocks.entrySet()) {
                 try {
                     model.module(b.getKey());
@@ -405,6 +409,7 @@ public final class SavedModel {
             }
             Map<String, Tensor> state = new LinkedHashMap<>();
             stateRefs.forEach((k, ref) -> state.put(k, tensor(ref, "model.state['" + k + "']")));
+            state.forEach((k, t) -> LoadCheck.finite(t, k, "model.state['" + k + "']"));
             try {
                 // Not strict: the key sets were compared above, and the blocks' tensors are already in place.
                 model.loadStateDict(state, false);
@@ -510,6 +515,7 @@ public final class SavedModel {
                         if (op == null) {
                             throw new SavedModelException(nw, "unknown operator '" + opName + "'");
                         }
+                        LoadCheck.functionArgs(opName, args, nw);
                         yield new Target.Function(op);
                     }
                     case "output" -> new Target.Output();
@@ -549,6 +555,11 @@ public final class SavedModel {
             LoadCheck.config(cast(cm), where);
             Map<String, Tensor> ts = new LinkedHashMap<>();
             map(r.get("tensors"), where + ".tensors").forEach((k, ref) -> ts.put(k, tensor(ref, where + ", tensor '" + k + "'")));
+            ts.forEach((k, t) -> LoadCheck.finite(t, k, where + ", tensor '" + k + "'"));
+            LoadCheck.layer(cast(cm), ts, where);
+            if (type.equals("AdaptiveAvgPool2d") && cast(cm).get("args") instanceof List<?> a && !a.isEmpty()) {
+                LoadCheck.adaptiveOutput(a.get(0), where);
+            }
             Map<String, ModuleRecord> children = new LinkedHashMap<>();
             map(r.get("children"), where + ".children").forEach((k, c) ->
                     children.put(k, record(map(c, where + "." + k), where + "." + k)));
@@ -597,7 +608,9 @@ public final class SavedModel {
             if (t == null) {
                 throw new SavedModelException(where, "tensor '" + key + "' is missing from the file");
             }
-            used.add(key);
+            if (used.add(key)) {
+                LoadCheck.noNaN(t, key, where);
+            }
             return t;
         }
 

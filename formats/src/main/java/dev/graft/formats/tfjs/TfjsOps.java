@@ -249,6 +249,15 @@ final class TfjsOps {
     // ---------------------------------------------------------------- building
 
     static Built build(Context c) {
+        Built built = builder(c);
+        // Every input the kernel reads must exist (a MaxPool whose "input" key is gone has none).
+        for (int k : built.tensorInputs()) {
+            c.requireArity(k + 1);
+        }
+        return built;
+    }
+
+    private static Built builder(Context c) {
         TfjsNode n = c.node();
         return switch (n.op()) {
             case "Identity" -> unary(c, x -> x);

@@ -87,6 +87,30 @@ class HostileInputTest {
         refused("not an image", () -> Images.read(new ByteArrayInputStream(new byte[] {1, 2, 3}), "hostile"));
     }
 
+    /**
+     * A GIF of a few hundred bytes whose screen and frame declare 60000 x 60000 (3.6 Gpixel): the frame's size is
+     * read from its image descriptor and refused before the decoder allocates a raster.
+     */
+    @Test
+    void aSmallGifDeclaringAHugeFrameIsRefusedFromItsHeader() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "gif", out);
+        byte[] gif = out.toByteArray();
+        ByteBuffer b = ByteBuffer.wrap(gif).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putShort(6, (short) 60000).putShort(8, (short) 60000);            // logical screen
+        int at = 13 + ((gif[10] & 0x80) != 0 ? 3 << ((gif[10] & 7) + 1) : 0);   // after the global colour table
+        while (gif[at] == 0x21) {                                           // extensions: label, then sub-blocks
+            at += 2;
+            while (gif[at] != 0) {
+                at += (gif[at] & 0xFF) + 1;
+            }
+            at++;
+        }
+        assertTrue(gif[at] == 0x2C, "image descriptor found");
+        b.putShort(at + 5, (short) 60000).putShort(at + 7, (short) 60000);  // the frame's width and height
+        refused("pixels", () -> Images.read(new ByteArrayInputStream(gif), "hostile"));
+    }
+
     @Test
     void onnxStringInitializersAndABareMatMulAreNamed() {
         OnnxTensor text = new OnnxTensor("vocab", OnnxDataType.STRING, new long[] {1}, null,
@@ -112,6 +136,12 @@ class HostileInputTest {
         refused("attribute 'N': expected an integer", () -> read(badAttr));
         String noInputs = "{\"modelTopology\":{\"node\":[" + node + ",{\"name\":\"c\",\"op\":\"ConcatV2\"}]}}";
         refused("needs at least", () -> new TfjsGraphModule(read(noInputs)));
+        // Found by the fuzzer (tfjs input 72657: "input" turned into "nput"): a MaxPool without inputs.
+        String poolWithoutInput = "{\"modelTopology\":{\"node\":[" + node + ",{\"name\":\"m\",\"op\":\"MaxPool\","
+                + "\"attr\":{\"ksize\":{\"list\":{\"i\":[\"1\",\"2\",\"2\",\"1\"]}},\"strides\":{\"list\":{\"i\":"
+                + "[\"1\",\"2\",\"2\",\"1\"]}},\"padding\":{\"s\":\"VkFMSUQ=\"}}}]}}";
+        refused("node 'm'", () -> new TfjsGraphModule(read(poolWithoutInput)));
+        refused("needs at least 1 inputs, has 0", () -> new TfjsGraphModule(read(poolWithoutInput)));
         String hugePad = "{\"modelTopology\":{\"node\":[" + node + ",{\"name\":\"p\",\"op\":\"Const\",\"attr\":{"
                 + "\"dtype\":{\"type\":\"DT_INT32\"}}},{\"name\":\"y\",\"op\":\"Pad\",\"input\":[\"x\",\"p\"]}]},"
                 + "\"weightsManifest\":[{\"paths\":[\"w.bin\"],\"weights\":[{\"name\":\"p\",\"shape\":[4,2],"

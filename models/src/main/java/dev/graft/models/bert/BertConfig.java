@@ -214,9 +214,28 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
 
     /** Reads what {@link #toMap()} wrote. */
     public static BertConfig fromConfig(dev.graft.engine.save.SavedConfig c) {
-        return new BertConfig(c.getInt("vocab_size"), c.getInt("hidden_size"), c.getInt("num_hidden_layers"),
-                c.getInt("num_attention_heads"), c.getInt("intermediate_size"), c.getInt("max_position_embeddings"),
-                c.getInt("type_vocab_size"), c.getFloat("layer_norm_eps"), c.getFloat("hidden_dropout_prob"),
-                c.getFloat("attention_probs_dropout_prob"), c.getInt("num_labels"));
+        BertConfig config = new BertConfig(c.getInt("vocab_size"), c.getInt("hidden_size"),
+                c.getInt("num_hidden_layers"), c.getInt("num_attention_heads"), c.getInt("intermediate_size"),
+                c.getInt("max_position_embeddings"), c.getInt("type_vocab_size"), c.getFloat("layer_norm_eps"),
+                c.getFloat("hidden_dropout_prob"), c.getFloat("attention_probs_dropout_prob"), c.getInt("num_labels"));
+        c.checkSize(config.parameterCount(), "a BERT encoder with these sizes");
+        return config;
+    }
+
+    /**
+     * The encoder's parameter count (embeddings, layers; not the pooler or heads), without overflow: Long.MAX_VALUE
+     * when it does not fit. What building the encoder allocates, checked before a saved file's sizes are built.
+     */
+    public long parameterCount() {
+        try {
+            long h = hiddenSize;
+            long embeddings = Math.multiplyExact((long) vocabSize + maxPositionEmbeddings + typeVocabSize, h) + 2 * h;
+            long attention = Math.multiplyExact(4, h * h + h);
+            long feedForward = Math.multiplyExact(2 * h, (long) intermediateSize);
+            long layer = Math.addExact(Math.addExact(attention, feedForward), intermediateSize + 5 * h);
+            return Math.addExact(embeddings, Math.multiplyExact(layer, (long) numHiddenLayers));
+        } catch (ArithmeticException overflow) {
+            return Long.MAX_VALUE;
+        }
     }
 }

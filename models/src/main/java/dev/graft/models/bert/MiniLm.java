@@ -51,6 +51,7 @@ public final class MiniLm {
         OnnxGraph graph = onnx.graph();
         Map<String, Tensor> state = OnnxStateDict.fromGraph(graph, file);
         BertConfig config = config(graph, state, file);
+        positionIdsInRange(state.get("embeddings.position_ids"), config.maxPositionEmbeddings(), file);
         try {
             BertModel model = new BertModel(config);
             model.loadStateDict(state);
@@ -59,6 +60,23 @@ public final class MiniLm {
         } catch (dev.graft.engine.ModuleException | dev.graft.ops.TensorException | IllegalArgumentException e) {
             throw new FormatException(file, -1, "the initializers do not make a BERT model (" + config + "): "
                     + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The position ids buffer indexes the position table: each id must be a row of it, or the first call fails in
+     * the embedding lookup instead of the load naming the initializer.
+     */
+    static void positionIdsInRange(Tensor ids, int rows, Path file) {
+        if (ids == null) {
+            return;
+        }
+        long[] values = ids.toLongArray();
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] < 0 || values[i] >= rows) {
+                throw new FormatException(file, -1, "initializer 'embeddings.position_ids' holds " + values[i]
+                        + " at element " + i + ", outside the position table's 0.." + (rows - 1));
+            }
         }
     }
 

@@ -18,6 +18,7 @@ import dev.graft.ops.DType;
 import dev.graft.ops.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -111,6 +112,32 @@ class MiniLmLoaderTest {
         FormatException e = assertThrows(FormatException.class, () -> MiniLm.load(onnx, null));
         assertTrue(e.getMessage().contains("encoder.layer.1.output.LayerNorm.bias"), e.getMessage());
         assertTrue(e.getCause() instanceof StateDictException, String.valueOf(e.getCause()));
+    }
+
+    /**
+     * A position id outside the position table (found by the fuzzer: one byte of the INT64 buffer changed) loaded,
+     * then failed at the first call inside the embedding lookup; it is refused at load, naming the initializer.
+     */
+    @Test
+    void positionIdsOutsideThePositionTableAreRefusedAtLoad() {
+        BertModel original = new BertModel(SMALL);
+        OnnxModel onnx = export(original, k -> true);
+        List<OnnxTensor> inits = new ArrayList<>();
+        for (OnnxTensor t : onnx.graph().initializers()) {
+            if (t.name().equals("embeddings.position_ids")) {
+                long[] ids = original.stateDict().get("embeddings.position_ids").toLongArray();
+                ids[2] = 32514;
+                t = OnnxTensor.ofLongs(t.name(), ids, t.dims());
+            }
+            inits.add(t);
+        }
+        OnnxGraph g = onnx.graph();
+        OnnxModel edited = new OnnxModel(onnx.irVersion(), onnx.producerName(), onnx.producerVersion(),
+                onnx.domain(), onnx.modelVersion(), onnx.docString(), onnx.opsets(),
+                new OnnxGraph(g.name(), g.nodes(), inits, g.inputs(), g.outputs(), g.valueInfos()));
+        FormatException e = assertThrows(FormatException.class, () -> MiniLm.load(edited, Path.of("m.onnx")));
+        assertTrue(e.getMessage().startsWith("m.onnx: initializer 'embeddings.position_ids' holds 32514 at element 2"),
+                e.getMessage());
     }
 
     @Test

@@ -17,6 +17,13 @@ public final class QuantizedLeaf extends Module implements LeafModule {
     private final int inputZeroPoint;
 
     public QuantizedLeaf(Module int8, float inputScale, int inputZeroPoint) {
+        if (!(inputScale > 0f) || Float.isInfinite(inputScale)) {
+            throw new IllegalArgumentException("QuantizedLeaf: input scale must be finite and > 0, got " + inputScale);
+        }
+        if (inputZeroPoint < -128 || inputZeroPoint > 255) {     // quint8 or qint8 activations
+            throw new IllegalArgumentException("QuantizedLeaf: input zero point " + inputZeroPoint
+                    + " is outside [-128, 255]");
+        }
         this.int8 = registerModule("int8", int8);
         this.inputScale = inputScale;
         this.inputZeroPoint = inputZeroPoint;
