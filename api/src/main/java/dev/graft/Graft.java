@@ -70,8 +70,24 @@ public final class Graft {
             this(approach, mapping, QatOptions.foldAtPrepare());
         }
 
-        /** Dynamic quantization, PyTorch's defaults: Linear weights int8 per channel, activations per call. */
+        /**
+         * Dynamic quantization: Linear weights int8 per channel, activations quantized per call with one scale and
+         * zero point per token (row) of the input, as torchao's int8 dynamic-activation configuration
+         * ({@link QConfig#dynamicPerToken()}); Embeddings weight-only int8. Per token rather than PyTorch fbgemm's
+         * per tensor because one large token (BERT's [CLS]/[SEP]) otherwise sets the grid of the whole batch:
+         * MiniLM's embedding cosine to FP32 with every Linear INT8 is 0.9990 per token, 0.9946 per tensor
+         * (docs/RESULTS.md).
+         */
         public static Config dynamic() {
+            return new Config(Approach.DYNAMIC, new QConfigMapping().global(QConfig.dynamicPerToken()));
+        }
+
+        /**
+         * Dynamic quantization exactly as PyTorch's fbgemm {@code quantize_dynamic} with
+         * {@code per_channel_dynamic_qconfig} ({@link QConfig#dynamicDefault()}): one activation scale per call for
+         * the whole input tensor (8-bit; see {@code DynamicQuantizer} for {@code reduce_range}).
+         */
+        public static Config dynamicPerTensor() {
             return new Config(Approach.DYNAMIC, new QConfigMapping().global(QConfig.dynamicDefault()));
         }
 

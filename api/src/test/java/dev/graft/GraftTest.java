@@ -90,6 +90,40 @@ class GraftTest {
                 () -> new Graft.Config(Approach.FP32, Graft.Config.dynamic().mapping()));
     }
 
+    @Test
+    void dynamicQuantizesActivationsPerTokenAndPerTensorOnRequest(@TempDir Path dir) {
+        // Three rows, the middle one 50x larger: per tensor its range sets the grid of the other two rows too.
+        float[] v = Tensor.randn(new Random(5), 3, 16).toFloatArray();
+        for (int i = 16; i < 32; i++) {
+            v[i] *= 50f;
+        }
+        Tensor x = Tensor.of(v, 3, 16);
+        Router reference = new Router();
+        reference.eval();
+        float[] fp32 = reference.call(x).toFloatArray();
+        double[] smallRowsError = new double[2];
+        for (boolean perToken : new boolean[] {true, false}) {
+            Router model = new Router();
+            model.eval();
+            Graft.Quantized q = Graft.quantize(model, new Object[] {x},
+                    perToken ? Graft.Config.dynamic() : Graft.Config.dynamicPerTensor());
+            List<dev.graft.engine.quant.nn.DynamicQuantizedLinear> layers = q.model().namedModules().values().stream()
+                    .filter(m -> m instanceof dev.graft.engine.quant.nn.DynamicQuantizedLinear)
+                    .map(m -> (dev.graft.engine.quant.nn.DynamicQuantizedLinear) m).distinct().toList();
+            assertTrue(!layers.isEmpty());
+            assertTrue(layers.stream().allMatch(l -> l.perToken() == perToken), layers.toString());
+            Path file = dir.resolve("router-" + perToken + ".graft");
+            q.save(file);
+            float[] y = q.model().call(x).toFloatArray();
+            assertArrayEquals(bits(q.model().call(x)), bits(Graft.load(file).model().call(x)), "per token " + perToken);
+            for (int i = 0; i < y.length; i++) {
+                smallRowsError[perToken ? 0 : 1] += i / 4 == 1 ? 0 : Math.abs(y[i] - fp32[i]);
+            }
+        }
+        assertTrue(smallRowsError[0] * 4 < smallRowsError[1], "per token " + smallRowsError[0] + " vs per tensor "
+                + smallRowsError[1] + " on the rows beside the large one");
+    }
+
     private static int[] bits(Tensor t) {
         float[] v = t.toFloatArray();
         int[] out = new int[v.length];

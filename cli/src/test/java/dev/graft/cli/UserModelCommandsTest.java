@@ -95,17 +95,20 @@ class UserModelCommandsTest {
         Path texts = texts(dir);
         Path saved = dir.resolve("my-minilm.graft");
         Run q = run("quantize", model.toString(), "--approach", "dynamic", "--calib", texts.toString(),
-                "--keep-fp32", "4", "--out", saved.toString());
+                "--out", saved.toString());
         assertEquals(0, q.code(), q.err());
         System.out.print(q.out());
         assertTrue(q.out().contains("BERT-family encoder, 6 layers, hidden 384, 12 heads"), q.out());
         double mean = number(q.out(), "INT8 vs FP32 on held-out texts: sentence embeddings: cosine to FP32 mean "
                 + "([0-9.]+)");
         double worst = number(q.out(), "worst ([0-9.]+) over 10 held-out texts");
-        // MiniLM's dynamic INT8 is at ~0.995 with 4 layers FP32 (docs/RESULTS.md); these 10 short texts: ~0.995.
-        assertTrue(mean >= 0.99 && worst >= 0.98, q.out());
-        assertTrue(q.out().contains("encoder.layer.4.intermediate.dense") || q.out().contains("kept FP32"), q.out());
+        // Every Linear INT8, activations per token (docs/RESULTS.md, bring your own model).
+        assertTrue(mean >= 0.995 && worst >= 0.99, q.out());
         assertTrue(Files.size(saved) > 0);
+        Run keep = run("quantize", model.toString(), "--approach", "dynamic", "--calib", texts.toString(),
+                "--keep-fp32", "2");
+        assertEquals(0, keep.code(), keep.err());
+        assertTrue(keep.out().contains("kept FP32"), keep.out());
 
         Run embed = run("embed", "--model", model.toString(), "Wheat exports fell.", "Grain shipments declined.");
         Run reference = run("embed", "Wheat exports fell.", "Grain shipments declined.");

@@ -5,8 +5,16 @@ import java.util.Objects;
 /**
  * Dynamic quantization of activations, as PyTorch 1.13's fbgemm {@code quantized::linear_dynamic} does it per call:
  * qparams from the input's min and max ({@code ChooseQuantizationParams}), quantize, INT8 GEMM, float output.
+ * {@link #linearPerToken} is the per-token form (torchao's asymmetric per-token activations): one scale and zero
+ * point per row of the input.
  */
 public final class DynamicQuantization {
+
+    /** torchao's {@code eps} for per-token activations: {@code torch.finfo(torch.float32).eps}. */
+    private static final float PER_TOKEN_EPS = Math.ulp(1f);
+
+    /** Int32 accumulators per block of rows in {@link #linearPerToken} (256 KiB). */
+    private static final int PER_TOKEN_BLOCK_INTS = 1 << 16;
 
     /** fbgemm's {@code SMALL_SCALE_THRESHOLD}. */
     private static final float SMALL_SCALE = 6.1e-5f;
@@ -130,5 +138,125 @@ public final class DynamicQuantization {
             ByteScratch.give(q);
         }
         return p;
+    }
+
+    /**
+     * torchao's {@code choose_qparams_affine} for asymmetric per-token u8 activations
+     * ({@code _uint8_asymm_per_token_quant}): in float32, the range widened to contain 0,
+     * {@code scale = max((max - min) / qmax, eps)} with eps the float32 epsilon, and
+     * {@code zeroPoint = clamp(-rint(min / scale), 0, qmax)}; {@code qmax} is 255, or 127 with {@code reduceRange}.
+     */
+    public static Params chooseParamsPerToken(float min, float max, boolean reduceRange) {
+        if (!(min <= max)) {
+            throw new IllegalArgumentException("chooseParamsPerToken: min " + min + " > max " + max + " (or NaN)");
+        }
+        int qmax = reduceRange ? 127 : 255;
+        float lo = Math.min(min, 0f);
+        float hi = Math.max(max, 0f);
+        float scale = Math.max((hi - lo) / qmax, PER_TOKEN_EPS);
+        if (Float.isInfinite(scale)) {
+            throw new IllegalArgumentException("chooseParamsPerToken: range [" + min + ", " + max + "] is not finite");
+        }
+        float zero = -(float) Math.rint(lo / scale);
+        int zeroPoint = (int) Math.max(0f, Math.min(qmax, zero));
+        return new Params(scale, zeroPoint);
+    }
+
+    /**
+     * Dynamic quantized linear with per-token activations (torchao's
+     * {@code Int8DynamicActivationIntxWeightConfig(weight_dtype=int8, weight_granularity=PerAxis(0),
+     * act_mapping_type=ASYMMETRIC)} on uint8 activations): row {@code i} of {@code x} gets its own
+     * {@link #chooseParamsPerToken} qparams {@code (sx[i], zx[i])} and is quantized as
+     * {@code clamp(rint(x * (1f/sx[i])) + zx[i], 0, qmax)} ({@link Quantization#quantize}); the GEMM accumulates
+     * {@code sum_p x_q[i][p] * (W[j][p] - zw[j])} exactly in int32, the zero-point term
+     * {@code zx[i] * sum_p (W[j][p] - zw[j])} is subtracted exactly, and
+     * {@code y[i][j] = fma(float(acc), sx[i] * sw[j], bias[j])} (without a bias {@code float(acc) * (sx[i] * sw[j])}),
+     * the float output of {@link #linear} with the row's scale. Writes row-major {@code y[yOff + i*n + j]}.
+     */
+    public static void linearPerToken(int m, float[] x, int xOff, PackedInt8Weights w, float[] bias,
+                                      boolean reduceRange, float[] y, int yOff, Int8Gemm gemm) {
+        int k = w.k();
+        int n = w.n();
+        int len = Math.multiplyExact(m, k);
+        Objects.checkFromIndexSize(xOff, len, x.length);
+        Objects.checkFromIndexSize(yOff, Math.multiplyExact(m, n), y.length);
+        if (bias != null && bias.length < n) {
+            throw new IllegalArgumentException("linearPerToken: bias has " + bias.length + " values for " + n
+                    + " columns");
+        }
+        int[] columnTerms = new int[n];
+        float[] weightScales = new float[n];
+        for (int j = 0; j < n; j++) {
+            columnTerms[j] = w.columnSum(j) - k * w.zeroPoint(j);
+            weightScales[j] = w.scale(j);
+        }
+        // Blocks of rows whose int32 accumulators stay in the L2 cache between the GEMM and the output stage,
+        // shared among the pool's threads (each block's GEMM then runs on its thread alone, Parallel being
+        // re-entrant); a whole number of the generated kernel's 6-row tiles where possible.
+        Parallel pool = Parallel.shared();
+        int rows = Math.max(1, Math.min(PER_TOKEN_BLOCK_INTS / Math.max(1, n), (m + pool.threads() - 1)
+                / pool.threads()));
+        rows = rows >= 12 ? rows - rows % 6 : rows;
+        int blockRows = rows;
+        int blocks = m == 0 ? 0 : (m + blockRows - 1) / blockRows;
+        if (blocks == 1) {
+            perTokenRows(0, m, x, xOff, w, bias, reduceRange, y, yOff, gemm, columnTerms, weightScales);
+        } else {
+            pool.forEach(blocks, b -> perTokenRows(b * blockRows, Math.min(m, (b + 1) * blockRows), x, xOff, w, bias,
+                    reduceRange, y, yOff, gemm, columnTerms, weightScales));
+        }
+    }
+
+    /** Rows {@code [i0, i1)} of {@link #linearPerToken}. */
+    private static void perTokenRows(int i0, int i1, float[] x, int xOff, PackedInt8Weights w, float[] bias,
+                                     boolean reduceRange, float[] y, int yOff, Int8Gemm gemm, int[] columnTerms,
+                                     float[] weightScales) {
+        int k = w.k();
+        int n = w.n();
+        int rows = i1 - i0;
+        int qmax = reduceRange ? 127 : 255;
+        float[] rowScales = new float[rows];
+        int[] rowZeroPoints = new int[rows];
+        byte[] q = ByteScratch.take(rows * k);
+        int[] acc = IntScratch.take(rows * n);
+        try {
+            for (int r = 0; r < rows; r++) {
+                int at = xOff + (i0 + r) * k;
+                float[] range = k == 0 ? new float[2] : minMax(x, at, k);
+                Params p = chooseParamsPerToken(range[0], range[1], reduceRange);
+                rowScales[r] = (float) p.scale();
+                rowZeroPoints[r] = p.zeroPoint();
+                Quantization.quantize(x, at, q, r * k, k, rowScales[r], p.zeroPoint(), 0, qmax);
+            }
+            gemm.gemm(rows, q, 0, k, 0, w, new Int8Output.Int32(acc, 0, n, 1));
+            int out = yOff + i0 * n;
+            if (Kernels.vectorKernels()) {
+                VectorQuantization.dequantizeRows(rows, n, acc, rowScales, rowZeroPoints, columnTerms, weightScales,
+                        bias, y, out);
+            } else {
+                dequantizeRowsReference(rows, n, acc, rowScales, rowZeroPoints, columnTerms, weightScales, bias, y,
+                        out);
+            }
+        } finally {
+            ByteScratch.give(q);
+            IntScratch.give(acc);
+        }
+    }
+
+    /**
+     * The output stage of {@link #linearPerToken}: {@code y[yOff + i*n + j] = fma(float(acc[i*n+j] - zx[i] *
+     * columnTerms[j]), sx[i] * sw[j], bias[j])}, or {@code float(..) * (sx[i] * sw[j])} without a bias.
+     */
+    static void dequantizeRowsReference(int m, int n, int[] acc, float[] rowScales, int[] rowZeroPoints,
+                                        int[] columnTerms, float[] weightScales, float[] bias, float[] y, int yOff) {
+        for (int i = 0; i < m; i++) {
+            float sx = rowScales[i];
+            int zx = rowZeroPoints[i];
+            for (int j = 0; j < n; j++) {
+                float a = acc[i * n + j] - zx * columnTerms[j];
+                float scale = sx * weightScales[j];
+                y[yOff + i * n + j] = bias == null ? a * scale : Math.fma(a, scale, bias[j]);
+            }
+        }
     }
 }

@@ -100,4 +100,28 @@ final class VectorQuantization {
         }
         ((FloatVector) v.sub(zeroPoint).convert(VectorOperators.I2F, 0)).mul(scale).intoArray(out, oi);
     }
+
+    /** {@link DynamicQuantization#dequantizeRowsReference} 16 columns at a time, bit for bit; scalar tail. */
+    static void dequantizeRows(int m, int n, int[] acc, float[] rowScales, int[] rowZeroPoints, int[] columnTerms,
+                               float[] weightScales, float[] bias, float[] y, int yOff) {
+        for (int i = 0; i < m; i++) {
+            float sx = rowScales[i];
+            int zx = rowZeroPoints[i];
+            int row = i * n;
+            int j = 0;
+            for (int bound = n - LANES; j <= bound; j += LANES) {
+                IntVector c = IntVector.fromArray(INTS, columnTerms, j).mul(zx);
+                FloatVector a = (FloatVector) IntVector.fromArray(INTS, acc, row + j).sub(c)
+                        .convert(VectorOperators.I2F, 0);
+                FloatVector scale = FloatVector.fromArray(FLOATS, weightScales, j).mul(sx);
+                FloatVector out = bias == null ? a.mul(scale) : a.fma(scale, FloatVector.fromArray(FLOATS, bias, j));
+                out.intoArray(y, yOff + row + j);
+            }
+            for (; j < n; j++) {
+                float a = acc[row + j] - zx * columnTerms[j];
+                float scale = sx * weightScales[j];
+                y[yOff + row + j] = bias == null ? a * scale : Math.fma(a, scale, bias[j]);
+            }
+        }
+    }
 }

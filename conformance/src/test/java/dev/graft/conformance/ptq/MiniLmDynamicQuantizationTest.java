@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.graft.conformance.Required;
 import dev.graft.conformance.ReutersSentences;
+import dev.graft.engine.nn.Linear;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
 import dev.graft.engine.quant.passes.DynamicQuantizer;
@@ -26,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -79,6 +81,42 @@ class MiniLmDynamicQuantizationTest {
         double[] ort = ortInt8Cosines(sentences, want, tokenizer);
         System.out.printf("MiniLM dynamic INT8 cosine vs FP32 over %d Reuters sentences: Graft mean %.5f worst %.5f;"
                 + " ONNX Runtime -q mean %.5f worst %.5f%n", SENTENCES, mean(graft), min(graft), mean(ort), min(ort));
+        assertTrue(mean(graft) >= 0.995, "mean cosine " + mean(graft));
+        assertTrue(min(graft) >= 0.99, "worst cosine " + min(graft));
+        assertTrue(mean(graft) > mean(ort), "Graft " + mean(graft) + " vs ONNX Runtime's INT8 " + mean(ort));
+    }
+
+    /**
+     * Every Linear INT8 (no layer kept FP32) with per-token activations ({@code QConfig.dynamicPerToken()}, the
+     * default of {@code Graft.Config.dynamic()}), on the same sentences as above, against the same bars and ONNX
+     * Runtime's INT8.
+     */
+    @Test
+    void perTokenActivationsKeepEveryLinearInt8AboveTheBars() throws Exception {
+        Required.require(MiniLm.available(), "the model jar " + MiniLm.MAVEN_COORDINATE + " on the class path");
+        List<String> sentences = ReutersSentences.firstSentences(SENTENCES);
+        Required.require(sentences.size() == SENTENCES, "the Reuters Grain test file");
+        BertTokenizer tokenizer = MiniLm.tokenizer();
+        BertModel fp32 = MiniLm.load();
+        BertModel int8 = MiniLm.load();
+        BertTokenizer.Batch example = tokenizer.encodeBatch(sentences.subList(0, 2));
+        Partition p = Partitioner.partition(int8, example.inputIds(), example.attentionMask(), example.tokenTypeIds());
+        QuantizationReport report = DynamicQuantizer.quantize(p,
+                new QConfigMapping().global(QConfig.dynamicPerToken()), false);
+        assertTrue(report.weightCompression() >= 3.9, "compression " + report.weightCompression());
+        assertEquals(36, report.originals().values().stream().filter(m -> m instanceof Linear).count());
+        float[][] want = new float[SENTENCES][];
+        float[][] got = new float[SENTENCES][];
+        for (int start = 0; start < SENTENCES; start += BATCH) {
+            BertTokenizer.Batch b = tokenizer.encodeBatch(sentences.subList(start, start + BATCH));
+            embed(fp32, b, want, start);
+            embed(int8, b, got, start);
+        }
+        double[] graft = cosines(want, got);
+        double[] ort = ortInt8Cosines(sentences, want, tokenizer);
+        System.out.printf("MiniLM dynamic INT8, all 36 Linear INT8, activations per token, cosine vs FP32 over %d "
+                + "Reuters sentences: Graft mean %.5f worst %.5f; ONNX Runtime -q mean %.5f worst %.5f%n", SENTENCES,
+                mean(graft), min(graft), mean(ort), min(ort));
         assertTrue(mean(graft) >= 0.995, "mean cosine " + mean(graft));
         assertTrue(min(graft) >= 0.99, "worst cosine " + min(graft));
         assertTrue(mean(graft) > mean(ort), "Graft " + mean(graft) + " vs ONNX Runtime's INT8 " + mean(ort));

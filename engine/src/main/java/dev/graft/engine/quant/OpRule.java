@@ -107,11 +107,12 @@ public final class OpRule {
 
     /**
      * Makes a module with int8 weights that computes on float activations (dynamic, weight-only); {@code weight}
-     * gives the qparams of a weight tensor (and counts it as quantized).
+     * gives the qparams of a weight tensor (and counts it as quantized); {@code reduceRange} and {@code perToken}
+     * say how a dynamic layer quantizes its activations (weight-only forms ignore them).
      */
     @FunctionalInterface
     public interface WeightFactory {
-        Module make(Module fp32, Function<Tensor, QParams> weight, boolean reduceRange);
+        Module make(Module fp32, Function<Tensor, QParams> weight, boolean reduceRange, boolean perToken);
     }
 
     private final String name;

@@ -106,9 +106,10 @@ public final class QuantRules {
                     return QuantizedLinear.fromFloat(l, w.scales(), w.zeroPoints(), ctx.output().scale(),
                             ctx.output().zeroPoint(), ctx.relu());
                 }, (n, attr) -> Linear.wrap(attr.apply((Node) n.args().get(1)), optionalAttr(n, 2, attr)))
-                .dynamic((m, weight, reduceRange) -> {
+                .dynamic((m, weight, reduceRange, perToken) -> {
                     QParams w = weight.apply(((Linear) m).weight());
-                    return DynamicQuantizedLinear.fromFloat((Linear) m, w.scales(), w.zeroPoints(), reduceRange);
+                    return DynamicQuantizedLinear.fromFloat((Linear) m, w.scales(), w.zeroPoints(), reduceRange,
+                            perToken);
                 })
                 .int8Module(QuantizedLinear.class, "QuantizedLinear", simple(m -> new ModuleRecord("QuantizedLinear")
                         .tensor("weight", m.weight()).tensor("bias", m.bias()).with("output_scale", m.outputScale())
@@ -122,8 +123,10 @@ public final class QuantRules {
                         m -> new Tensor[] {m.weight(), m.bias()})
                 .int8Module(DynamicQuantizedLinear.class, "DynamicQuantizedLinear", simple(m -> new ModuleRecord(
                         "DynamicQuantizedLinear").tensor("weight", m.weight()).tensor("bias", m.bias())
-                        .with("reduce_range", m.reduceRange()), (r, c) -> new DynamicQuantizedLinear(
-                        tensor(r, "weight"), optional(r, "bias"), c.getBoolean("reduce_range"))),
+                        .with("reduce_range", m.reduceRange()).with("per_token", m.perToken()),
+                        // Files saved before per-token activations existed have no "per_token": per tensor.
+                        (r, c) -> new DynamicQuantizedLinear(tensor(r, "weight"), optional(r, "bias"),
+                                c.getBoolean("reduce_range"), c.has("per_token") && c.getBoolean("per_token"))),
                         m -> new Tensor[] {m.weight(), m.bias()}));
         add(OpRule.named("conv2d")
                 .functions(QuantRules::weightsAreAttrs, LinalgOps.CONV2D)
@@ -176,7 +179,7 @@ public final class QuantRules {
                         .with("num_embeddings", m.weight().size(0)).with("embedding_dim", m.weight().size(1)),
                         c -> new Embedding(c.getInt("num_embeddings"), c.getInt("embedding_dim"), new Random(0))))
                 // Weight-only: each row int8 with its own scale; lookups return float rows.
-                .weightOnly((m, weight, reduceRange) -> {
+                .weightOnly((m, weight, reduceRange, perToken) -> {
                     QParams w = weight.apply(((Embedding) m).weight());
                     return QuantizedEmbedding.fromFloat((Embedding) m, w.scales(), w.zeroPoints());
                 })

@@ -20,6 +20,10 @@ import java.util.Arrays;
  * with {@code reduce_range} (integers 0..127) on by default as PyTorch's x86 engines do; the input is quantized,
  * multiplied exactly in int32, and turned back into floats with fbgemm's
  * {@code y = fma(float(acc), sx*sw, bias)} (golden cases k_22, k_23).
+ *
+ * <p>With {@code perToken}, each row of the input (each token of a {@code [batch, sequence, features]} input) gets
+ * its own scale and zero point instead ({@link DynamicQuantization#linearPerToken}, torchao's asymmetric per-token
+ * activations): one outlier token then no longer coarsens the grid of every other token in the batch.
  */
 public final class DynamicQuantizedLinear extends Module implements LeafModule {
 
@@ -31,15 +35,26 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
     private final float[] bias;
     private final PackedInt8Weights packed;
     private final boolean reduceRange;
+    private final boolean perToken;
     private final Int8Gemm gemm;
 
-    /** {@code weight} qint8 {@code [out, in]}, {@code bias} float32 {@code [out]} or null. */
+    /** {@code weight} qint8 {@code [out, in]}, {@code bias} float32 {@code [out]} or null; per-tensor activations. */
     public DynamicQuantizedLinear(Tensor weight, Tensor bias, boolean reduceRange) {
-        this(weight, bias, reduceRange, Kernels.int8Gemm());
+        this(weight, bias, reduceRange, false, Kernels.int8Gemm());
+    }
+
+    /** As above, activations per token when {@code perToken}. */
+    public DynamicQuantizedLinear(Tensor weight, Tensor bias, boolean reduceRange, boolean perToken) {
+        this(weight, bias, reduceRange, perToken, Kernels.int8Gemm());
+    }
+
+    /** Per-tensor activations with an explicit GEMM. */
+    public DynamicQuantizedLinear(Tensor weight, Tensor bias, boolean reduceRange, Int8Gemm gemm) {
+        this(weight, bias, reduceRange, false, gemm);
     }
 
     /** As above with an explicit GEMM. */
-    public DynamicQuantizedLinear(Tensor weight, Tensor bias, boolean reduceRange, Int8Gemm gemm) {
+    public DynamicQuantizedLinear(Tensor weight, Tensor bias, boolean reduceRange, boolean perToken, Int8Gemm gemm) {
         String who = "DynamicQuantizedLinear";
         QuantizedWeights.requireInt8Weight(who, weight);
         if (weight.dim() != 2) {
@@ -51,6 +66,7 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
         this.packed = PackedInt8Weights.pack(this.weight.toByteArray(), 0, weight.size(0), weight.size(1),
                 QuantizedWeights.scales(weight), QuantizedWeights.zeroPoints(weight));
         this.reduceRange = reduceRange;
+        this.perToken = perToken;
         this.gemm = gemm;
     }
 
@@ -59,12 +75,19 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
         return fromFloat(linear, weightScales, weightZeroPoints, DEFAULT_REDUCE_RANGE);
     }
 
-    /** Quantizes {@code linear}'s weight with the given scales and zero points. */
+    /** Quantizes {@code linear}'s weight with the given scales and zero points; per-tensor activations. */
     public static DynamicQuantizedLinear fromFloat(Linear linear, float[] weightScales, int[] weightZeroPoints,
                                                    boolean reduceRange) {
+        return fromFloat(linear, weightScales, weightZeroPoints, reduceRange, false);
+    }
+
+    /** As above, activations per token when {@code perToken}. */
+    public static DynamicQuantizedLinear fromFloat(Linear linear, float[] weightScales, int[] weightZeroPoints,
+                                                   boolean reduceRange, boolean perToken) {
         Tensor q = QuantizedWeights.quantize("DynamicQuantizedLinear", linear.weight(), weightScales,
                 weightZeroPoints);
-        return new DynamicQuantizedLinear(q, linear.bias() == null ? null : linear.bias().concrete(), reduceRange);
+        return new DynamicQuantizedLinear(q, linear.bias() == null ? null : linear.bias().concrete(), reduceRange,
+                perToken);
     }
 
     @Override
@@ -82,13 +105,20 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
         }
         int m = x.numel() / k;
         float[] y = new float[Math.multiplyExact(m, packed.n())];
-        DynamicQuantization.linear(m, x.toFloatArray(), 0, packed, bias, reduceRange, y, 0, gemm);
+        if (perToken) {
+            DynamicQuantization.linearPerToken(m, x.toFloatArray(), 0, packed, bias, reduceRange, y, 0, gemm);
+        } else {
+            DynamicQuantization.linear(m, x.toFloatArray(), 0, packed, bias, reduceRange, y, 0, gemm);
+        }
         int[] outShape = shape.clone();
         outShape[shape.length - 1] = packed.n();
         return Tensor.wrap(y, outShape);
     }
 
-    /** The activation qparams a call on {@code x} would use (min and max over all of {@code x}). */
+    /**
+     * The activation qparams a per-tensor call on {@code x} would use (min and max over all of {@code x}); a
+     * per-token layer uses {@link DynamicQuantization#chooseParamsPerToken} on each row instead.
+     */
     public DynamicQuantization.Params activationParams(Tensor x) {
         float[] v = x.toFloatArray();
         float min = 0f;
@@ -122,9 +152,15 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
         return reduceRange;
     }
 
+    /** Whether each row (token) of the input is quantized with its own qparams. */
+    public boolean perToken() {
+        return perToken;
+    }
+
     @Override
     protected String extraRepr() {
-        return "in=" + packed.k() + ", out=" + packed.n() + ", dtype=qint8, reduce_range=" + reduceRange + ", "
+        return "in=" + packed.k() + ", out=" + packed.n() + ", dtype=qint8, reduce_range=" + reduceRange
+                + (perToken ? ", activations=per_token" : "") + ", "
                 + QuantizedWeights.describeWeight(weight) + ", bias=" + (bias != null);
     }
 }

@@ -78,7 +78,7 @@ public final class DynamicQuantizer {
                 Module q = form.make(fp32, weight -> {
                     fp32WeightBytes[0] += 4L * weight.numel();
                     return WeightQParams.of(qc, weight, path);
-                }, reduceRange);
+                }, reduceRange, qc.isPerTokenDynamic());
                 swapped.put(fp32, q);
                 originals.put(path, fp32);
                 block.replaceModule(m.getKey(), q);
@@ -145,7 +145,7 @@ public final class DynamicQuantizer {
                 existing = linear.dynamic().make(asModule, weight -> {
                     fp32WeightBytes[0] += 4L * weight.numel();
                     return WeightQParams.of(qc, weight, enclosing + " (" + n.name() + ")");
-                }, reduceRange);
+                }, reduceRange, qc.isPerTokenDynamic());
                 made.put(moduleName, existing);
                 owner.addSubmodule(moduleName, existing);
             }

@@ -401,7 +401,8 @@ final class StaticConvert implements GraphModule.GraphPass {
         }
         Module layer = state.moduleOf(n);
         String where = BlockState.join(state.path, path);
-        Module q = rule.dynamic().make(layer, weight -> weightQParams(qc, weight, where), false);
+        Module q = rule.dynamic().make(layer, weight -> weightQParams(qc, weight, where), false,
+                qc.isPerTokenDynamic());
         state.converted.put(path, q);
         state.block.replaceModule(path, q);
         results.originals.put(where, layer);
@@ -425,7 +426,7 @@ final class StaticConvert implements GraphModule.GraphPass {
         }
         Module layer = state.moduleOf(n);
         String where = BlockState.join(state.path, mc.path());
-        Module q = rule.weightOnly().make(layer, weight -> weightQParams(qc, weight, where), false);
+        Module q = rule.weightOnly().make(layer, weight -> weightQParams(qc, weight, where), false, false);
         state.converted.put(mc.path(), q);
         state.block.replaceModule(mc.path(), q);
         results.originals.put(where, layer);

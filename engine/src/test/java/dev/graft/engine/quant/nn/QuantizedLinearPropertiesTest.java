@@ -148,6 +148,80 @@ class QuantizedLinearPropertiesTest {
         }
     }
 
+    /**
+     * Per-token activations from first principles (torchao's {@code _uint8_asymm_per_token_quant}: per row, in
+     * float32, {@code s = max((max(hi,0) - min(lo,0)) / 255, eps)}, {@code z = clamp(-rint(min(lo,0) / s), 0, 255)},
+     * {@code q = clamp(rint(x * (1/s)) + z, 0, 255)}), then the exact dot product and the dynamic float output with the
+     * row's scale; the default GEMM and the scalar one, on a 3-d input.
+     */
+    @Property(tries = 40)
+    void dynamicPerTokenLinearEqualsGoldenFormula(@ForAll long seed, @ForAll @IntRange(min = 1, max = 9) int m,
+                                                  @ForAll @IntRange(min = 0, max = 12) int ki,
+                                                  @ForAll @IntRange(min = 0, max = 12) int ni,
+                                                  @ForAll boolean withBias) {
+        int k = SIZES[ki];
+        int n = SIZES[ni];
+        Random rnd = new Random(seed);
+        Linear linear = new Linear(k, n, withBias, rnd);
+        float[] w = linear.weight().toFloatArray();
+        float[] scales = GoldenFormula.symmetricScales(w, n, k);
+        float[] x = new float[2 * m * k];
+        for (int i = 0; i < 2 * m; i++) {
+            // Rows of very different ranges: what one per-tensor scale serves badly.
+            float spread = (float) Math.exp(rnd.nextGaussian() * 2);
+            for (int p = 0; p < k; p++) {
+                x[i * k + p] = (float) rnd.nextGaussian() * spread + (i % 3 == 0 ? spread : 0);
+            }
+        }
+        float[] bias = withBias ? linear.bias().toFloatArray() : null;
+        float[] expected = new float[2 * m * n];
+        for (int i = 0; i < 2 * m; i++) {
+            float lo = 0f;
+            float hi = 0f;
+            for (int p = 0; p < k; p++) {
+                lo = Math.min(lo, x[i * k + p]);
+                hi = Math.max(hi, x[i * k + p]);
+            }
+            float s = Math.max((hi - lo) / 255f, Math.ulp(1f));
+            int z = (int) Math.max(0, Math.min(255, -Math.rint(lo / s)));
+            for (int j = 0; j < n; j++) {
+                int acc = 0;
+                for (int p = 0; p < k; p++) {
+                    int xq = (int) Math.max(0, Math.min(255, Math.rint(x[i * k + p] * (1f / s)) + z));
+                    acc += (xq - z) * GoldenFormula.quantizeWeight(w[j * k + p], scales[j], 0);
+                }
+                expected[i * n + j] = GoldenFormula.dequantizeOutput(acc, s, scales[j], bias, j);
+            }
+        }
+        Tensor qw = QuantizedWeights.quantize("t", linear.weight(), scales, null);
+        for (DynamicQuantizedLinear q : new DynamicQuantizedLinear[] {
+                DynamicQuantizedLinear.fromFloat(linear, scales, null, false, true),
+                new DynamicQuantizedLinear(qw, linear.bias(), false, true, new ScalarInt8Gemm())}) {
+            assertTrue(q.perToken());
+            Tensor y = q.call(Tensor.of(x, 2, m, k));
+            assertArrayEquals(new int[] {2, m, n}, y.shape());
+            float[] got = y.toFloatArray();
+            for (int e = 0; e < got.length; e++) {
+                assertEquals(Float.floatToIntBits(expected[e]), Float.floatToIntBits(got[e]),
+                        "element " + e + ": " + expected[e] + " vs " + got[e]);
+            }
+        }
+    }
+
+    @Test
+    void perTokenIsSavedAndOldFilesReadAsPerTensor() {
+        Linear linear = new Linear(6, 3, true, new Random(4));
+        float[] scales = GoldenFormula.symmetricScales(linear.weight().toFloatArray(), 3, 6);
+        DynamicQuantizedLinear perToken = DynamicQuantizedLinear.fromFloat(linear, scales, null, false, true);
+        dev.graft.engine.save.ModuleRecord r = dev.graft.engine.save.ModuleCodecs.encode(perToken, "fc");
+        assertEquals(true, r.config().get("per_token"));
+        assertTrue(((DynamicQuantizedLinear) dev.graft.engine.save.ModuleCodecs.decode(r, "fc")).perToken());
+        assertTrue(perToken.toString().contains("activations=per_token"), perToken.toString());
+        r.config().remove("per_token");   // as written before per-token activations existed
+        DynamicQuantizedLinear old = (DynamicQuantizedLinear) dev.graft.engine.save.ModuleCodecs.decode(r, "fc");
+        assertTrue(!old.perToken() && !old.reduceRange());
+    }
+
     @Test
     void dynamicDefaultsToReduceRangeAndKeepsLeadingDimensions() {
         Linear linear = new Linear(5, 3, true, new Random(1));
