@@ -8,6 +8,7 @@ module dev.graft.engine {
     exports dev.graft.engine;
     exports dev.graft.engine.nn;
     exports dev.graft.engine.graph;
+    exports dev.graft.engine.fuse;
     exports dev.graft.engine.trace;
     exports dev.graft.engine.quant;
     exports dev.graft.engine.quant.nn;

@@ -2,6 +2,7 @@ package dev.graft;
 
 import dev.graft.engine.Module;
 import dev.graft.engine.ProgressListener;
+import dev.graft.engine.fuse.InferenceFusions;
 import dev.graft.engine.quant.Approach;
 import dev.graft.engine.quant.QConfig;
 import dev.graft.engine.quant.QConfigMapping;
@@ -204,6 +205,18 @@ public final class Graft {
      */
     public static Partition partition(Module model, Object... exampleInputs) {
         return Partitioner.partition(model, exampleInputs);
+    }
+
+    /**
+     * The FP32 model made ready for fast inference: partitioned on the examples (as {@link #partition}), then every
+     * traced block rewritten by {@link InferenceFusions} (attention as one fused node, ...), which quantized models
+     * get too. The outputs are the FP32 model's (the fusions keep its bits; see docs/ARCHITECTURE.md). Call it in
+     * eval mode: the fused graphs are for inference.
+     */
+    public static Partition optimize(Module model, List<? extends Object[]> examples) {
+        List<Object[]> list = listOf(examples, "Graft.optimize");
+        model.eval();
+        return InferenceFusions.apply(Partitioner.partitionWithExamples(model, list, TraceConfig.defaults()));
     }
 
     /** Saves a partitioned FP32 model ({@link #partition}) to one file, atomically. */

@@ -50,6 +50,7 @@ final class BenchCommand implements Command {
                        ./graft bench reuters [--approach dynamic|static|qat] [--runs N]
                        ./graft bench FILE.graft [--runs N]   (a saved model against its FP32 model)
                        ./graft bench PATH [--runs N]   (your BERT-family .onnx or HF directory: FP32 vs dynamic INT8)
+                       ./graft bench minilm --peer ort [--runs N] [--engines E,E..] [--profile SIZE]
                        ./graft bench kernels [shape-regex]     (the JMH kernel table; see docs/BENCHMARKS.md)
 
                 Builds an FP32 and an INT8 copy of the reference model (default: dynamic INT8 for minilm, static
@@ -60,15 +61,35 @@ final class BenchCommand implements Command {
                   nanodet  batch 1 only (the detector's decode and NMS take one image)
                 Early exits are turned off in both copies so they run the same layers.
                 --runs N   timed calls per model and batch size (default 15)
-                --calib N  calibration samples for static (default 32; see ./graft quantize --help)""";
+                --calib N  calibration samples for static (default 32; see ./graft quantize --help)
+
+                --peer ort: MiniLM's encoder in five engines on the same tokens, the same thread count for all
+                (-Dgraft.threads=N, default: every processor): graft-fp32 (Graft.optimize), graft-dyn
+                (Graft.Config.dynamic(): per-token activations), graft-static (the default transformer recipe),
+                ort-fp32, ort-int8 (ONNX Runtime's -q model); on request graft-dyn-tensor (per-tensor activations,
+                fbgemm's form); sizes 1x20 (one sentence),
+                1x128 and 32x128 (Reuters Grain test documents), rounds alternating, medians (min) and ratios.
+                --engines  a subset, comma-separated; --profile 1x20|1x128|32x128  wall time per operator
+                --cpu-time with -Dgraft.threads=1: the calling thread's CPU time instead of wall clock (steady
+                           on a loaded machine: with one thread it is each engine's whole work)""";
     }
 
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-        Options o = Options.spec().values("--approach", "--runs", "--calib").parse(args).atMostPositionals(1);
+        Options o = Options.spec().values("--approach", "--runs", "--calib", "--peer", "--engines", "--profile")
+                .switches("--cpu-time").parse(args).atMostPositionals(1);
         String model = o.positional(0, "which model? one of " + ReferenceModels.NAMES + ", reuters, or a .graft file"
                 + " (or kernels)");
         int runs = o.integer("--runs", 1, 100_000, DEFAULT_RUNS);
+        if (model.equals("minilm") && o.given("--peer")) {   // five engines against ONNX Runtime: PeerBench
+            onlyFlags(o, "bench minilm --peer", "--runs");
+            return PeerBench.run(o, runs, out);
+        }
+        for (String flag : List.of("--peer", "--engines", "--profile", "--cpu-time")) {
+            if (o.given(flag) || (flag.equals("--cpu-time") && o.has(flag))) {
+                throw new UsageException(flag + " applies to bench minilm --peer ort only");
+            }
+        }
         if (UserBert.isModelPath(model)) {   // your own BERT-family model: .onnx file or Hugging Face directory
             onlyFlags(o, "a model file", "--runs");
             return UserBert.bench(java.nio.file.Path.of(model), runs, out);

@@ -223,13 +223,19 @@ public final class VectorFloatGemm implements FloatGemm {
      */
     public void linear(int m, float[] x, int xOff, int ldx, PackedFloatWeights w, float[] bias, boolean relu,
                        float[] y, int yOff, int ldy) {
+        linear(m, x, xOff, ldx, w, bias, relu ? Activation.RELU : Activation.NONE, y, yOff, ldy);
+    }
+
+    /** As above with any {@link Activation} in the epilogue (GELU: the bits of {@link Elementwise#gelu} after it). */
+    public void linear(int m, float[] x, int xOff, int ldx, PackedFloatWeights w, float[] bias, Activation act,
+                       float[] y, int yOff, int ldy) {
         // B is the packed weight, valid by construction; zero strides make the shared check look at x and y only.
         GemmArguments.check("VectorFloatGemm.linear", m, w.n(), w.k(), x, xOff, ldx, 1, x, 0, 0, 0, y, yOff, ldy);
         if (bias != null && bias.length < w.n()) {
             throw new IllegalArgumentException("linear: bias has " + bias.length + " values, needs " + w.n());
         }
         if (m > 0) {
-            VectorFloatLinear.linear(m, x, xOff, ldx, w, bias, relu, y, yOff, ldy, pool);
+            VectorFloatLinear.linear(m, x, xOff, ldx, w, bias, act, y, yOff, ldy, pool);
         }
     }
 

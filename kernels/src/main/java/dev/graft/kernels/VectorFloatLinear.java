@@ -24,7 +24,7 @@ final class VectorFloatLinear {
     private VectorFloatLinear() {
     }
 
-    static void linear(int m, float[] x, int xOff, int ldx, PackedFloatWeights w, float[] bias, boolean relu,
+    static void linear(int m, float[] x, int xOff, int ldx, PackedFloatWeights w, float[] bias, Activation act,
                        float[] y, int yOff, int ldy, Parallel pool) {
         if (w.width != NR) {
             throw new IllegalArgumentException("linear: weights packed with width " + w.width + ", need " + NR);
@@ -39,7 +39,7 @@ final class VectorFloatLinear {
                 int i0 = Math.min(m, rowPanels * t / threads * MR);
                 int i1 = Math.min(m, rowPanels * (t + 1) / threads * MR);
                 if (i1 > i0) {
-                    columns(i1 - i0, x, xOff + i0 * ldx, ldx, w, bias, relu, y, yOff + i0 * ldy, ldy, 0, w.n);
+                    columns(i1 - i0, x, xOff + i0 * ldx, ldx, w, bias, act, y, yOff + i0 * ldy, ldy, 0, w.n);
                 }
             });
             return;
@@ -49,13 +49,13 @@ final class VectorFloatLinear {
             int j0 = Math.min(w.n, panels * t / tasks * NR);
             int j1 = Math.min(w.n, panels * (t + 1) / tasks * NR);
             if (j1 > j0) {
-                columns(m, x, xOff, ldx, w, bias, relu, y, yOff, ldy, j0, j1);
+                columns(m, x, xOff, ldx, w, bias, act, y, yOff, ldy, j0, j1);
             }
         });
     }
 
     private static void columns(int m, float[] x, int xOff, int ldx, PackedFloatWeights w, float[] bias,
-                                boolean relu, float[] y, int yOff, int ldy, int j0, int j1) {
+                                Activation act, float[] y, int yOff, int ldy, int j0, int j1) {
         float[] aPacked = new float[MC * KC];
         float[] tile = new float[MR * NR];
         for (int jc = j0; jc < j1; jc += NC) {
@@ -76,17 +76,19 @@ final class VectorFloatLinear {
                         }
                     }
                 }
-                if (bias != null || relu) {
+                if (bias != null || act != Activation.NONE) {
                     for (int r = 0; r < mcCur; r++) {
-                        epilogue(y, yOff + (ic + r) * ldy + jc, bias, jc, ncCur, relu);
+                        epilogue(y, yOff + (ic + r) * ldy + jc, bias, jc, ncCur, act);
                     }
                 }
             }
         }
     }
 
-    /** {@code y[d + c] = max?(y[d + c] + bias[j0 + c], 0)} for {@code c < len}. */
-    private static void epilogue(float[] y, int d, float[] bias, int j0, int len, boolean relu) {
+    /** {@code y[d + c] = act(y[d + c] + bias[j0 + c])} for {@code c < len}. */
+    private static void epilogue(float[] y, int d, float[] bias, int j0, int len, Activation act) {
+        boolean relu = act == Activation.RELU;
+        boolean gelu = act == Activation.GELU;
         int c = 0;
         for (int bound = len - LANES; c <= bound; c += LANES) {
             FloatVector v = FloatVector.fromArray(SPECIES, y, d + c);
@@ -95,12 +97,14 @@ final class VectorFloatLinear {
             }
             if (relu) {
                 v = v.max(0f);
+            } else if (gelu) {
+                v = VectorFloatMath.gelu(v);
             }
             v.intoArray(y, d + c);
         }
         for (; c < len; c++) {
             float v = y[d + c] + (bias == null ? 0f : bias[j0 + c]);
-            y[d + c] = relu ? Math.max(v, 0f) : v;
+            y[d + c] = relu ? Math.max(v, 0f) : gelu ? FastFloatMath.gelu(v) : v;
         }
     }
 }

@@ -67,4 +67,35 @@ class FloatLinearPropertiesTest {
             assertArrayEquals(one, threaded);
         }
     }
+
+    /** The GELU epilogue gives the bits of the linear without it followed by {@link Elementwise#gelu}. */
+    @Property(tries = 60)
+    void geluEpilogueIsTheSeparateGelu(@ForAll @IntRange(min = 1, max = 300) int m,
+                                       @ForAll @IntRange(min = 1, max = 70) int n,
+                                       @ForAll @IntRange(min = 1, max = 300) int k, @ForAll boolean withBias,
+                                       @ForAll @IntRange(min = 1, max = 3) int threads, @ForAll long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[m * k];
+        float[] w = new float[n * k];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (r.nextGaussian() * 0.2);
+        }
+        float[] bias = withBias ? new float[n] : null;
+        if (bias != null) {
+            for (int j = 0; j < n; j++) {
+                bias[j] = (float) r.nextGaussian();
+            }
+        }
+        PackedFloatWeights packed = PackedFloatWeights.pack(w, 0, n, k);
+        Parallel pool = threads == 1 ? new Parallel(1) : threads == 2 ? TWO : THREE;
+        float[] plain = new float[m * n];
+        new VectorFloatGemm(pool).linear(m, x, 0, k, packed, bias, Activation.NONE, plain, 0, n);
+        Elementwise.gelu(plain, 0, plain, 0, plain.length);
+        float[] fused = new float[m * n];
+        new VectorFloatGemm(pool).linear(m, x, 0, k, packed, bias, Activation.GELU, fused, 0, n);
+        assertArrayEquals(plain, fused);
+    }
 }

@@ -18,7 +18,8 @@ public final class OpRegistry {
     static {
         for (Class<?> c : new Class<?>[] {MathOps.class, MovementOps.class, ReduceOps.class, LinalgOps.class,
                 NNOps.class, NNPoolOps.class, QuantOps.class, QuantizedOps.class, QuantizedOpsMatmul.class,
-                QuantizedOpsPooling.class, QuantizedOpsSpatial.class, TrainingOps.class, FakeQuantOps.class}) {
+                QuantizedOpsPooling.class, QuantizedOpsSpatial.class, TrainingOps.class, FakeQuantOps.class,
+                FusedOps.class}) {
             for (Field f : c.getDeclaredFields()) {
                 if (Modifier.isStatic(f.getModifiers()) && Op.class.isAssignableFrom(f.getType())) {
                     try {

@@ -123,7 +123,7 @@ public final class QuantOps {
         }
     };
 
-    private static void checkZeroPoint(String op, DType dtype, int zp) {
+    static void checkZeroPoint(String op, DType dtype, int zp) {
         if (dtype != DType.INT8 && dtype != DType.UINT8) {
             throw new DTypeException(op + ": quantized dtype must be INT8 or UINT8, got " + dtype);
         }

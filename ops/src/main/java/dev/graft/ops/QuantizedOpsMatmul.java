@@ -48,9 +48,33 @@ final class QuantizedOpsMatmul {
         byte[] out = new byte[Math.multiplyExact(batches, m * n)];
         float[] scale = {qb.scale()};
         int[] zero = {qb.zeroPoint() - 128};
+        dev.graft.kernels.Parallel pool = dev.graft.kernels.Parallel.shared();
+        long macs = (long) m * n * k;
+        if (!shared && batches > 1 && pool.threads() > 1 && macs < SPLIT_INSIDE_GEMM) {
+            // Many small products (attention: one per batch and head): the products go to the threads, each whole on
+            // one thread, so the bits do not depend on the split (each output is requantized from its own sums).
+            int tasks = Math.min(pool.threads(), batches);
+            pool.forEach(tasks, task -> products(batches * task / tasks, batches * (task + 1) / tasks, false, av, bv,
+                    m, k, n, qa, qo, scale, zero, out, gemm));
+        } else {
+            products(0, batches, shared, av, bv, m, k, n, qa, qo, scale, zero, out, gemm);
+        }
+        int[] shape = Arrays.copyOf(batchA, ra);
+        shape[ra - 2] = m;
+        shape[ra - 1] = n;
+        return QuantizedOps.quint8(out, shape, qo);
+    }
+
+    /** Multiply-adds from which one product is left to the GEMM's own split (as the FP32 batched matmul). */
+    private static final long SPLIT_INSIDE_GEMM = 1_000_000L;
+
+    /** Products {@code [from, to)} of the batch, one after the other. */
+    private static void products(int from, int to, boolean shared, byte[] av, byte[] bv, int m, int k, int n,
+                                 QParams.PerTensor qa, QParams.PerTensor qo, float[] scale, int[] zero, byte[] out,
+                                 Int8Gemm gemm) {
         PackedInt8Weights packed = null;
         byte[] transposed = new byte[k * n];
-        for (int t = 0; t < batches; t++) {
+        for (int t = from; t < to; t++) {
             if (packed == null || !shared) {
                 shiftTransposed(bv, shared ? 0 : t * k * n, k, n, transposed);
                 packed = PackedInt8Weights.pack(transposed, 0, n, k, scale, zero);
@@ -58,10 +82,6 @@ final class QuantizedOpsMatmul {
             gemm.gemm(m, av, t * m * k, k, qa.zeroPoint(), packed, new Int8Output.Requantize(qa.scale(), null,
                     qo.scale(), qo.zeroPoint(), false, out, t * m * n, n));
         }
-        int[] shape = Arrays.copyOf(batchA, ra);
-        shape[ra - 2] = m;
-        shape[ra - 1] = n;
-        return QuantizedOps.quint8(out, shape, qo);
     }
 
     /** {@code w[j*k + p] = b[off + p*n + j] - 128}: the s8 weights {@code W[n][k]} of the product. */

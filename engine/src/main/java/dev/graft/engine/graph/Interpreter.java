@@ -21,6 +21,31 @@ public class Interpreter {
     private final Object[][] argTemplates;
     private final int[][] freeAfter;
     private final Map<Node, Integer> slotOf = new IdentityHashMap<>();
+    private static final ThreadLocal<NodeTimer> TIMER = new ThreadLocal<>();
+
+    /** Receives the wall time of each node a graph runs on this thread ({@link #listen}), for profiles. */
+    @FunctionalInterface
+    public interface NodeTimer {
+        /** @param what the operator's name, or the called module's class name */
+        void node(String what, long nanos);
+
+        /** The clock nodes are timed with: wall time by default (a profile may use the thread's CPU time). */
+        default long now() {
+            return System.nanoTime();
+        }
+    }
+
+    /**
+     * Times every node the interpreters run on the current thread until the handle is closed ({@code graft bench
+     * minilm --peer ort --profile}). Without a timer a node costs one thread-local read more.
+     */
+    public static dev.graft.engine.HookHandle listen(NodeTimer timer) {
+        if (TIMER.get() != null) {
+            throw new IllegalStateException("a node timer is already listening on this thread");
+        }
+        TIMER.set(java.util.Objects.requireNonNull(timer));
+        return TIMER::remove;
+    }
 
     /** @param owner the module that get_attr and call_module targets are resolved against */
     public Interpreter(Module owner, Graph graph) {
@@ -112,6 +137,7 @@ public class Interpreter {
     /** Runs the graph on the given inputs (one per placeholder, in order). */
     public Object run(Object... inputs) {
         Object[] env = new Object[order.length];
+        NodeTimer timer = TIMER.get();
         int placeholder = 0;
         Object result = null;
         for (int i = 0; i < order.length; i++) {
@@ -128,8 +154,12 @@ public class Interpreter {
                         throw new GraphException("graph has more inputs than the " + inputs.length + " given");
                     }
                     value = inputs[placeholder++];
-                } else {
+                } else if (timer == null) {
                     value = runNode(node, args);
+                } else {
+                    long t0 = timer.now();
+                    value = runNode(node, args);
+                    timer.node(describe(node), timer.now() - t0);
                 }
             } catch (GraphExecutionException e) {
                 throw e;
@@ -149,6 +179,15 @@ public class Interpreter {
             throw new GraphException("graph takes " + placeholder + " inputs, got " + inputs.length);
         }
         return result;
+    }
+
+    /** What a node runs, for a profile: the operator's name or the called module's class. */
+    private String describe(Node node) {
+        return switch (node.target()) {
+            case Target.ModuleCall m -> owner.module(m.path()).getClass().getSimpleName();
+            case Target.Function f -> f.op().name();
+            default -> node.kind().name().toLowerCase(java.util.Locale.ROOT);
+        };
     }
 
     /** Computes one node from its materialized arguments. */

@@ -86,6 +86,7 @@ public final class DynamicQuantizer {
             Map<String, Module> functional = new java.util.HashMap<>();
             block.setPipeline(List.of((owner, spec, g) -> rewriteFunctionalLinear(owner, spec, g, blockPath,
                     mapping, reduceRange, fp32WeightBytes, functional)));
+            dev.graft.engine.fuse.InferenceFusions.appendTo(block);
         }
         return QuantizationReport.of(model, blocks, fp32Bytes, fp32WeightBytes[0], originals);
     }

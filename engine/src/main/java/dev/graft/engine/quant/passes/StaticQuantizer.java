@@ -257,6 +257,7 @@ public final class StaticQuantizer {
         StaticConvert.Results results = new StaticConvert.Results();
         for (BlockState state : prepared.blocks.values()) {
             state.block.setPipeline(withRewrites(state.block, new Fusion(state), new StaticConvert(state, results)));
+            dev.graft.engine.fuse.InferenceFusions.appendTo(state.block);
         }
         return QuantizationReport.of(prepared.partition.model(), prepared.partition.blocks(), prepared.fp32ModelBytes,
                 results.fp32WeightBytes, results.originals, List.copyOf(results.notReached),

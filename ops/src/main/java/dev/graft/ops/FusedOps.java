@@ -1,0 +1,206 @@
+package dev.graft.ops;
+
+import dev.graft.kernels.Attention;
+
+import java.util.Arrays;
+
+/**
+ * Operators that graphs get from the inference rewrites ({@code engine.fuse}), not from model code. Each computes
+ * what the operators it replaces compute, with their bits, in fewer passes over memory and without the
+ * intermediate tensors. None has a backward rule: they are for inference, and a gradient that would flow through
+ * one is refused with its name.
+ *
+ * <p>{@code attention(q, k, v, mask, scale, divide)} is {@code softmax(q @ k^T (/ or *) scale + mask, -1) @ v}
+ * with the bits of those five operators run one by one ({@link Attention}), without the {@code [B, H, Sq, Sk]}
+ * score tensor and without copying permuted inputs.
+ *
+ * <p>The result has the shape of the last product, {@code [B, H, Sq, Dv]}, but its storage is laid out as
+ * {@code [B, Sq, H, Dv]}: the result is that array seen through permuted strides. BERT-style models permute it back
+ * to {@code [B, Sq, H, Dv]} and flatten the heads, which then costs no copy ({@code contiguous} finds it contiguous).
+ *
+ * <p>Inference only: it has no backward rule, so a gradient that would flow through it is refused with its name.
+ */
+public final class FusedOps {
+    private FusedOps() {
+    }
+
+    /**
+     * {@code linear_gelu(x, weight, bias)}: {@code gelu(linear(x, weight, bias))} (erf form), the GELU applied in the
+     * linear kernel's epilogue while each output row block is in cache, and no separate [.., out] tensor.
+     */
+    public static final Op LINEAR_GELU = new Op("linear_gelu", Op.Kind.LINALG) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            Tensor w = tensorArg(args, 1);
+            Tensor bias = optionalTensorArg(args, 2);
+            LinalgOps.requireFloat(name(), x);
+            LinalgOps.requireFloat(name(), w);
+            if (w.shape.length == 2 && x.shape.length >= 1 && x.shape[x.shape.length - 1] == w.shape[1]
+                    && (bias == null || (bias.dtype == DType.FLOAT32 && bias.shape.length == 1
+                    && bias.shape[0] == w.shape[0]))) {
+                int in = w.shape[1];
+                int outFeatures = w.shape[0];
+                int rows = Shapes.numelUnchecked(Arrays.copyOf(x.shape, x.shape.length - 1));
+                Tensor x2 = (Tensor) MovementOps.RESHAPE.compute(new Object[] {x, new int[] {rows, in}});
+                if (PackedLinear.applies(rows, x2, w, LinalgOps.gemm())) {
+                    int[] outShape = x.shape.clone();
+                    outShape[outShape.length - 1] = outFeatures;
+                    Tensor out = Tensor.empty(DType.FLOAT32, outShape);
+                    ((dev.graft.kernels.VectorFloatGemm) LinalgOps.gemm()).linear(rows, x2.storage.floats, x2.offset,
+                            x2.strides[0], PackedLinear.of(w), bias == null ? null : bias.toFloatArrayUnchecked(),
+                            dev.graft.kernels.Activation.GELU, out.storage.floats, 0, outFeatures);
+                    return out;
+                }
+            }
+            // Any other case (few rows, the scalar kernels, bad shapes for linear to report): the two operators.
+            Tensor y = (Tensor) LinalgOps.LINEAR.compute(new Object[] {x, w, bias});
+            dev.graft.kernels.Elementwise.gelu(y.storage.floats, y.offset, y.storage.floats, y.offset, y.numelRef());
+            return y;
+        }
+    };
+
+    /**
+     * {@code add_layer_norm(a, b, normalized_shape, weight, bias, eps)}: {@code layer_norm(a + b, ...)}, the sum
+     * written once into the output and normalized there (a residual connection and its LayerNorm).
+     */
+    public static final Op ADD_LAYER_NORM = new Op("add_layer_norm", Op.Kind.NN) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor sum = (Tensor) MathOps.ADD.compute(new Object[] {tensorArg(args, 0), tensorArg(args, 1)});
+            if (sum.dtype != DType.FLOAT32 || sum.offset != 0 || !sum.isContiguous()
+                    || sum.storage.floats.length != sum.numelRef()) {
+                return NNOps.LAYER_NORM.compute(new Object[] {sum, args[2], args[3], args[4], args[5]});
+            }
+            return layerNormInPlace(this, sum, args);   // the sum is a fresh tensor: normalize it where it is
+        }
+    };
+
+    /** layer_norm of a fresh contiguous tensor into itself (the checks of {@link NNOps#LAYER_NORM}). */
+    private static Tensor layerNormInPlace(Op op, Tensor x, Object[] args) {
+        int[] normalized = op.intsArg(args, 2);
+        Tensor weight = op.optionalTensorArg(args, 3);
+        Tensor bias = op.optionalTensorArg(args, 4);
+        float eps = op.floatArg(args, 5);
+        int rank = x.shape.length;
+        int k = normalized.length;
+        if (k == 0 || k > rank || !Arrays.equals(normalized, Arrays.copyOfRange(x.shape, rank - k, rank))
+                || !(eps >= 0f) || !fits(weight, normalized) || !fits(bias, normalized)) {
+            return (Tensor) NNOps.LAYER_NORM.compute(new Object[] {x, normalized, weight, bias, eps});
+        }
+        int n = Shapes.numelUnchecked(normalized);
+        int rows = x.numelRef() / Math.max(n, 1);
+        dev.graft.kernels.Normalization.layerNormRows(x.storage.floats, 0, rows, n,
+                weight == null ? null : weight.toFloatArrayUnchecked(), bias == null ? null : bias.toFloatArrayUnchecked(),
+                eps, x.storage.floats, 0);
+        return x;
+    }
+
+    private static boolean fits(Tensor p, int[] normalized) {
+        return p == null || (p.dtype == DType.FLOAT32 && Arrays.equals(p.shape, normalized));
+    }
+
+    /**
+     * {@code attention(q [B,H,Sq,D], k [B,H,Sk,D], v [B,H,Sk,Dv], mask (broadcastable to [B,H,Sq,Sk]) or null,
+     * scale (a float, NaN for none), divide (true: scores / scale, false: scores * scale))}.
+     */
+    public static final Op ATTENTION = new Op("attention", Op.Kind.LINALG) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor q = tensorArg(args, 0);
+            Tensor k = tensorArg(args, 1);
+            Tensor v = tensorArg(args, 2);
+            Tensor mask = optionalTensorArg(args, 3);
+            float scale = floatArg(args, 4);
+            boolean divide = boolArg(args, 5);
+            for (Tensor t : new Tensor[] {q, k, v}) {
+                LinalgOps.requireFloat(name(), t);
+                if (t.shape.length != 4) {
+                    throw new ShapeException("attention: q, k and v must be 4-d [batch, heads, rows, features], got "
+                            + Arrays.toString(t.shape));
+                }
+            }
+            int batch = q.shape[0];
+            int heads = q.shape[1];
+            int sq = q.shape[2];
+            int d = q.shape[3];
+            int sk = k.shape[2];
+            int dv = v.shape[3];
+            if (k.shape[0] != batch || k.shape[1] != heads || k.shape[3] != d || v.shape[0] != batch
+                    || v.shape[1] != heads || v.shape[2] != sk) {
+                throw new ShapeException("attention: q " + Arrays.toString(q.shape) + ", k " + Arrays.toString(k.shape)
+                        + " and v " + Arrays.toString(v.shape) + " do not fit (need [B,H,Sq,D], [B,H,Sk,D], [B,H,Sk,Dv])");
+            }
+            int[] scoreShape = {batch, heads, sq, sk};
+            Attention.Operand m = null;
+            if (mask != null) {
+                if (mask.dtype != DType.FLOAT32) {
+                    mask = (Tensor) MovementOps.TO_DTYPE.compute(new Object[] {mask, DType.FLOAT32});
+                }
+                int[] joint = Shapes.broadcast(name(), mask.shape, scoreShape);
+                if (!Arrays.equals(joint, scoreShape)) {
+                    throw new ShapeException("attention: mask " + Arrays.toString(mask.shape)
+                            + " does not broadcast to the scores " + Arrays.toString(scoreShape));
+                }
+                int[] s = Shapes.broadcastStrides(mask, scoreShape);
+                m = new Attention.Operand(mask.storage.floats, mask.offset, s[0], s[1], s[2], s[3]);
+            }
+            // Stored as [B, Sq, H, Dv], seen as [B, H, Sq, Dv].
+            Storage storage = Storage.allocate(DType.FLOAT32, Shapes.numel(name(), new int[] {batch, sq, heads, dv}));
+            int[] strides = {sq * heads * dv, dv, heads * dv, 1};
+            Tensor out = new Tensor(storage, new int[] {batch, heads, sq, dv}, strides, 0, null);
+            Attention.attention(batch, heads, sq, sk, d, dv, operand(q), operand(k), operand(v), m, scale, divide,
+                    new Attention.Operand(storage.floats, 0, strides[0], strides[1], strides[2], strides[3]));
+            return out;
+        }
+    };
+
+    /**
+     * {@code quantized_softmax(scores, scale, divide, mask, out_scale, out_zero_point, dtype)}: the float middle of an
+     * INT8 attention, {@code quantize(softmax(dequantize(scores) (/ or *) scale + mask, -1))}, row by row without the
+     * three float [B, H, Sq, Sk] tensors ({@link Attention#quantizedSoftmaxRows}); scores are quint8 [B, H, Sq, Sk].
+     */
+    public static final Op QUANTIZED_SOFTMAX = new Op("quantized_softmax", Op.Kind.QUANTIZED) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            float scale = floatArg(args, 1);
+            boolean divide = boolArg(args, 2);
+            Tensor mask = optionalTensorArg(args, 3);
+            float outScale = floatArg(args, 4);
+            int outZero = intArg(args, 5);
+            DType dtype = enumArg(args, 6, DType.class);
+            if (!(x.qparams instanceof QParams.PerTensor qx) || (x.dtype != DType.UINT8 && x.dtype != DType.INT8)
+                    || x.shape.length != 4 || !(outScale > 0f) || (dtype != DType.UINT8 && dtype != DType.INT8)) {
+                throw new DTypeException("quantized_softmax: needs per-tensor quantized 4-d scores and a positive"
+                        + " output scale with uint8 or int8, got " + x.dtype + " " + Arrays.toString(x.shape)
+                        + ", scale " + outScale + ", " + dtype);
+            }
+            QuantOps.checkZeroPoint(name(), dtype, outZero);
+            int[] shape = x.shape;
+            Attention.Operand m = null;
+            if (mask != null) {
+                if (mask.dtype != DType.FLOAT32) {
+                    mask = (Tensor) MovementOps.TO_DTYPE.compute(new Object[] {mask, DType.FLOAT32});
+                }
+                if (!Arrays.equals(Shapes.broadcast(name(), mask.shape, shape), shape)) {
+                    throw new ShapeException("quantized_softmax: mask " + Arrays.toString(mask.shape)
+                            + " does not broadcast to the scores " + Arrays.toString(shape));
+                }
+                int[] st = Shapes.broadcastStrides(mask, shape);
+                m = new Attention.Operand(mask.storage.floats, mask.offset, st[0], st[1], st[2], st[3]);
+            }
+            byte[] in = QuantizedOps.bytesOf(x);
+            byte[] out = new byte[in.length];
+            Attention.quantizedSoftmaxRows(in, 0, x.dtype == DType.UINT8, qx.scale(), qx.zeroPoint(), shape[0],
+                    shape[1], shape[2], shape[3], scale, divide, m, out, 0, outScale, outZero,
+                    (int) dtype.minValue(), (int) dtype.maxValue());
+            return Tensor.contiguous(Storage.ofBytes(dtype, out), shape.clone(), new QParams.PerTensor(outScale, outZero));
+        }
+    };
+
+    private static Attention.Operand operand(Tensor t) {
+        return new Attention.Operand(t.storage.floats, t.offset, t.strides[0], t.strides[1], t.strides[2],
+                t.strides[3]);
+    }
+}
