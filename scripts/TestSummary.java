@@ -70,26 +70,18 @@ public final class TestSummary {
         if (tests == 0) {
             return;
         }
-        System.out.printf("graft: %d tests in %d modules: %d passed, %d skipped, %d failed%n", tests, modules,
-                tests - skipped - failed, skipped, failed);
+        System.out.printf("graft: %d tests in %d module%s: %d passed, %d skipped, %d failed%n", tests, modules,
+                modules == 1 ? "" : "s", tests - skipped - failed, skipped, failed);
         for (Map.Entry<Skip, TreeSet<String>> g : groups.entrySet()) {
             Skip s = g.getKey();
-            System.out.printf("graft: skipped in %s (%s): %s; to run: %s./graft test -pl %s -am -Dtest=%s"
+            System.out.printf("graft: skipped in %s (%s): %s; once that is fixed: ./graft test -pl %s -am -Dtest=%s"
                             + " -Dsurefire.failIfNoSpecifiedTests=false%n", s.module(), String.join(", ", g.getValue()),
-                    s.reason(), how(s.reason()), s.module(), String.join(",", g.getValue()));
+                    s.reason(), s.module(), String.join(",", g.getValue()));
         }
         if (!excluded.isBlank()) {
             System.out.printf("graft: not run: the tests tagged %s (%s); to run them too: ./graft test"
                     + " -Dgraft.test.excluded=%n", excluded, tagged(root, excluded));
         }
-    }
-
-    /** What to do first, for the reasons that have a known cure; empty otherwise (the reason says it). */
-    private static String how(String reason) {
-        if (reason.matches("(?is).*(MNIST|Reuters|photo).*")) {
-            return "./graft demo (fetches the data sets into ~/.cache/graft/data), then ";
-        }
-        return "";
     }
 
     private static final Pattern ASSUMPTION = Pattern.compile("(?:Assumption failed: )?(.*)");

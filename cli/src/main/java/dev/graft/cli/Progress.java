@@ -9,8 +9,9 @@ import java.util.function.LongSupplier;
 /**
  * Progress of long work (calibration, training, evaluation) on stderr: on a terminal a bar redrawn in place,
  * {@code calibration [##########..........]  50%  16/32  3.1 s, about 3 s left}; otherwise (a log, a pipe, CI) a
- * few plain lines per task: one every {@link #PLAIN_INTERVAL_NANOS} at most while it runs, and its last state when
- * it ends (the next task starts or {@link #finishLine} is called), so a task of a few seconds is one line.
+ * few plain lines per task: the first after {@link #PLAIN_FIRST_NANOS}, each further one after twice the previous
+ * wait (10 s, 30 s, 70 s, 150 s, ... into the task), and its last state when it ends (the next task starts or
+ * {@link #finishLine} is called). A task of a few seconds is one line, one of twenty minutes seven.
  *
  * <p>A task is identified by its message up to the first digit ({@link #label}); the same label counting again
  * from below (the next training epoch) continues the task. The time left is shown only once there is a rate: at
@@ -18,8 +19,8 @@ import java.util.function.LongSupplier;
  */
 final class Progress implements ProgressListener {
     private static final int WIDTH = 24;
-    /** Plain mode: at most one line this often per task while it runs (its final state is always printed). */
-    static final long PLAIN_INTERVAL_NANOS = 15_000_000_000L;
+    /** Plain mode: the wait before a task's first line; each next wait is twice the last. */
+    static final long PLAIN_FIRST_NANOS = 10_000_000_000L;
     /** How long a task must have run before a time-left estimate is shown. */
     static final long RATE_NANOS = 2_000_000_000L;
 
@@ -32,6 +33,7 @@ final class Progress implements ProgressListener {
     private long rateStartDone;
     private long lastDone;
     private long lastPrinted;
+    private int printed;           // plain lines printed for this task
     private long lastDraw;
     private String pending;        // plain mode: the latest line not printed yet
     private boolean open;          // terminal mode: a bar is drawn and its line not ended
@@ -67,6 +69,7 @@ final class Progress implements ProgressListener {
             lastLabel = label;
             taskStart = now;
             lastPrinted = now;
+            printed = 0;
             rateStart = now;
             rateStartDone = done;
         } else if (done < lastDone) {                    // the same task counting again: the next epoch
@@ -88,10 +91,11 @@ final class Progress implements ProgressListener {
             return;
         }
         pending = line;
-        if (now - lastPrinted >= PLAIN_INTERVAL_NANOS && now > taskStart) {
+        if (now - lastPrinted >= PLAIN_FIRST_NANOS << Math.min(printed, 20) && now > taskStart) {
             err.println(line);
             pending = null;
             lastPrinted = now;
+            printed++;
         }
     }
 

@@ -33,7 +33,7 @@ final class ReportPage {
                 .append("<title>Graft results</title>\n<style>\n")
                 .append("body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222}\n")
                 .append("table{border-collapse:collapse;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 7px}\n")
-                .append("th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}\n")
+                .append("th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n")
                 .append("figure{display:inline-block;margin:6px}figcaption{font-size:12px;color:#555}\n")
                 .append("img{max-width:540px;border:1px solid #ddd}.svg{overflow-x:auto;border:1px solid #eee}\n")
                 .append("code{background:#f6f6f6;padding:1px 3px}\n</style></head>\n<body>\n");

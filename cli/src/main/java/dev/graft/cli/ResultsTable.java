@@ -160,8 +160,8 @@ final class ResultsTable {
                 measured.forEach(m -> calls.add(m.call()));
                 Timing[] times = timeInterleaved(calls, WARM_UP_NANOS, TIMED_NANOS, MIN_ROUNDS, MAX_ROUNDS);
                 out.printf(Locale.ROOT, "  latency at batch 1, ms per call (median ± half the interquartile range;"
-                        + " %d rounds of all %d models interleaved, %d threads):%n", times[0].calls(), calls.size(),
-                        threads());
+                        + " %d rounds of %s interleaved, %d threads):%n", times[0].calls(),
+                        calls.size() == 2 ? "both models" : "all " + calls.size() + " models", threads());
                 out.printf(Locale.ROOT, "    %-24s %s%n", "FP32", times[0].text());
                 List<Row> rows = new ArrayList<>();
                 for (int i = 0; i < measured.size(); i++) {

@@ -44,9 +44,19 @@ class ProgressTest {
         }
         progress.finishLine();
         List<String> lines = lines();
-        long interval = Progress.PLAIN_INTERVAL_NANOS / 1_000_000_000L;
-        assertTrue(lines.size() >= 2 && lines.size() <= 60 / interval + 1, lines.toString());
+        assertEquals(3, lines.size(), "at 10 s, 30 s and the end: " + lines);
         assertTrue(lines.getLast().contains("1000/1000"), lines.toString());
+    }
+
+    @Test
+    void aTwentyMinuteTaskIsSevenLines() {
+        for (int i = 1; i <= 1200; i++) {
+            now += 1_000_000_000L;
+            progress.progress(i, 1200, "epoch 1/1  loss 0.5");
+        }
+        progress.finishLine();
+        assertEquals(7, lines().size(), "at 10, 30, 70, 150, 310, 630 s (1270 s is past the end), then the end: "
+                + lines());
     }
 
     @Test
@@ -68,11 +78,11 @@ class ProgressTest {
         now = 1;
         progress.progress(1, 19, "Reuters test documents");   // the first report: no rate yet
         assertFalse(Progress.line("x", 1, 19, 0.0, -1).contains("left"));
-        now += Progress.PLAIN_INTERVAL_NANOS;                  // one line due now, 15 s after the first report
+        now += Progress.PLAIN_FIRST_NANOS;                     // the first line is due 10 s after the first report
         progress.progress(2, 19, "Reuters test documents");
         List<String> lines = lines();
         assertEquals(1, lines.size(), lines.toString());
-        assertTrue(lines.get(0).contains("about 255 s left"), lines.get(0));   // 15 s a step, 17 steps
+        assertTrue(lines.get(0).contains("about 170 s left"), lines.get(0));   // 10 s a step, 17 steps
     }
 
     @Test
