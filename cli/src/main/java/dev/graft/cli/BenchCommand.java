@@ -129,9 +129,10 @@ final class BenchCommand implements Command {
         if (model.equals("nanodet")) {
             out.println("nanodet: batch 1 only (the detector's decode and NMS take one image)");
         }
-        out.printf("%d processors, %s %s; %d timed calls each after warm-up, FP32 and INT8 alternating%n%n",
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
-                Runtime.version(), runs);
+        out.printf("%d processors, %d kernel threads (graft.threads), %s %s; %d timed calls each after warm-up, FP32"
+                + " and INT8 alternating%n%n", Runtime.getRuntime().availableProcessors(),
+                dev.graft.kernels.Parallel.shared().threads(), System.getProperty("java.vm.name"), Runtime.version(),
+                runs);
         out.printf("%5s  %9s  %11s  %9s  %11s  %7s%n", "batch", "FP32 best", "FP32 median", "INT8 best",
                 "INT8 median", "speedup");
         for (Map.Entry<Integer, Object[]> e : inputs.entrySet()) {
@@ -161,8 +162,10 @@ final class BenchCommand implements Command {
     /** A workload's FP32 and INT8 models at batch 1 and 32, alternating. */
     private static void benchPair(Workloads.Workload w, dev.graft.engine.Module fp32, dev.graft.engine.Module int8,
                                   int runs, PrintStream out) throws java.io.IOException {
-        out.printf("%d processors, %s %s; %d timed calls each after warm-up, FP32 and INT8 alternating%n%n",
-                Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"), Runtime.version(), runs);
+        out.printf("%d processors, %d kernel threads (graft.threads), %s %s; %d timed calls each after warm-up, FP32"
+                + " and INT8 alternating%n%n", Runtime.getRuntime().availableProcessors(),
+                dev.graft.kernels.Parallel.shared().threads(), System.getProperty("java.vm.name"), Runtime.version(),
+                runs);
         out.printf("%5s  %9s  %11s  %9s  %11s  %7s%n", "batch", "FP32 best", "FP32 median", "INT8 best",
                 "INT8 median", "speedup");
         for (int batch : new int[] {1, 32}) {
