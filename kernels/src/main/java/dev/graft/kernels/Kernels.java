@@ -202,7 +202,8 @@ public final class Kernels {
                         + " slower scalar kernels; run the JVM with --add-modules " + VECTOR_MODULE + unknown
                         + " [" + DESCRIPTION + "]");
             } else {
-                log.log(Level.INFO, "Graft kernels: " + DESCRIPTION + unknown);
+                // A value the user set and Graft ignores is worth a warning, which a quiet CLI still shows.
+                log.log(unknown.isEmpty() ? Level.INFO : Level.WARNING, "Graft kernels: " + DESCRIPTION + unknown);
             }
         }
     }
