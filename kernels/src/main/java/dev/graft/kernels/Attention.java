@@ -146,7 +146,10 @@ public final class Attention {
     private static void scaleMaskSoftmax(boolean vector, float[] scores, int row, int sk, float scale, boolean divide,
                                          Operand mask, int b, int h, int i) {
         boolean scaled = !Float.isNaN(scale);
-        if (scaled || mask != null) {
+        if (vector && (scaled || mask != null) && (mask == null || mask.colStride() == 1)) {
+            VectorElementwise.scaleAndMask(scores, row, sk, scaled, scale, divide, mask == null ? null : mask.data(),
+                    mask == null ? 0 : mask.at(b, h) + i * mask.rowStride());
+        } else if (scaled || mask != null) {
             int mAt = mask == null ? 0 : mask.at(b, h) + i * mask.rowStride();
             int mc = mask == null ? 0 : mask.colStride();
             for (int j = 0; j < sk; j++) {
