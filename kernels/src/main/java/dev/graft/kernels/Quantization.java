@@ -36,6 +36,41 @@ public final class Quantization {
         }
     }
 
+    /**
+     * {@code out[outOff + r*k + j] = quantize(x[xOff + r*k + j] * factors[j])} for {@code rows} rows of {@code k}:
+     * a per-channel scale (SmoothQuant's) and the quantization after it in one pass, each product an IEEE float
+     * multiplication as in the separate steps, so the same bytes. Rows are spread over the threads in chunks.
+     */
+    public static void scaleAndQuantizeRows(float[] x, int xOff, int rows, int k, float[] factors, byte[] out,
+                                            int outOff, float scale, int zeroPoint, int qmin, int qmax) {
+        int n = Math.multiplyExact(rows, k);
+        check(x.length, xOff, out.length, outOff, n);
+        if (factors.length < k) {
+            throw new IllegalArgumentException("scaleAndQuantizeRows: " + factors.length + " factors for " + k
+                    + " channels");
+        }
+        if (n == 0) {
+            return;
+        }
+        boolean vector = Kernels.vectorKernels();
+        int perTask = Math.max(1, Elementwise.CHUNK / k);
+        int tasks = (rows + perTask - 1) / perTask;
+        Parallel.shared().forEach(tasks, t -> {
+            float[] row = new float[k];
+            for (int r = t * perTask; r < Math.min(rows, (t + 1) * perTask); r++) {
+                int at = xOff + r * k;
+                if (vector) {
+                    VectorElementwise.multiply(x, at, factors, 0, row, 0, k);
+                } else {
+                    for (int j = 0; j < k; j++) {
+                        row[j] = x[at + j] * factors[j];
+                    }
+                }
+                quantize(row, 0, out, outOff + r * k, k, scale, zeroPoint, qmin, qmax);
+            }
+        });
+    }
+
     public static void quantizeReference(float[] x, int xOff, byte[] out, int outOff, int n, float scale,
                                          int zeroPoint, int qmin, int qmax) {
         check(x.length, xOff, out.length, outOff, n);

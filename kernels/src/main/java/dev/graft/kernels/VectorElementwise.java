@@ -60,4 +60,16 @@ final class VectorElementwise {
             x[off + j] = s;
         }
     }
+
+    /** {@code out[outOff + j] = a[aOff + j] * b[bOff + j]} for {@code j < n} (IEEE products, as the scalar loop). */
+    static void multiply(float[] a, int aOff, float[] b, int bOff, float[] out, int outOff, int n) {
+        int j = 0;
+        for (int bound = n - LANES; j <= bound; j += LANES) {
+            FloatVector.fromArray(SPECIES, a, aOff + j).mul(FloatVector.fromArray(SPECIES, b, bOff + j))
+                    .intoArray(out, outOff + j);
+        }
+        for (; j < n; j++) {
+            out[outOff + j] = a[aOff + j] * b[bOff + j];
+        }
+    }
 }

@@ -175,6 +175,36 @@ public final class FusedOps {
         }
     };
 
+    /**
+     * {@code channel_scale_quantize(x, factors, scale, zero_point, dtype)}: {@code quantize_per_tensor(x * factors,
+     * scale, zero_point, dtype)} with {@code factors} [K] over x's last dimension (SmoothQuant's channel scale before
+     * an INT8 linear), without the scaled float tensor ({@link dev.graft.kernels.Quantization#scaleAndQuantizeRows}).
+     */
+    public static final Op CHANNEL_SCALE_QUANTIZE = new Op("channel_scale_quantize", Op.Kind.QUANTIZED) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor x = tensorArg(args, 0);
+            Tensor factors = tensorArg(args, 1);
+            float scale = floatArg(args, 2);
+            int zero = intArg(args, 3);
+            DType dtype = enumArg(args, 4, DType.class);
+            int k = x.shape.length == 0 ? 0 : x.shape[x.shape.length - 1];
+            if (x.dtype != DType.FLOAT32 || factors.dtype != DType.FLOAT32 || factors.shape.length != 1
+                    || factors.shape[0] != k || x.shape.length == 0) {
+                // Anything else: the two operators, which report what does not fit.
+                Tensor scaled = (Tensor) MathOps.MUL.compute(new Object[] {x, factors});
+                return QuantOps.QUANTIZE_PER_TENSOR.compute(new Object[] {scaled, scale, zero, dtype});
+            }
+            QuantOps.checkZeroPoint(name(), dtype, zero);
+            Tensor dense = x.isContiguous() ? x : (Tensor) MovementOps.CONTIGUOUS.compute(new Object[] {x});
+            byte[] out = new byte[dense.numelRef()];
+            dev.graft.kernels.Quantization.scaleAndQuantizeRows(dense.storage.floats, dense.offset,
+                    k == 0 ? 0 : out.length / k, k, factors.toFloatArrayUnchecked(), out, 0, scale, zero,
+                    (int) dtype.minValue(), (int) dtype.maxValue());
+            return Tensor.contiguous(Storage.ofBytes(dtype, out), x.shape.clone(), new QParams.PerTensor(scale, zero));
+        }
+    };
+
     /** An additive mask read as {@code scores}' shape (float32, broadcast strides), or null for none. */
     private static Attention.Operand maskOperand(String op, Tensor mask, int[] scores) {
         if (mask == null) {

@@ -208,4 +208,26 @@ class FusedOpsTest {
         assertArrayEquals(want.toByteArray(), got.toByteArray());
         assertEquals(want.qparams(), got.qparams());
     }
+
+    @Property(tries = 40)
+    void channelScaleQuantizeIsQuantizeOfTheScaledInput(@ForAll @IntRange(min = 1, max = 3) int batch,
+                                                       @ForAll @IntRange(min = 1, max = 45) int rows,
+                                                       @ForAll @IntRange(min = 1, max = 131) int k,
+                                                       @ForAll boolean permuted, @ForAll long seed) {
+        Random r = new Random(seed);
+        Tensor x = permuted ? random(r, rows, batch, k).permute(1, 0, 2) : random(r, batch, rows, k);
+        float[] f = new float[k];
+        for (int j = 0; j < k; j++) {
+            f[j] = 0.05f + 3 * r.nextFloat();
+        }
+        Tensor factors = Tensor.wrap(f, k);
+        float scale = 0.01f + 0.1f * r.nextFloat();
+        int zero = r.nextInt(256);
+        Tensor want = (Tensor) Dispatch.call(QuantOps.QUANTIZE_PER_TENSOR, Dispatch.call(MathOps.MUL, x, factors),
+                scale, zero, DType.UINT8);
+        Tensor got = (Tensor) Dispatch.call(FusedOps.CHANNEL_SCALE_QUANTIZE, x, factors, scale, zero, DType.UINT8);
+        assertArrayEquals(want.shape(), got.shape());
+        assertArrayEquals(want.toByteArray(), got.toByteArray());
+        assertEquals(want.qparams(), got.qparams());
+    }
 }

@@ -150,6 +150,8 @@ class AttentionFusionTest {
         assertEquals(2 * SMALL.numHiddenLayers(), count(fused, "quantized_matmul"), "the INT8 products stay");
         assertEquals(0, count(fused, "softmax"));
         assertEquals(SMALL.numHiddenLayers(), count(plain, "softmax"));
+        assertTrue(count(fused, "channel_scale_quantize") > 0, "SmoothQuant's scales went into their quantize");
+        assertEquals(0, count(plain, "channel_scale_quantize"));
         for (Object[] x : List.of(batch(9), batch(4))) {
             assertArrayEquals(run(plainModel, x), run(fusedModel, x), 0f);
         }

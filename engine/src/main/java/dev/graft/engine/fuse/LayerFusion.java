@@ -9,6 +9,7 @@ import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.GELU;
 import dev.graft.engine.nn.LayerNorm;
 import dev.graft.engine.nn.Linear;
+import dev.graft.engine.quant.nn.ChannelScale;
 import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
 import dev.graft.kernels.Activation;
 import dev.graft.ops.FusedOps;
@@ -25,7 +26,9 @@ import java.util.ArrayList;
  *   <li>{@code DynamicQuantizedLinear -> GELU} becomes a call of the same layer with the GELU in its output stage
  *       ({@link DynamicQuantizedLinear#withActivation}, registered once per block);</li>
  *   <li>{@code add(a, b) -> LayerNorm} (a residual connection) becomes {@code add_layer_norm(a, b, ...)}: the
- *       normalized rows overwrite the sum they came from.</li>
+ *       normalized rows overwrite the sum they came from;</li>
+ *   <li>SmoothQuant's {@code ChannelScale -> quantize_per_tensor} (static INT8) becomes
+ *       {@code channel_scale_quantize(x, factors, ...)}: scaled and quantized in one pass.</li>
  * </ul>
  * All keep the bits of the operators they replace ({@link FusedOps}). The producer must have the fused step as its
  * only reader. Besides the dynamic INT8 layer, only the plain FP32 {@link Linear} and {@link LayerNorm} classes
@@ -46,6 +49,8 @@ public final class LayerFusion implements GraphModule.GraphPass {
                 changed |= linearGelu(owner, g, n);
             } else if (moduleOf(owner, n) instanceof LayerNorm ln && ln.getClass() == LayerNorm.class) {
                 changed |= addLayerNorm(owner, g, n, ln);
+            } else if (n.target() instanceof Target.Function f && f.op() == dev.graft.ops.QuantOps.QUANTIZE_PER_TENSOR) {
+                changed |= scaleQuantize(owner, g, n);
             }
         }
         if (changed) {
@@ -109,6 +114,25 @@ public final class LayerFusion implements GraphModule.GraphPass {
         }
         fused.copyMetaFrom(lnNode);
         lnNode.replaceAllUsesWith(fused);
+        return true;
+    }
+
+    /** SmoothQuant's channel scale -> quantize_per_tensor: one pass, no scaled float tensor. */
+    private static boolean scaleQuantize(GraphModule owner, Graph g, Node quantize) {
+        if (quantize.args().size() != 4 || !(quantize.args().get(0) instanceof Node cs) || !soleReader(cs, quantize)
+                || !(moduleOf(owner, cs) instanceof ChannelScale) || cs.args().size() != 1
+                || !(cs.args().get(0) instanceof Node x)) {
+            return false;
+        }
+        String path = ((Target.ModuleCall) cs.target()).path();
+        Node fused;
+        try (var ignored = g.insertBefore(quantize)) {
+            Node factors = g.getAttr(path + ".scale");
+            fused = g.callFunction(FusedOps.CHANNEL_SCALE_QUANTIZE, x, factors, quantize.args().get(1),
+                    quantize.args().get(2), quantize.args().get(3));
+        }
+        fused.copyMetaFrom(quantize);
+        quantize.replaceAllUsesWith(fused);
         return true;
     }
 
