@@ -145,17 +145,29 @@ public final class DynamicQuantization {
         byte[] q = ByteScratch.take(len);
         try {
             quantize(x, xOff, len, scale, p.zeroPoint(), q, 0);
-            int block = act == Activation.NONE ? Math.max(m, 1) : activationBlockRows(n);
-            for (int i0 = 0; i0 < m; i0 += block) {
-                int rows = Math.min(block, m - i0);
-                gemm.gemm(rows, q, i0 * k, k, p.zeroPoint(), w, new Int8Output.Dequantize(scale, bias, y,
-                        yOff + i0 * n, n));
-                activate(act, y, yOff + i0 * n, rows * n);
-            }
+            dequantizingGemm(gemm, m, q, 0, k, p.zeroPoint(), w, scale, bias, act, y, yOff);
         } finally {
             ByteScratch.give(q);
         }
         return p;
+    }
+
+    /**
+     * {@code y = act(dequantize(q x w^T) + bias)} for {@code m} rows of quantized activations (scale {@code scale},
+     * zero point {@code zx}, {@code lda = k}), row-major {@code y}. With an activation the rows go to the GEMM in
+     * blocks whose outputs are still in the L2 cache when the activation runs over them (each row's sums do not
+     * depend on the block: the bits of the GEMM followed by the separate activation). Shared by the dynamic and
+     * the static float-output INT8 linears.
+     */
+    public static void dequantizingGemm(Int8Gemm gemm, int m, byte[] q, int qOff, int k, int zx, PackedInt8Weights w,
+                                        float scale, float[] bias, Activation act, float[] y, int yOff) {
+        int n = w.n();
+        int block = act == Activation.NONE ? Math.max(m, 1) : activationBlockRows(n);
+        for (int i0 = 0; i0 < m; i0 += block) {
+            int rows = Math.min(block, m - i0);
+            gemm.gemm(rows, q, qOff + i0 * k, k, zx, w, new Int8Output.Dequantize(scale, bias, y, yOff + i0 * n, n));
+            activate(act, y, yOff + i0 * n, rows * n);
+        }
     }
 
     /** Rows per block of an activation applied after the GEMM: about 1 MiB of outputs, a multiple of 6 rows. */

@@ -155,6 +155,41 @@ class AttentionFusionTest {
         for (Object[] x : List.of(batch(9), batch(4))) {
             assertArrayEquals(run(plainModel, x), run(fusedModel, x), 0f);
         }
+        assertEquals(0, geluCalls(fused), "each GELU went into its float-output INT8 linear");
+        assertTrue(geluCalls(plain) > 0);
+    }
+
+    private static long geluCalls(Partition p) {
+        long gelus = 0;
+        for (GraphModule block : p.blocks().values()) {
+            for (Node n : block.graph()) {
+                gelus += n.target() instanceof Target.ModuleCall mc
+                        && block.module(mc.path()) instanceof dev.graft.engine.nn.GELU ? 1 : 0;
+            }
+        }
+        return gelus;
+    }
+
+    @Test
+    void aSavedStaticModelKeepsItsFusions(@TempDir Path dir) {
+        List<Object[]> calibration = List.of(batch(9), batch(7));
+        BertModel m = model();
+        Partition p = Partitioner.partitionWithExamples(m, calibration, dev.graft.engine.trace.TraceConfig.defaults());
+        var report = dev.graft.engine.quant.tune.TransformerDefaults.recipe(p).apply(p, calibration, null,
+                dev.graft.engine.ProgressListener.NONE);
+        Path file = dir.resolve("static.graft");
+        GraftFile.write(file, p, java.util.Map.of("approach", "static"));
+        var loaded = GraftFile.read(file);
+        assertEquals(0, geluCalls(loaded.partition()));
+        assertTrue(count(loaded.partition(), "channel_scale_quantize") > 0);
+        Object[] x = batch(9);
+        try (var ignored = Autograd.noGrad()) {
+            Object out = loaded.model().callAny(x);
+            float[] got = ((dev.graft.models.bert.BertModelOutput) out).lastHiddenState().contiguous().toFloatArray();
+            assertArrayEquals(run(m, x), got, 0f);
+        }
+        assertTrue(report.weightCompression() > 3, "shared weights of a fused layer count once: "
+                + report.weightCompression());
     }
 
     @Test

@@ -11,6 +11,8 @@ import dev.graft.engine.nn.LayerNorm;
 import dev.graft.engine.nn.Linear;
 import dev.graft.engine.quant.nn.ChannelScale;
 import dev.graft.engine.quant.nn.DynamicQuantizedLinear;
+import dev.graft.engine.quant.nn.QuantizedLeaf;
+import dev.graft.engine.quant.nn.QuantizedLinearFloatOut;
 import dev.graft.kernels.Activation;
 import dev.graft.ops.FusedOps;
 import dev.graft.ops.MathOps;
@@ -23,20 +25,20 @@ import java.util.ArrayList;
  *   <li>{@code Linear -> GELU} (module or {@code gelu} function, erf form) becomes
  *       {@code linear_gelu(x, weight, bias)}: the GELU runs in the linear kernel's epilogue, and the wide
  *       intermediate tensor of a transformer's feed-forward is written once instead of twice;</li>
- *   <li>{@code DynamicQuantizedLinear -> GELU} becomes a call of the same layer with the GELU in its output stage
- *       ({@link DynamicQuantizedLinear#withActivation}, registered once per block);</li>
+ *   <li>{@code DynamicQuantizedLinear -> GELU} and (static) {@code QuantizedLinearFloatOut -> GELU} become a call
+ *       of the same layer with the GELU in its output stage ({@code withActivation}, registered once per block);</li>
  *   <li>{@code add(a, b) -> LayerNorm} (a residual connection) becomes {@code add_layer_norm(a, b, ...)}: the
  *       normalized rows overwrite the sum they came from;</li>
  *   <li>SmoothQuant's {@code ChannelScale -> quantize_per_tensor} (static INT8) becomes
  *       {@code channel_scale_quantize(x, factors, ...)}: scaled and quantized in one pass.</li>
  * </ul>
  * All keep the bits of the operators they replace ({@link FusedOps}). The producer must have the fused step as its
- * only reader. Besides the dynamic INT8 layer, only the plain FP32 {@link Linear} and {@link LayerNorm} classes
- * match: a static INT8 or QAT layer, or a user's subclass, is left alone.
+ * only reader. Besides those INT8 layers, only the plain FP32 {@link Linear} and {@link LayerNorm} classes match: a
+ * QAT layer or a user's subclass is left alone.
  */
 public final class LayerFusion implements GraphModule.GraphPass {
-    /** Dynamic INT8 layers with their GELU fused, by the path of the layer they replace (one per block, reused). */
-    private final java.util.Map<String, String> fusedDynamic = new java.util.HashMap<>();
+    /** INT8 layers with their GELU fused, by the path of the layer they replace (one per block, reused). */
+    private final java.util.Map<String, String> fusedInt8 = new java.util.HashMap<>();
 
     @Override
     public void apply(GraphModule owner, GraphModule.Specialization spec, Graph g) {
@@ -64,7 +66,12 @@ public final class LayerFusion implements GraphModule.GraphPass {
             return false;
         }
         if (moduleOf(owner, lin) instanceof DynamicQuantizedLinear dql && dql.activation() == Activation.NONE) {
-            return dynamicGelu(owner, g, lin, gelu, dql, x);
+            return int8Gelu(owner, g, lin, gelu, x, () -> dql.withActivation(Activation.GELU));
+        }
+        if (moduleOf(owner, lin) instanceof QuantizedLeaf leaf && leaf.int8() instanceof QuantizedLinearFloatOut q
+                && q.activation() == Activation.NONE) {   // static: the float-output layer behind its input qparams
+            return int8Gelu(owner, g, lin, gelu, x, () -> new QuantizedLeaf(q.withActivation(Activation.GELU),
+                    leaf.inputScale(), leaf.inputZeroPoint()));
         }
         if (!(moduleOf(owner, lin) instanceof Linear linear) || linear.getClass() != Linear.class) {
             return false;
@@ -81,12 +88,16 @@ public final class LayerFusion implements GraphModule.GraphPass {
         return true;
     }
 
-    /** A dynamic INT8 layer and its GELU: the same layer with the GELU in its output stage, as a new module. */
-    private boolean dynamicGelu(GraphModule owner, Graph g, Node lin, Node gelu, DynamicQuantizedLinear dql, Node x) {
+    /**
+     * An INT8 layer with a float output (dynamic, or static read only by FP32 operators) and its GELU: the same layer
+     * with the GELU in its output stage, as a new module made once per block.
+     */
+    private boolean int8Gelu(GraphModule owner, Graph g, Node lin, Node gelu, Node x,
+                             java.util.function.Supplier<Module> fusedLayer) {
         String path = ((Target.ModuleCall) lin.target()).path();
-        String name = fusedDynamic.computeIfAbsent(path, p -> {
+        String name = fusedInt8.computeIfAbsent(path, p -> {
             String n = p.replace('.', '_') + "_gelu";
-            owner.addSubmodule(n, dql.withActivation(Activation.GELU));
+            owner.addSubmodule(n, fusedLayer.get());
             return n;
         });
         Node fused;

@@ -117,9 +117,11 @@ public final class QuantRules {
                         (r, c) -> new QuantizedLinear(tensor(r, "weight"), optional(r, "bias"),
                                 c.getFloat("output_scale"), c.getInt("output_zero_point"), c.getBoolean("relu"))),
                         m -> new Tensor[] {m.weight(), m.bias()})
-                .int8Module(QuantizedLinearFloatOut.class, "QuantizedLinearFloatOut", simple(m -> new ModuleRecord(
-                        "QuantizedLinearFloatOut").tensor("weight", m.weight()).tensor("bias", m.bias()),
-                        (r, c) -> new QuantizedLinearFloatOut(tensor(r, "weight"), optional(r, "bias"))),
+                .int8Module(QuantizedLinearFloatOut.class, "QuantizedLinearFloatOut", simple(m -> withActivation(
+                        new ModuleRecord("QuantizedLinearFloatOut").tensor("weight", m.weight())
+                        .tensor("bias", m.bias()), m.activation()),
+                        (r, c) -> new QuantizedLinearFloatOut(tensor(r, "weight"), optional(r, "bias"))
+                                .withActivation(activation(c))),
                         m -> new Tensor[] {m.weight(), m.bias()})
                 .int8Module(DynamicQuantizedLinear.class, "DynamicQuantizedLinear", simple(m -> withActivation(
                         new ModuleRecord("DynamicQuantizedLinear").tensor("weight", m.weight())
@@ -523,8 +525,7 @@ public final class QuantRules {
         return switch (a) {
             case "gelu" -> dev.graft.kernels.Activation.GELU;
             case "relu" -> dev.graft.kernels.Activation.RELU;
-            default -> throw new IllegalArgumentException("DynamicQuantizedLinear: unknown activation '" + a
-                    + "' (gelu or relu)");
+            default -> throw new IllegalArgumentException("unknown activation '" + a + "' (gelu or relu)");
         };
     }
 

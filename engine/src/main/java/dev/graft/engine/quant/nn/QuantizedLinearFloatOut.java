@@ -4,7 +4,8 @@ import dev.graft.engine.LeafModule;
 import dev.graft.engine.Module;
 import dev.graft.engine.nn.Linear;
 import dev.graft.kernels.Int8Gemm;
-import dev.graft.kernels.Int8Output;
+import dev.graft.kernels.Activation;
+import dev.graft.kernels.DynamicQuantization;
 import dev.graft.kernels.Kernels;
 import dev.graft.kernels.PackedInt8Weights;
 import dev.graft.ops.QParams;
@@ -15,7 +16,7 @@ import java.util.Arrays;
 
 /**
  * A static INT8 linear layer whose output stays float: quint8 input with calibrated qparams, qint8 weights, exact
- * int32 sums, then the GEMM's float output stage ({@link Int8Output.Dequantize}, fbgemm's
+ * int32 sums, then the GEMM's float output stage ({@link dev.graft.kernels.Int8Output.Dequantize}, fbgemm's
  * {@code ReQuantizeForFloat}: {@code acc * (sx * sw[j]) + b[j]}). Static convert makes it instead of a
  * {@link QuantizedLinear} when every reader of the layer's output runs FP32 (BERT's output projections feed the
  * FP32 residual add): requantizing to 8 bits there only to dequantize right after would round the output to a
@@ -27,6 +28,8 @@ public final class QuantizedLinearFloatOut extends Module implements LeafModule 
     private final float[] bias;
     private final PackedInt8Weights packed;
     private final Int8Gemm gemm;
+    /** Applied to the outputs in the output stage (a fused GELU: {@code engine.fuse.LayerFusion}). */
+    private final Activation activation;
 
     /** @param weight qint8 {@code [out, in]}, per tensor or per channel along axis 0; @param bias float32 or null */
     public QuantizedLinearFloatOut(Tensor weight, Tensor bias) {
@@ -41,6 +44,26 @@ public final class QuantizedLinearFloatOut extends Module implements LeafModule 
         this.packed = PackedInt8Weights.pack(this.weight.toByteArray(), 0, weight.size(0), weight.size(1),
                 QuantizedWeights.scales(weight), QuantizedWeights.zeroPoints(weight));
         this.gemm = Kernels.int8Gemm();
+        this.activation = Activation.NONE;
+    }
+
+    private QuantizedLinearFloatOut(QuantizedLinearFloatOut base, Activation activation) {
+        this.weight = base.weight;
+        this.bias = base.bias;
+        this.biasTensor = base.biasTensor;
+        this.packed = base.packed;
+        this.gemm = base.gemm;
+        this.activation = java.util.Objects.requireNonNull(activation);
+    }
+
+    /** The same layer (weights shared) with {@code activation} on its outputs, with the bits of the two in turn. */
+    public QuantizedLinearFloatOut withActivation(Activation activation) {
+        return new QuantizedLinearFloatOut(this, activation);
+    }
+
+    /** The activation fused into the output stage ({@link Activation#NONE} for a plain linear). */
+    public Activation activation() {
+        return activation;
     }
 
     /** Quantizes {@code linear}'s weight with the given scales and zero points (null: symmetric) and packs it. */
@@ -63,8 +86,8 @@ public final class QuantizedLinearFloatOut extends Module implements LeafModule 
         }
         int m = x.numel() / k;
         float[] out = new float[Math.multiplyExact(m, n)];
-        gemm.gemm(m, QuantizedOps.bytesOf(x), 0, k, qx.zeroPoint(), packed,
-                new Int8Output.Dequantize(qx.scale(), bias, out, 0, n));
+        DynamicQuantization.dequantizingGemm(gemm, m, QuantizedOps.bytesOf(x), 0, k, qx.zeroPoint(), packed,
+                qx.scale(), bias, activation, out, 0);
         int[] outShape = shape.clone();
         outShape[shape.length - 1] = n;
         return Tensor.wrap(out, outShape);
@@ -86,7 +109,9 @@ public final class QuantizedLinearFloatOut extends Module implements LeafModule 
 
     @Override
     protected String extraRepr() {
-        return "in=" + packed.k() + ", out=" + packed.n() + ", float output, " + QuantizedWeights.describeWeight(weight)
+        return "in=" + packed.k() + ", out=" + packed.n() + ", float output"
+                + (activation == Activation.NONE ? "" : ", then " + activation.name().toLowerCase(java.util.Locale.ROOT))
+                + ", " + QuantizedWeights.describeWeight(weight)
                 + ", bias=" + (bias != null);
     }
 }
