@@ -31,32 +31,7 @@ public final class FusedOps {
     public static final Op LINEAR_GELU = new Op("linear_gelu", Op.Kind.LINALG) {
         @Override
         protected Object compute(Object[] args) {
-            Tensor x = tensorArg(args, 0);
-            Tensor w = tensorArg(args, 1);
-            Tensor bias = optionalTensorArg(args, 2);
-            LinalgOps.requireFloat(name(), x);
-            LinalgOps.requireFloat(name(), w);
-            if (w.shape.length == 2 && x.shape.length >= 1 && x.shape[x.shape.length - 1] == w.shape[1]
-                    && (bias == null || (bias.dtype == DType.FLOAT32 && bias.shape.length == 1
-                    && bias.shape[0] == w.shape[0]))) {
-                int in = w.shape[1];
-                int outFeatures = w.shape[0];
-                int rows = Shapes.numelUnchecked(Arrays.copyOf(x.shape, x.shape.length - 1));
-                Tensor x2 = (Tensor) MovementOps.RESHAPE.compute(new Object[] {x, new int[] {rows, in}});
-                if (PackedLinear.applies(rows, x2, w, LinalgOps.gemm())) {
-                    int[] outShape = x.shape.clone();
-                    outShape[outShape.length - 1] = outFeatures;
-                    Tensor out = Tensor.empty(DType.FLOAT32, outShape);
-                    ((dev.graft.kernels.VectorFloatGemm) LinalgOps.gemm()).linear(rows, x2.storage.floats, x2.offset,
-                            x2.strides[0], PackedLinear.of(w), bias == null ? null : bias.toFloatArrayUnchecked(),
-                            dev.graft.kernels.Activation.GELU, out.storage.floats, 0, outFeatures);
-                    return out;
-                }
-            }
-            // Any other case (few rows, the scalar kernels, bad shapes for linear to report): the two operators.
-            Tensor y = (Tensor) LinalgOps.LINEAR.compute(new Object[] {x, w, bias});
-            dev.graft.kernels.Elementwise.gelu(y.storage.floats, y.offset, y.storage.floats, y.offset, y.numelRef());
-            return y;
+            return LinalgOps.linear(this, args, dev.graft.kernels.Activation.GELU);
         }
     };
 

@@ -1,6 +1,8 @@
 package dev.graft.ops;
 
+import dev.graft.kernels.Activation;
 import dev.graft.kernels.Conv2dKernels;
+import dev.graft.kernels.Elementwise;
 import dev.graft.kernels.FloatGemm;
 import dev.graft.kernels.Kernels;
 import dev.graft.kernels.Parallel;
@@ -122,56 +124,7 @@ public final class LinalgOps {
     public static final Op LINEAR = new Op("linear", Op.Kind.LINALG) {
         @Override
         protected Object compute(Object[] args) {
-            Tensor x = tensorArg(args, 0);
-            Tensor w = tensorArg(args, 1);
-            Tensor bias = optionalTensorArg(args, 2);
-            requireFloat(name(), x);
-            requireFloat(name(), w);
-            if (w.shape.length != 2 || x.shape.length == 0 || x.shape[x.shape.length - 1] != w.shape[1]) {
-                throw new ShapeException("linear: input " + Arrays.toString(x.shape) + " and weight "
-                        + Arrays.toString(w.shape) + " do not fit (need input [..., " + (w.shape.length == 2
-                        ? w.shape[1] : "in") + "] and weight [out, in])");
-            }
-            int in = w.shape[1];
-            int outFeatures = w.shape[0];
-            if (bias != null) {
-                requireFloat(name(), bias);
-                if (bias.shape.length != 1 || bias.shape[0] != outFeatures) {
-                    throw new ShapeException("linear: bias " + Arrays.toString(bias.shape) + " must be ["
-                            + outFeatures + "] for weight " + Arrays.toString(w.shape));
-                }
-            }
-            int rows = x.numelRef() / Math.max(in, 1);
-            if (in == 0) {
-                rows = Shapes.numelUnchecked(Arrays.copyOf(x.shape, x.shape.length - 1));
-            }
-            Tensor x2 = (Tensor) MovementOps.RESHAPE.compute(new Object[] {x, new int[] {rows, in}});
-            int[] outShape = x.shape.clone();
-            outShape[outShape.length - 1] = outFeatures;
-            Tensor out = Tensor.empty(DType.FLOAT32, outShape);
-            float[] o = out.storage.floats;
-            if (PackedLinear.applies(rows, x2, w, gemm())) {
-                // Weights packed once per version of their values, bias fused into the store: the same sums as
-                // the path below, which packs the weights on every call.
-                ((VectorFloatGemm) gemm()).linear(rows, x2.storage.floats, x2.offset, x2.strides[0],
-                        PackedLinear.of(w), bias == null ? null : bias.toFloatArrayUnchecked(), false, o, 0,
-                        outFeatures);
-                return out;
-            }
-            gemm().gemm(rows, outFeatures, in,
-                    x2.storage.floats, x2.offset, x2.strides[0], x2.strides[1],
-                    w.storage.floats, w.offset, w.strides[1], w.strides[0],
-                    o, 0, outFeatures, false);
-            if (bias != null) {
-                float[] bv = bias.toFloatArrayUnchecked();
-                for (int r = 0; r < rows; r++) {
-                    int base = r * outFeatures;
-                    for (int j = 0; j < outFeatures; j++) {
-                        o[base + j] += bv[j];
-                    }
-                }
-            }
-            return out;
+            return linear(this, args, Activation.NONE);
         }
 
         @Override
@@ -179,6 +132,71 @@ public final class LinalgOps {
             return Gradients.linear((Tensor) args[0], (Tensor) args[1], optionalTensorArg(args, 2), gradOutput, needsGrad);
         }
     };
+
+    /**
+     * {@code act(x @ weight^T + bias)} for {@link #LINEAR} and {@code FusedOps.LINEAR_GELU}: the activation runs in the
+     * packed kernel's epilogue, or after the generic path's bias ({@link Elementwise#gelu}, the same bits).
+     */
+    static Tensor linear(Op op, Object[] args, Activation act) {
+        Tensor x = op.tensorArg(args, 0);
+        Tensor w = op.tensorArg(args, 1);
+        Tensor bias = op.optionalTensorArg(args, 2);
+        requireFloat(op.name(), x);
+        requireFloat(op.name(), w);
+        if (w.shape.length != 2 || x.shape.length == 0 || x.shape[x.shape.length - 1] != w.shape[1]) {
+            throw new ShapeException(op.name() + ": input " + Arrays.toString(x.shape) + " and weight "
+                    + Arrays.toString(w.shape) + " do not fit (need input [..., " + (w.shape.length == 2
+                    ? w.shape[1] : "in") + "] and weight [out, in])");
+        }
+        int in = w.shape[1];
+        int outFeatures = w.shape[0];
+        if (bias != null) {
+            requireFloat(op.name(), bias);
+            if (bias.shape.length != 1 || bias.shape[0] != outFeatures) {
+                throw new ShapeException(op.name() + ": bias " + Arrays.toString(bias.shape) + " must be ["
+                        + outFeatures + "] for weight " + Arrays.toString(w.shape));
+            }
+        }
+        int rows = x.numelRef() / Math.max(in, 1);
+        if (in == 0) {
+            rows = Shapes.numelUnchecked(Arrays.copyOf(x.shape, x.shape.length - 1));
+        }
+        Tensor x2 = (Tensor) MovementOps.RESHAPE.compute(new Object[] {x, new int[] {rows, in}});
+        int[] outShape = x.shape.clone();
+        outShape[outShape.length - 1] = outFeatures;
+        Tensor out = Tensor.empty(DType.FLOAT32, outShape);
+        float[] o = out.storage.floats;
+        if (PackedLinear.applies(rows, x2, w, gemm())) {
+            // Weights packed once per version of their values, bias (and activation) fused into the store: the same
+            // sums as the path below, which packs the weights on every call.
+            ((VectorFloatGemm) gemm()).linear(rows, x2.storage.floats, x2.offset, x2.strides[0],
+                    PackedLinear.of(w), bias == null ? null : bias.toFloatArrayUnchecked(), act, o, 0, outFeatures);
+            return out;
+        }
+        gemm().gemm(rows, outFeatures, in,
+                x2.storage.floats, x2.offset, x2.strides[0], x2.strides[1],
+                w.storage.floats, w.offset, w.strides[1], w.strides[0],
+                o, 0, outFeatures, false);
+        if (bias != null) {
+            float[] bv = bias.toFloatArrayUnchecked();
+            for (int r = 0; r < rows; r++) {
+                int base = r * outFeatures;
+                for (int j = 0; j < outFeatures; j++) {
+                    o[base + j] += bv[j];
+                }
+            }
+        }
+        switch (act) {
+            case NONE -> { }
+            case GELU -> Elementwise.gelu(o, 0, o, 0, o.length);
+            case RELU -> {
+                for (int i = 0; i < o.length; i++) {
+                    o[i] = Math.max(o[i], 0f);
+                }
+            }
+        }
+        return out;
+    }
 
     /**
      * {@code conv2d(x, weight, bias, int[] stride, int[] padding, int[] dilation, groups)} on NCHW float32:
