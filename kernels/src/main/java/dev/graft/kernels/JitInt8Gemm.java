@@ -2,6 +2,8 @@ package dev.graft.kernels;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
+import dev.graft.kernels.x86.AmxGemmCode;
+import dev.graft.kernels.x86.AmxPermission;
 import dev.graft.kernels.x86.AvxVnniGemmCode;
 import dev.graft.kernels.x86.CpuFeatures;
 import dev.graft.kernels.x86.ExecutableMemory;
@@ -55,6 +57,11 @@ public final class JitInt8Gemm implements Int8Gemm {
      * it, else AVX-VNNI; {@link Kernels#ISA_PROPERTY} forces one (a machine with both can test the 256-bit code).
      */
     public enum Isa {
+        /**
+         * AMX tiles ({@code tdpbusd}, 16 x 64 blocks: {@link AmxGemmCode}) for the linear form, with AVX-512 for the
+         * output stage and the convolution form ({@link VnniGemmCode}); the process must be granted tile data.
+         */
+        AMX("AMX-INT8", "amx"),
         /** 512-bit {@code vpdpbusd} (EVEX), opmask tails, a 6x64 tile: {@link VnniGemmCode}. */
         AVX512_VNNI("AVX-512 VNNI", "avx512-vnni"),
         /** 256-bit {@code vpdpbusd} (VEX), no AVX-512 needed, 6x16 tiles in the same 64-column panels. */
@@ -80,7 +87,16 @@ public final class JitInt8Gemm implements Int8Gemm {
 
         /** Why {@code cpu} cannot run this ISA's code, or null when it can. */
         String missing(CpuFeatures cpu) {
-            return this == AVX512_VNNI ? cpu.missingForAvx512Vnni() : cpu.missingForAvxVnni();
+            return switch (this) {
+                case AMX -> cpu.missingForAmx();
+                case AVX512_VNNI -> cpu.missingForAvx512Vnni();
+                case AVX_VNNI -> cpu.missingForAvxVnni();
+            };
+        }
+
+        /** Rows of the register or tile block the linear form's code steps by. */
+        int tileRows() {
+            return this == AMX ? AmxGemmCode.TILE_ROWS : TILE_ROWS;
         }
     }
 
@@ -104,9 +120,14 @@ public final class JitInt8Gemm implements Int8Gemm {
             for (VnniGemmCode.Operands form : VnniGemmCode.Operands.values()) {
                 for (Output o : Output.values()) {
                     for (int asym = 0; asym < 2; asym++) {
-                        X86Assembler gen = isa == Isa.AVX512_VNNI
-                                ? new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault).assembler()
-                                : new AvxVnniGemmCode(TILE_ROWS, o, asym == 1, form, fault).assembler();
+                        X86Assembler gen = switch (isa) {
+                            case AMX -> form == VnniGemmCode.Operands.ACTIVATION_ROWS
+                                    ? new AmxGemmCode(o, asym == 1, fault).assembler()
+                                    : new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault).assembler();
+                            case AVX512_VNNI ->
+                                    new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault).assembler();
+                            case AVX_VNNI -> new AvxVnniGemmCode(TILE_ROWS, o, asym == 1, form, fault).assembler();
+                        };
                         NativeCode installed = NativeCode.install("int8 gemm " + isa.title() + " " + form + " " + o
                                 + (asym == 1 ? " asymmetric" : ""), gen);
                         total += installed.size();
@@ -180,7 +201,11 @@ public final class JitInt8Gemm implements Int8Gemm {
                 }
             }
             throw new UnavailableException("unknown " + Kernels.ISA_PROPERTY + "=" + property.trim() + " (use "
-                    + Isa.AVX512_VNNI.propertyValue() + " or " + Isa.AVX_VNNI.propertyValue() + ")");
+                    + Isa.AMX.propertyValue() + ", " + Isa.AVX512_VNNI.propertyValue() + " or "
+                    + Isa.AVX_VNNI.propertyValue() + ")");
+        }
+        if (Isa.AMX.missing(cpu) == null) {
+            return Isa.AMX;
         }
         if (Isa.AVX512_VNNI.missing(cpu) == null) {
             return Isa.AVX512_VNNI;
@@ -200,6 +225,9 @@ public final class JitInt8Gemm implements Int8Gemm {
     /** Generates, installs and self-tests the kernels for {@code isa} on a CPU with {@code cpu}'s features. */
     static Code build(CpuFeatures cpu, Isa isa, VnniGemmCode.Fault fault) throws UnavailableException {
         String missing = isa.missing(cpu);
+        if (missing == null && isa == Isa.AMX) {
+            missing = AmxPermission.request(); // without the grant the first tile load would be SIGILL
+        }
         if (missing != null) {
             throw new UnavailableException(isa.title() + ": " + missing);
         }
@@ -224,6 +252,19 @@ public final class JitInt8Gemm implements Int8Gemm {
         private static final Code[] CODE = new Code[Isa.values().length];
         private static final String[] FAILURE = new String[Isa.values().length];
 
+        /** The built code of {@code isa}, building it on first use; null (reason in FAILURE) when it cannot run. */
+        private static Code codeFor(CpuFeatures cpu, Isa isa) {
+            int i = isa.ordinal();
+            if (CODE[i] == null && FAILURE[i] == null) {
+                try {
+                    CODE[i] = build(cpu, isa, VnniGemmCode.Fault.NONE);
+                } catch (UnavailableException e) {
+                    FAILURE[i] = e.getMessage();
+                }
+            }
+            return CODE[i];
+        }
+
         /** The code of {@code forced}, or (null) of the ISA the property and the CPU select. */
         static synchronized Code code(Isa forced) throws UnavailableException {
             try {
@@ -237,19 +278,20 @@ public final class JitInt8Gemm implements Int8Gemm {
                 } catch (ExecutableMemory.UnavailableException e) {
                     throw new UnavailableException("executable memory was refused: " + e.getMessage());
                 }
-                Isa isa = forced != null ? forced : isaFor(cpu, System.getProperty(Kernels.ISA_PROPERTY));
-                int i = isa.ordinal();
-                if (CODE[i] == null && FAILURE[i] == null) {
-                    try {
-                        CODE[i] = build(cpu, isa, VnniGemmCode.Fault.NONE);
-                    } catch (UnavailableException e) {
-                        FAILURE[i] = e.getMessage();
+                String property = System.getProperty(Kernels.ISA_PROPERTY);
+                Isa isa = forced != null ? forced : isaFor(cpu, property);
+                Code code = codeFor(cpu, isa);
+                if (code == null && isa == Isa.AMX && forced == null && (property == null || property.isBlank())) {
+                    // AMX refused at run time (no grant, or the self-test): the 512-bit VNNI code is the next best.
+                    code = codeFor(cpu, Isa.AVX512_VNNI);
+                    if (code != null) {
+                        return code;
                     }
                 }
-                if (CODE[i] == null) {
-                    throw new UnavailableException(FAILURE[i]);
+                if (code == null) {
+                    throw new UnavailableException(FAILURE[isa.ordinal()]);
                 }
-                return CODE[i];
+                return code;
             } catch (RuntimeException | LinkageError e) {
                 throw new UnavailableException("could not set up the generated kernels: " + e);
             }
@@ -264,7 +306,8 @@ public final class JitInt8Gemm implements Int8Gemm {
     static String selfTest(JitInt8Gemm jit) {
         ScalarInt8Gemm scalar = new ScalarInt8Gemm();
         Random random = new Random(20261202);
-        int[][] shapes = {{7, 70, 13}, {1, 5, 4}, {13, 129, 37}, {6, 64, 8}};
+        // Short and full row tiles of both codes (6 and 16 rows), column tails, K off multiples of 4 and of 64.
+        int[][] shapes = {{7, 70, 13}, {1, 5, 4}, {13, 129, 37}, {6, 64, 8}, {37, 130, 200}, {16, 64, 64}};
         for (int[] shape : shapes) {
             int m = shape[0], n = shape[1], k = shape[2];
             for (boolean asym : new boolean[] {false, true}) {
@@ -399,16 +442,16 @@ public final class JitInt8Gemm implements Int8Gemm {
         }
         int n = w.n();
         int k = w.k();
-        int k4 = (k + 3) / 4;
-        if (aOff + (long) (m - 1) * lda + 4L * k4 > a.length) {
-            // The last group of four reads past K; copy the rows so those bytes exist (they meet zero weights).
-            byte[] padded = new byte[m * 4 * k4];
+        int rowBytes = rowBytesRead(w);
+        if (aOff + (long) (m - 1) * lda + rowBytes > a.length) {
+            // The last group (or AMX step) reads past K; copy the rows so those bytes exist (they meet zero weights).
+            byte[] padded = new byte[m * rowBytes];
             for (int i = 0; i < m; i++) {
-                System.arraycopy(a, aOff + i * lda, padded, i * 4 * k4, k);
+                System.arraycopy(a, aOff + i * lda, padded, i * rowBytes, k);
             }
             a = padded;
             aOff = 0;
-            lda = 4 * k4;
+            lda = rowBytes;
         }
         Destination dst = Destination.of(out.stage);
         boolean direct = dst.colStride == 1 && (m == 1 || dst.rowStride >= n);
@@ -419,6 +462,14 @@ public final class JitInt8Gemm implements Int8Gemm {
             run(m, a, aOff, lda, aZeroPoint, w, out, scratch, 0, n);
             dst.scatter(scratch, m, n);
         }
+    }
+
+    /**
+     * Bytes the linear form's code reads from each activation row: K rounded up to groups of four, or for AMX to
+     * whole steps of 64.
+     */
+    private int rowBytesRead(PackedInt8Weights w) {
+        return code.isa == Isa.AMX ? 4 * w.vnniGroups() : 4 * ((w.k() + 3) / 4);
     }
 
     /** The destination of an output stage, unpacked. */
@@ -529,11 +580,12 @@ public final class JitInt8Gemm implements Int8Gemm {
         for (int q = 0; q < channelPanels; q++) {
             // The channel constants of panel q, the four runs the WEIGHT_ROWS code broadcasts from.
             int[] rowData = java.util.Arrays.copyOfRange(cols, q * 4 * PANEL_WIDTH, (q + 1) * 4 * PANEL_WIDTH);
-            calls[q] = new Call(kernel, code.isa, kind, w.vnni().asSlice((long) q * k4 * PANEL_WIDTH * 4), 4,
+            Isa rowsIsa = code.isa == Isa.AMX ? Isa.AVX512_VNNI : code.isa; // AMX builds this form as VNNI code
+            calls[q] = new Call(kernel, rowsIsa, kind, w.vnni().asSlice(q * w.vnniPanelBytes()), 4,
                     Math.min(PANEL_WIDTH, n - q * PANEL_WIDTH), MemorySegment.ofArray(packed), (long) k4 * 256,
                     MemorySegment.ofArray(pixelTerms), asym ? 256 : 0, MemorySegment.ofArray(rowData), dst.array,
                     dst.off + (long) q * PANEL_WIDTH * dst.colStride, dst.colStride, m, k4, out.zeroPoint,
-                    out.lowerBound, macsPerCall);
+                    out.lowerBound, 0, macsPerCall);
         }
         int pixelPanels = (m + PANEL_WIDTH - 1) / PANEL_WIDTH;
         long macs = (long) m * n * k;
@@ -572,20 +624,22 @@ public final class JitInt8Gemm implements Int8Gemm {
         int k4 = (k + 3) / 4;
         Call call = new Call(code.handle(VnniGemmCode.Operands.ACTIVATION_ROWS, kind, asym), code.isa, kind,
                 MemorySegment.ofArray(a).asSlice(aOff), lda, m,
-                w.vnni(), (long) k4 * PANEL_WIDTH * 4, MemorySegment.ofArray(cols), 4L * 4 * PANEL_WIDTH,
-                MemorySegment.ofArray(rows), dst, dstOff, ldo, n, k4, out.zeroPoint, out.lowerBound, macsPerCall);
+                w.vnni(), w.vnniPanelBytes(), MemorySegment.ofArray(cols), 4L * 4 * PANEL_WIDTH,
+                MemorySegment.ofArray(rows), dst, dstOff, ldo, n, k4, out.zeroPoint, out.lowerBound,
+                w.vnniGroups() / AmxGemmCode.GROUPS_PER_STEP, macsPerCall);
+        int tileRows = code.isa.tileRows();
 
         long macs = (long) m * n * k;
         int threads = (int) Math.min(pool.threads(), Math.max(1, macs / MACS_PER_THREAD));
         if (threads <= 1) {
             call.rowsAndPanels(0, m, 0, panels);
-        } else if (panels >= 2 * threads || m < 2 * TILE_ROWS * threads) {
+        } else if (panels >= 2 * threads || m < 2 * tileRows * threads) {
             int tasks = Math.min(threads, panels);
             pool.forEach(tasks, t -> call.rowsAndPanels(0, m, panels * t / tasks, panels * (t + 1) / tasks));
         } else {
-            int tiles = (m + TILE_ROWS - 1) / TILE_ROWS;
-            pool.forEach(threads, t -> call.rowsAndPanels(Math.min(m, tiles * t / threads * TILE_ROWS),
-                    Math.min(m, tiles * (t + 1) / threads * TILE_ROWS), 0, panels));
+            int tiles = (m + tileRows - 1) / tileRows;
+            pool.forEach(threads, t -> call.rowsAndPanels(Math.min(m, tiles * t / threads * tileRows),
+                    Math.min(m, tiles * (t + 1) / threads * tileRows), 0, panels));
         }
     }
 
@@ -644,11 +698,12 @@ public final class JitInt8Gemm implements Int8Gemm {
      * @param out          the destination array, element {@code (0, 0)} at index {@code outOff}, rows {@code ldo}
      *                     elements apart, columns contiguous
      * @param columns      columns in all (the last panel's tail is masked)
+     * @param kSteps       AMX only: steps of 64 K values (the weights' padded groups / 16)
      */
     private record Call(MethodHandle kernel, Isa isa, Output kind, MemorySegment rowOperand, long rowStride, int rowCount,
                         MemorySegment panelOperand, long panelBytes, MemorySegment columnData, long columnDataBytes,
                         MemorySegment rowData, Object out, long outOff, long ldo, int columns, int k4,
-                        int zeroPoint, int lowerBound, long macsPerCall) {
+                        int zeroPoint, int lowerBound, int kSteps, long macsPerCall) {
 
         int panels() {
             return (columns + PANEL_WIDTH - 1) / PANEL_WIDTH;
@@ -659,7 +714,8 @@ public final class JitInt8Gemm implements Int8Gemm {
                 return;
             }
             long panelMacs = (long) PANEL_WIDTH * 4 * k4;
-            long rowsPerCall = Math.max(TILE_ROWS, macsPerCall / panelMacs / TILE_ROWS * TILE_ROWS);
+            int tile = isa.tileRows();
+            long rowsPerCall = Math.max(tile, macsPerCall / panelMacs / tile * tile);
             for (int r0 = i0; r0 < i1; r0 += (int) Math.min(rowsPerCall, i1 - r0)) {
                 int rowsNow = (int) Math.min(rowsPerCall, i1 - r0);
                 int panelsPerCall = (int) Math.max(1, macsPerCall / (panelMacs * rowsNow));
@@ -671,7 +727,12 @@ public final class JitInt8Gemm implements Int8Gemm {
 
         private void invoke(int r0, int rowsNow, int p0, int p1) {
             int elem = kind == Output.REQUANTIZE ? 1 : 4;
-            long[] params = new long[isa == Isa.AVX512_VNNI ? VnniGemmCode.PARAMS : AvxVnniGemmCode.PARAMS];
+            long[] params = new long[switch (isa) {
+                case AMX -> AmxGemmCode.PARAMS;
+                case AVX512_VNNI -> VnniGemmCode.PARAMS;
+                case AVX_VNNI -> AvxVnniGemmCode.PARAMS;
+            }];
+            int tile = isa.tileRows();
             params[VnniGemmCode.P_M] = rowsNow;
             params[VnniGemmCode.P_PANELS] = p1 - p0;
             params[VnniGemmCode.P_K4] = k4;
@@ -680,8 +741,8 @@ public final class JitInt8Gemm implements Int8Gemm {
             params[VnniGemmCode.P_W_PANEL_BYTES] = panelBytes;
             params[VnniGemmCode.P_COL_PANEL_BYTES] = columnDataBytes;
             params[VnniGemmCode.P_OUT_PANEL_BYTES] = (long) PANEL_WIDTH * elem;
-            params[VnniGemmCode.P_A_TILE_BYTES] = TILE_ROWS * rowStride;
-            params[VnniGemmCode.P_OUT_TILE_BYTES] = TILE_ROWS * ldo * elem;
+            params[VnniGemmCode.P_A_TILE_BYTES] = tile * rowStride;
+            params[VnniGemmCode.P_OUT_TILE_BYTES] = tile * ldo * elem;
             params[VnniGemmCode.P_MASK_FULL] = 0xFFFF;
             int panels = panels();
             int tail = p1 == panels ? columns - (panels - 1) * PANEL_WIDTH : PANEL_WIDTH;
@@ -691,6 +752,11 @@ public final class JitInt8Gemm implements Int8Gemm {
             }
             if (isa == Isa.AVX_VNNI) {
                 AvxVnniGemmCode.putSliceBlocks(params, tail); // its masks are vectors, and slices of 16 columns
+            }
+            if (isa == Isa.AMX) {
+                params[AmxGemmCode.P_K_STEPS] = kSteps;
+                AmxGemmCode.putTileConfig(params, AmxGemmCode.P_TILE_CONFIG, tile);
+                AmxGemmCode.putTileConfig(params, AmxGemmCode.P_TAIL_CONFIG, rowsNow % tile == 0 ? tile : rowsNow % tile);
             }
             // The requantize constants of PreparedOutput's per-element formula.
             params[VnniGemmCode.P_CLAMP_HIGH] = Float.floatToRawIntBits(VnniGemmCode.CLAMP);
@@ -724,8 +790,11 @@ public final class JitInt8Gemm implements Int8Gemm {
 
     @Override
     public String toString() {
-        String tile = code.isa == Isa.AVX512_VNNI ? TILE_ROWS + "x" + PANEL_WIDTH + " tile"
-                : TILE_ROWS + "x" + AvxVnniGemmCode.SLICE_WIDTH + " tiles in panels of " + PANEL_WIDTH;
+        String tile = switch (code.isa) {
+            case AMX -> AmxGemmCode.TILE_ROWS + "x" + PANEL_WIDTH + " blocks of 16x16 tiles";
+            case AVX512_VNNI -> TILE_ROWS + "x" + PANEL_WIDTH + " tile";
+            case AVX_VNNI -> TILE_ROWS + "x" + AvxVnniGemmCode.SLICE_WIDTH + " tiles in panels of " + PANEL_WIDTH;
+        };
         return "jit (" + code.isa.title() + " machine code generated at start-up, " + tile + ", " + code.bytes
                 + " bytes of code, " + pool.threads() + " threads)";
     }

@@ -17,9 +17,10 @@ import java.util.Objects;
  *       {@code panels[(q*k + p)*width + j] = W[q*width + j][p]}, the last panel zero-padded. For every step {@code p}
  *       of the sum, the weights of {@code width} consecutive output channels are one contiguous run of bytes.</li>
  *   <li>{@link Layout#VNNI} (generated AVX-512 VNNI kernels): the same panels, but K in groups of four, each column's
- *       four weights adjacent: byte {@code ((q*k4 + g)*width + j)*4 + t} is {@code W[q*width + j][4g + t]}, zero past
- *       K and past N; from 64 KiB on in 64-byte aligned off-heap memory. One 64-byte load is the second operand
- *       of one {@code vpdpbusd} for 16 columns.</li>
+ *       four weights adjacent: byte {@code ((q*groups + g)*width + j)*4 + t} is {@code W[q*width + j][4g + t]}, zero
+ *       past K and past N, with {@link #vnniGroups()} the K groups rounded up to a multiple of 16; from 64 KiB on
+ *       in 64-byte aligned off-heap memory. One 64-byte load is the second operand of one {@code vpdpbusd} for 16
+ *       columns, and 16 groups of 16 columns (rows 256 bytes apart) one AMX weight tile.</li>
  * </ul>
  *
  * <p>Zero-point folding (gemmlowp, XNNPACK): {@link #columnSum(int)} {@code = sum_p W[j][p]} is computed here, so
@@ -135,14 +136,14 @@ public final class PackedInt8Weights {
             sums[j] = sum;
         }
         if (layout == Layout.VNNI) {
-            int k4 = (k + 3) / 4;
-            long bytes = Math.multiplyExact(Math.multiplyExact((long) panelsCount * k4, width), 4L);
+            int groups = vnniGroups(k);
+            long bytes = Math.multiplyExact(Math.multiplyExact((long) panelsCount * groups, width), 4L);
             byte[] packed = new byte[Math.toIntExact(bytes)];
             for (int j = 0; j < n; j++) {
                 int q = j / width;
                 int lane = j - q * width;
                 for (int p = 0; p < k; p++) {
-                    packed[((q * k4 + p / 4) * width + lane) * 4 + (p & 3)] = weights[off + j * k + p];
+                    packed[((q * groups + p / 4) * width + lane) * 4 + (p & 3)] = weights[off + j * k + p];
                 }
             }
             // A model's weights go off-heap, 64-byte aligned, so every vector load of the generated kernel is one
@@ -231,10 +232,28 @@ public final class PackedInt8Weights {
     public byte weight(int j, int p) {
         int q = j / width;
         if (layout == Layout.VNNI) {
-            int k4 = (k + 3) / 4;
-            return vnni.get(ValueLayout.JAVA_BYTE, ((long) (q * k4 + p / 4) * width + (j - q * width)) * 4 + (p & 3));
+            int groups = vnniGroups(k);
+            return vnni.get(ValueLayout.JAVA_BYTE, ((long) (q * groups + p / 4) * width + (j - q * width)) * 4 + (p & 3));
         }
         return panels[(q * k + p) * width + (j - q * width)];
+    }
+
+    /**
+     * K groups of four per panel in {@link Layout#VNNI}: {@code ceil(k/4)} rounded up to a multiple of 16 with zero
+     * weights, so an AMX kernel can step K in whole tiles (the VNNI kernels read only the first {@code ceil(k/4)}).
+     */
+    static int vnniGroups(int k) {
+        return ((k + 3) / 4 + 15) / 16 * 16;
+    }
+
+    /** {@link #vnniGroups(int)} of these weights. */
+    int vnniGroups() {
+        return vnniGroups(k);
+    }
+
+    /** Bytes of one panel in {@link Layout#VNNI}. */
+    long vnniPanelBytes() {
+        return (long) vnniGroups() * width * 4;
     }
 
     /** Bytes held (the packed weights); for size reports. */

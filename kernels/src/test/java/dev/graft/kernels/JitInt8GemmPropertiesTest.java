@@ -16,8 +16,9 @@ import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * The generated kernel ({@link JitInt8Gemm}, the ISA this JVM selects; {@link AvxVnniGemmPropertiesTest} runs the
- * same properties on the AVX-VNNI code) against {@link ScalarInt8Gemm}, bit for bit, on the same
+ * The generated kernel ({@link JitInt8Gemm}, the ISA this JVM selects; {@link AmxGemmPropertiesTest},
+ * {@link Avx512VnniGemmPropertiesTest} and {@link AvxVnniGemmPropertiesTest} run the same properties on each ISA's
+ * code, forced) against {@link ScalarInt8Gemm}, bit for bit, on the same
  * random cases as the Vector API kernel ({@link Int8GemmPropertiesTest}: 1, primes, tails of every width, K not a
  * multiple of 4, extreme values, every output stage, strided and transposed destinations, 1-3 threads), plus K up to
  * 4096 with saturating values, GEMMs cut into many small downcalls, and the packing of the VNNI layout itself.
@@ -185,8 +186,21 @@ class JitInt8GemmPropertiesTest {
             }
             assertEquals(sum, packed.columnSum(j));
         }
+        // K groups padded to whole AMX steps of 16 groups, and every byte that is not a weight is zero: an AMX
+        // tile reads the padding (past K and past N) and must meet zero weights there.
         int panels = (n + 63) / 64;
-        assertEquals((long) panels * 64 * 4 * ((k + 3) / 4) + 12L * n, packed.sizeInBytes());
+        int groups = ((k + 3) / 4 + 15) / 16 * 16;
+        assertEquals((long) panels * 64 * 4 * groups + 12L * n, packed.sizeInBytes());
+        long nonZeroWeights = 0;
+        for (int i = 0; i < n * k; i++) {
+            nonZeroWeights += w[3 + i] != 0 ? 1 : 0;
+        }
+        long nonZeroBytes = 0;
+        java.lang.foreign.MemorySegment all = packed.vnni();
+        for (long b = 0; b < all.byteSize(); b++) {
+            nonZeroBytes += all.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b) != 0 ? 1 : 0;
+        }
+        assertEquals(nonZeroWeights, nonZeroBytes, "bytes outside the weights must be zero");
     }
 
     @Provide

@@ -61,7 +61,26 @@ class JitSafetyTest {
     }
 
     @Test
+    void selfTestRefusesAWrongAmxKernel() throws Exception {
+        CpuFeatures cpu = CpuFeatures.detect();
+        Assumptions.assumeTrue(cpu.missingForAmx() == null, () -> "this CPU has no AMX-INT8: " + cpu.missingForAmx());
+        JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(cpu, JitInt8Gemm.Isa.AMX, VnniGemmCode.Fault.WRONG_RESULT));
+        assertTrue(e.getMessage().startsWith("the start-up self-test failed"), e.getMessage());
+        assertEquals(JitInt8Gemm.Isa.AMX, JitInt8Gemm.build(cpu, JitInt8Gemm.Isa.AMX, VnniGemmCode.Fault.NONE).isa);
+    }
+
+    @Test
     void noGeneratedCodeWithoutTheCpuFeatures() {
+        CpuFeatures noAmx = new CpuFeatures("Test", true, true, true, true, false, true, true, true, true);
+        JitInt8Gemm.UnavailableException amx = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(noAmx, JitInt8Gemm.Isa.AMX, VnniGemmCode.Fault.INVALID_INSTRUCTION));
+        assertEquals("AMX-INT8: the CPU lacks AMX-TILE AMX-INT8", amx.getMessage());
+        CpuFeatures noTileState = new CpuFeatures("Test", true, true, true, true, false, true, true, true, true,
+                true, true, false);
+        amx = assertThrows(JitInt8Gemm.UnavailableException.class,
+                () -> JitInt8Gemm.build(noTileState, JitInt8Gemm.Isa.AMX, VnniGemmCode.Fault.INVALID_INSTRUCTION));
+        assertEquals("AMX-INT8: the OS does not enable AMX tile state (XCR0)", amx.getMessage());
         CpuFeatures noVnni = new CpuFeatures("Test", true, true, true, false, false, true, true, true, true);
         JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
                 () -> JitInt8Gemm.build(noVnni, VnniGemmCode.Fault.INVALID_INSTRUCTION));
@@ -99,7 +118,16 @@ class JitSafetyTest {
         assertEquals(JitInt8Gemm.Isa.AVX512_VNNI, JitInt8Gemm.isaFor(alderLake, "avx512-vnni")); // build refuses it
         JitInt8Gemm.UnavailableException e = assertThrows(JitInt8Gemm.UnavailableException.class,
                 () -> JitInt8Gemm.isaFor(both, "sse2"));
-        assertEquals("unknown graft.jit.isa=sse2 (use avx512-vnni or avx-vnni)", e.getMessage());
+        assertEquals("unknown graft.jit.isa=sse2 (use amx, avx512-vnni or avx-vnni)", e.getMessage());
+        // AMX first where the CPU and OS have it (the tile-data grant is asked for when the code is built).
+        CpuFeatures sapphireRapids = new CpuFeatures("Test", true, true, true, true, true, true, true, true, true,
+                true, true, true);
+        assertEquals(JitInt8Gemm.Isa.AMX, JitInt8Gemm.isaFor(sapphireRapids, null));
+        assertEquals(JitInt8Gemm.Isa.AVX512_VNNI, JitInt8Gemm.isaFor(sapphireRapids, "avx512-vnni"));
+        CpuFeatures noTileState = new CpuFeatures("Test", true, true, true, true, true, true, true, true, true,
+                true, true, false);
+        assertEquals(JitInt8Gemm.Isa.AVX512_VNNI, JitInt8Gemm.isaFor(noTileState, null));
+        assertEquals(JitInt8Gemm.Isa.AMX, JitInt8Gemm.isaFor(noTileState, "amx")); // build refuses it
     }
 
     @Test

@@ -33,9 +33,36 @@ import java.lang.invoke.MethodHandle;
  * @param fma          {@code vfmadd} (cpuid.1:ecx bit 12), used by the AVX-VNNI kernels' float output stage
  * @param osAvx        the OS saves ymm state (XCR0 bits 1 and 2)
  * @param osAvx512     the OS saves opmask and zmm state (XCR0 bits 5, 6 and 7)
+ * @param amxTile      AMX tile registers and loads/stores (cpuid.7.0:edx bit 24)
+ * @param amxInt8      {@code tdpbusd} and the other int8 tile products (edx bit 25)
+ * @param osAmx        the OS saves tile configuration and tile data (XCR0 bits 17 and 18); Linux still hands tile
+ *                     data to a process only after it asks ({@link AmxPermission})
  */
 public record CpuFeatures(String vendor, boolean avx512f, boolean avx512bw, boolean avx512vl, boolean avx512vnni,
-                          boolean avxVnni, boolean avx2, boolean fma, boolean osAvx, boolean osAvx512) {
+                          boolean avxVnni, boolean avx2, boolean fma, boolean osAvx, boolean osAvx512,
+                          boolean amxTile, boolean amxInt8, boolean osAmx) {
+
+    /** The features of a CPU without AMX (most tests describe such machines). */
+    public CpuFeatures(String vendor, boolean avx512f, boolean avx512bw, boolean avx512vl, boolean avx512vnni,
+                       boolean avxVnni, boolean avx2, boolean fma, boolean osAvx, boolean osAvx512) {
+        this(vendor, avx512f, avx512bw, avx512vl, avx512vnni, avxVnni, avx2, fma, osAvx, osAvx512, false, false,
+                false);
+    }
+
+    /**
+     * Why the AMX kernels cannot run, or null when the CPU and OS can (the process must still be granted tile data,
+     * {@link AmxPermission#request()}). They also use AVX-512 for their output stage.
+     */
+    public String missingForAmx() {
+        String avx512 = missingForAvx512Vnni();
+        if (avx512 != null) {
+            return avx512;
+        }
+        if (!amxTile || !amxInt8) {
+            return "the CPU lacks" + (amxTile ? "" : " AMX-TILE") + (amxInt8 ? "" : " AMX-INT8");
+        }
+        return osAmx ? null : "the OS does not enable AMX tile state (XCR0)";
+    }
 
     /** AVX-512 with VNNI usable here: the ISA of the 512-bit kernels. */
     public boolean avx512Vnni() {
@@ -79,7 +106,8 @@ public record CpuFeatures(String vendor, boolean avx512f, boolean avx512bw, bool
 
     @Override
     public String toString() {
-        return vendor + (avx512Vnni() ? " AVX-512 VNNI" : avxVnniUsable() ? " AVX-VNNI" : " no VNNI");
+        return vendor + (missingForAmx() == null ? " AMX-INT8" : "")
+                + (avx512Vnni() ? " AVX-512 VNNI" : avxVnniUsable() ? " AVX-VNNI" : " no VNNI");
     }
 
     /** Reads the features; throws when executable memory or native access is unavailable. */
@@ -94,12 +122,14 @@ public record CpuFeatures(String vendor, boolean avx512f, boolean avx512bw, bool
         long xcr0 = osxsave ? probe.xgetbv(0) : 0;
         boolean osAvx = avx && (xcr0 & 0x6) == 0x6;
         boolean osAvx512 = (xcr0 & 0xE6) == 0xE6;
+        boolean osAmx = (xcr0 & 0x60000) == 0x60000;
         int[] leaf7 = maxLeaf >= 7 ? probe.cpuid(7, 0) : new int[4];
         int[] leaf71 = maxLeaf >= 7 && leaf7[0] >= 1 ? probe.cpuid(7, 1) : new int[4];
         return new CpuFeatures(vendor,
                 (leaf7[1] >>> 16 & 1) != 0, (leaf7[1] >>> 30 & 1) != 0, (leaf7[1] >>> 31 & 1) != 0,
                 (leaf7[2] >>> 11 & 1) != 0, (leaf71[0] >>> 4 & 1) != 0, (leaf7[1] >>> 5 & 1) != 0,
-                (leaf1[2] >>> 12 & 1) != 0, osAvx, osAvx512);
+                (leaf1[2] >>> 12 & 1) != 0, osAvx, osAvx512,
+                (leaf7[3] >>> 24 & 1) != 0, (leaf7[3] >>> 25 & 1) != 0, osAmx);
     }
 
     private static String ascii(int register) {

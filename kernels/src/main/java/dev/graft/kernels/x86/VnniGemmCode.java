@@ -352,73 +352,88 @@ public final class VnniGemmCode {
         Vec t = zmm(24);
         for (int i = 0; i < r; i++) {
             for (int c = 0; c < vectors; c++) {
-                Vec v = acc(i, c);
-                boolean perColumn = operands == Operands.ACTIVATION_ROWS; // where the channel constants live
-                Mem columnTerm = perColumn ? Mem.at(RCX, 64 * c) : Mem.at(R9, 4 * i);
-                Mem mult = perColumn ? Mem.at(RCX, section + 64 * c) : Mem.at(R9, ROW_SECTION_BYTES + 4 * i);
-                Mem bias = perColumn ? Mem.at(RCX, 2 * section + 64 * c) : Mem.at(R9, 2 * ROW_SECTION_BYTES + 4 * i);
-                if (fault != Fault.WRONG_RESULT) {
-                    if (perColumn) {
-                        a.vpaddd(v, v, columnTerm);
-                    } else {
-                        a.vpadddBroadcast(v, v, columnTerm);
-                    }
-                }
-                if (asymmetric) {
-                    // acc += zw * (-sum x): zw per channel, the sum per activation row/column.
-                    if (perColumn) {
-                        a.vmovdqu32(t, Mem.at(RCX, 3 * section + 64 * c));
-                        a.vpmulldBroadcast(t, t, Mem.at(R9, 4 * i));
-                    } else {
-                        a.vmovdqu32(t, Mem.at(RCX, 64 * c));
-                        a.vpmulldBroadcast(t, t, Mem.at(R9, 3 * ROW_SECTION_BYTES + 4 * i));
-                    }
-                    a.vpaddd(v, v, t);
-                }
-                switch (output) {
-                    case INT32 -> a.vmovdqu32(outputRow(i, 64 * c), columnMask(c), v);
-                    case DEQUANTIZE -> {
-                        a.vcvtdq2ps(v, v);
-                        if (perColumn) {
-                            a.vmulps(v, v, mult);
-                        } else {
-                            a.vmulpsBroadcast(v, v, mult);
-                        }
-                        a.vmovups(outputRow(i, 64 * c), columnMask(c), v);
-                    }
-                    case DEQUANTIZE_BIAS -> {
-                        a.vcvtdq2ps(v, v);
-                        if (perColumn) {
-                            a.vmovups(t, mult);
-                            a.vfmadd213ps(v, t, bias);
-                        } else {
-                            a.vbroadcastss(t, mult);
-                            a.vfmadd213psBroadcast(v, t, bias);
-                        }
-                        a.vmovups(outputRow(i, 64 * c), columnMask(c), v);
-                    }
-                    case REQUANTIZE -> {
-                        a.vcvtdq2ps(v, v);
-                        if (perColumn) {
-                            a.vaddps(v, v, bias);
-                            a.vmulps(v, v, mult);
-                        } else {
-                            a.vaddpsBroadcast(v, v, bias);
-                            a.vmulpsBroadcast(v, v, mult);
-                        }
-                        Mask nan = Mask.k(7);
-                        a.vcmpps(nan, v, v, X86Assembler.CmpPredicate.UNORD);
-                        a.vminps(v, zmm(30), v); // NaN stays NaN: it is the second source
-                        a.vmaxps(v, zmm(31), v);
-                        a.vcvtps2dqRoundNearest(v, v);
-                        a.vpxord(v, nan, v, v);   // NaN lanes to 0, as (long) Math.rint(NaN) == 0
-                        a.vpadddBroadcast(v, v, param(P_ZERO_POINT));
-                        a.vpmaxsdBroadcast(v, v, param(P_LOWER_BOUND));
-                        a.vpminsdBroadcast(v, v, param(P_UPPER_BOUND));
-                        a.vpmovdb(outputRow(i, 16 * c), columnMask(c), v);
-                    }
+                if (operands == Operands.ACTIVATION_ROWS) { // the channel constants are per column
+                    outputVector(a, output, asymmetric, fault, true, acc(i, c), t, Mem.at(RCX, 64 * c),
+                            Mem.at(RCX, section + 64 * c), Mem.at(RCX, 2 * section + 64 * c),
+                            Mem.at(RCX, 3 * section + 64 * c), Mem.at(R9, 4 * i), outputRow(i, 0), c,
+                            columnMask(c));
+                } else {
+                    outputVector(a, output, asymmetric, fault, false, acc(i, c), t, Mem.at(R9, 4 * i),
+                            Mem.at(R9, ROW_SECTION_BYTES + 4 * i), Mem.at(R9, 2 * ROW_SECTION_BYTES + 4 * i),
+                            Mem.at(RCX, 64 * c), Mem.at(R9, 3 * ROW_SECTION_BYTES + 4 * i), outputRow(i, 0), c,
+                            columnMask(c));
                 }
             }
         }
     }
+
+    /**
+     * The output stage of one accumulator vector {@code v} (16 int32 lanes, column vector {@code c} of an output
+     * row), stored at {@code row} plus the vector's offset under {@code mask}; {@code t} is a scratch register. With
+     * {@code perColumn} the column term, multiplier and bias are vectors (one per output column); otherwise they are
+     * broadcast from one dword each (one per output row). The asymmetric term is {@code zeroPoints * sums}: a vector
+     * times a broadcast. The requantize stage expects the clamp bounds in zmm30/zmm31 and {@code params} in rdi.
+     * {@link AmxGemmCode} runs the same stage on rows it reads back from its tiles.
+     */
+    static void outputVector(X86Assembler a, Output output, boolean asymmetric, Fault fault, boolean perColumn,
+                             Vec v, Vec t, Mem columnTerm, Mem mult, Mem bias, Mem zeroPoints, Mem sums, Mem row,
+                             int c, Mask mask) {
+        if (fault != Fault.WRONG_RESULT) {
+            if (perColumn) {
+                a.vpaddd(v, v, columnTerm);
+            } else {
+                a.vpadddBroadcast(v, v, columnTerm);
+            }
+        }
+        if (asymmetric) {
+            // acc += zw * (-sum x): zw per channel, the sum per activation row/column.
+            a.vmovdqu32(t, zeroPoints);
+            a.vpmulldBroadcast(t, t, sums);
+            a.vpaddd(v, v, t);
+        }
+        switch (output) {
+            case INT32 -> a.vmovdqu32(row.plus(64 * c), mask, v);
+            case DEQUANTIZE -> {
+                a.vcvtdq2ps(v, v);
+                if (perColumn) {
+                    a.vmulps(v, v, mult);
+                } else {
+                    a.vmulpsBroadcast(v, v, mult);
+                }
+                a.vmovups(row.plus(64 * c), mask, v);
+            }
+            case DEQUANTIZE_BIAS -> {
+                a.vcvtdq2ps(v, v);
+                if (perColumn) {
+                    a.vmovups(t, mult);
+                    a.vfmadd213ps(v, t, bias);
+                } else {
+                    a.vbroadcastss(t, mult);
+                    a.vfmadd213psBroadcast(v, t, bias);
+                }
+                a.vmovups(row.plus(64 * c), mask, v);
+            }
+            case REQUANTIZE -> {
+                a.vcvtdq2ps(v, v);
+                if (perColumn) {
+                    a.vaddps(v, v, bias);
+                    a.vmulps(v, v, mult);
+                } else {
+                    a.vaddpsBroadcast(v, v, bias);
+                    a.vmulpsBroadcast(v, v, mult);
+                }
+                Mask nan = Mask.k(7);
+                a.vcmpps(nan, v, v, X86Assembler.CmpPredicate.UNORD);
+                a.vminps(v, zmm(30), v); // NaN stays NaN: it is the second source
+                a.vmaxps(v, zmm(31), v);
+                a.vcvtps2dqRoundNearest(v, v);
+                a.vpxord(v, nan, v, v);   // NaN lanes to 0, as (long) Math.rint(NaN) == 0
+                a.vpadddBroadcast(v, v, param(P_ZERO_POINT));
+                a.vpmaxsdBroadcast(v, v, param(P_LOWER_BOUND));
+                a.vpminsdBroadcast(v, v, param(P_UPPER_BOUND));
+                a.vpmovdb(row.plus(16 * c), mask, v);
+            }
+        }
+    }
+
 }

@@ -15,6 +15,7 @@ abstract sealed class X86Encoder permits X86Assembler {
     static final int PP_NONE = 0;
     static final int PP_66 = 1;
     static final int PP_F3 = 2;
+    static final int PP_F2 = 3;
     static final int MAP_0F = 1;
     static final int MAP_0F38 = 2;
     static final int MAP_0F3A = 3;

@@ -4,6 +4,7 @@ import static dev.graft.kernels.x86.Vec.xmm;
 import static dev.graft.kernels.x86.Vec.ymm;
 import static dev.graft.kernels.x86.Vec.zmm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -57,8 +58,54 @@ class X86AssemblerEncodingTest {
         assertTrue(count > 8_000, "checked only " + count + " instructions");
     }
 
+    /**
+     * The AMX tile instructions: every tile triple of {@code tdpbusd}, every base and stride register of the tile
+     * loads and stores (rsp as a base, rbp/r13 with their forced displacement, high registers in VEX.X/B) at the
+     * displacements of the other tests, the configuration loads, and {@code and} (the kernel aligns its stack).
+     */
+    @Test
+    void everyAmxEncodingMatchesObjdump() throws Exception {
+        X86Assembler a = new X86Assembler();
+        for (int d = 0; d < 8; d++) {
+            for (int x = 0; x < 8; x++) {
+                for (int y = 0; y < 8; y++) {
+                    if (d != x && d != y && x != y) {
+                        a.tdpbusd(Tmm.tmm(d), Tmm.tmm(x), Tmm.tmm(y));
+                    }
+                }
+            }
+            a.tilezero(Tmm.tmm(d));
+        }
+        Random r = new Random(14);
+        for (Gpr base : Gpr.values()) {
+            for (Gpr index : Gpr.values()) {
+                if (index == Gpr.RSP) {
+                    continue;
+                }
+                int disp = DISPLACEMENTS[r.nextInt(DISPLACEMENTS.length)];
+                int t = r.nextInt(8);
+                a.tileloadd(Tmm.tmm(t), Mem.at(base, index, 1 << r.nextInt(4), disp));
+                a.tilestored(Mem.at(base, index, 1 << r.nextInt(4), disp), Tmm.tmm((t + 3) % 8));
+            }
+            a.ldtilecfg(Mem.at(base, DISPLACEMENTS[r.nextInt(DISPLACEMENTS.length)]));
+            for (int imm : new int[] {-64, 15, 0x1000, -0x80000000}) {
+                a.and(base, imm);
+            }
+        }
+        a.tilerelease();
+        assertThrows(IllegalArgumentException.class, () -> a.tileloadd(Tmm.tmm(0), Mem.at(Gpr.RAX, 64)));
+        assertThrows(IllegalArgumentException.class, () -> a.tdpbusd(Tmm.tmm(1), Tmm.tmm(1), Tmm.tmm(2)));
+        int count = check(a);
+        assertTrue(count > 600, "checked only " + count + " instructions");
+    }
+
     @Test
     void generatedKernelsMatchObjdump() throws Exception {
+        for (VnniGemmCode.Output o : VnniGemmCode.Output.values()) {
+            for (boolean asym : new boolean[] {false, true}) {
+                check(new AmxGemmCode(o, asym, VnniGemmCode.Fault.NONE).assembler());
+            }
+        }
         for (VnniGemmCode.Output o : VnniGemmCode.Output.values()) {
             for (boolean asym : new boolean[] {false, true}) {
                 for (int rows = 1; rows <= 6; rows++) {
