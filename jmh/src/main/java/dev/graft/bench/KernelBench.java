@@ -52,8 +52,11 @@ public class KernelBench {
             "conv3x3:1x64x56x56", "dw3x3:1x116x52x52", "minilm:128"})
     public String shape;
 
-    /** {@code fp32}, {@code int8} (the Vector API kernel) or {@code jit} (the generated VNNI kernel). */
-    @Param({"fp32", "int8", "jit"})
+    /**
+     * {@code fp32}, {@code int8} (the Vector API kernel), {@code jit} (the generated kernel this JVM selects: AMX
+     * where the CPU has it, else VNNI) or {@code jit-vnni} (the generated AVX-512 VNNI kernel, forced).
+     */
+    @Param({"fp32", "int8", "jit", "jit-vnni"})
     public String precision;
 
     @Param({"1", "2"})
@@ -102,11 +105,12 @@ public class KernelBench {
         };
     }
 
-    /** The INT8 GEMM a precision names: the generated kernel for {@code jit}, else the Vector API one. */
+    /** The INT8 GEMM a precision names: the generated kernel for {@code jit} / {@code jit-vnni}, else the Vector API one. */
     static Int8Gemm int8Gemm(String precision, Parallel pool) {
-        if (precision.endsWith("jit")) {
+        if (precision.endsWith("jit") || precision.endsWith("jit-vnni")) {
             try {
-                return JitInt8Gemm.create(pool);
+                return precision.endsWith("jit-vnni") ? JitInt8Gemm.create(pool, JitInt8Gemm.Isa.AVX512_VNNI)
+                        : JitInt8Gemm.create(pool);
             } catch (JitInt8Gemm.UnavailableException e) {
                 throw new IllegalStateException("the generated INT8 kernels cannot run here: " + e.getMessage(), e);
             }

@@ -18,7 +18,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * {@code ./graft bench kernels}: runs {@link KernelBench} (Graft FP32, INT8 on the Vector API, INT8 on the generated
- * VNNI kernel) and {@link OrtPeerBench} (ONNX Runtime's MatMul/MatMulInteger and Conv/ConvInteger) with short, fixed
+ * kernel this JVM selects, AMX where the CPU has it, and on the AVX-512 VNNI one forced) and {@link OrtPeerBench} (ONNX Runtime's MatMul/MatMulInteger and Conv/ConvInteger) with short, fixed
  * settings (1 fork, 3 x 1 s warm-up, 4 x 1 s measurement), 1 and 2 threads for every engine, and prints one markdown
  * table: per shape and thread count, GFLOP/s or GOP/s of each, the ratios of the generated kernel to FP32, to the
  * vector INT8 kernel and to ONNX Runtime's INT8, and its 2-thread speed-up. Arguments, if any, are a regex narrowing
@@ -54,21 +54,24 @@ public final class KernelBenchMain {
             }
         }
         System.out.println();
-        System.out.println("| shape | threads | FP32 GFLOP/s | INT8 vector GOP/s | INT8 jit GOP/s | ORT FP32 GFLOP/s"
-                + " | ORT INT8 GOP/s | jit/FP32 | jit/vector | jit/ORT INT8 | jit 2t/1t |");
-        System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        System.out.println("| shape | threads | FP32 GFLOP/s | INT8 vector GOP/s | INT8 jit GOP/s | INT8 jit-vnni GOP/s"
+                + " | ORT FP32 GFLOP/s | ORT INT8 GOP/s | jit/FP32 | jit/vector | jit/jit-vnni | jit/ORT INT8"
+                + " | jit 2t/1t |");
+        System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (String s : shapes) {
             double gop = 2.0 * KernelBench.macs(s) / 1e9;
             for (String t : new String[] {"1", "2"}) {
                 double f = score.getOrDefault(s + "|fp32|" + t, Double.NaN);
                 double v = score.getOrDefault(s + "|int8|" + t, Double.NaN);
                 double j = score.getOrDefault(s + "|jit|" + t, Double.NaN);
+                double jv = score.getOrDefault(s + "|jit-vnni|" + t, Double.NaN);
                 double of = score.getOrDefault(s + "|ort-fp32|" + t, Double.NaN);
                 double oq = score.getOrDefault(s + "|ort-int8|" + t, Double.NaN);
                 String scaling = t.equals("2") ? fmt(j / score.getOrDefault(s + "|jit|1", Double.NaN)) + "x" : "";
-                System.out.printf(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.1f | %s | %s | %.2fx | %.2fx | %s | %s |%n",
-                        s, t, f * gop, v * gop, j * gop, Double.isNaN(of) ? "-" : fmt(of * gop),
-                        Double.isNaN(oq) ? "-" : fmt(oq * gop), j / f, j / v,
+                System.out.printf(Locale.ROOT,
+                        "| %s | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %.2fx | %.2fx | %.2fx | %s | %s |%n",
+                        s, t, f * gop, v * gop, j * gop, jv * gop, Double.isNaN(of) ? "-" : fmt(of * gop),
+                        Double.isNaN(oq) ? "-" : fmt(oq * gop), j / f, j / v, j / jv,
                         Double.isNaN(oq) ? "-" : fmt(j / oq) + "x", scaling);
             }
         }

@@ -13,8 +13,11 @@ public final class DynamicQuantization {
     /** torchao's {@code eps} for per-token activations: {@code torch.finfo(torch.float32).eps}. */
     private static final float PER_TOKEN_EPS = Math.ulp(1f);
 
-    /** Int32 accumulators per block of rows in {@link #linearPerToken} (256 KiB). */
-    private static final int PER_TOKEN_BLOCK_INTS = 1 << 16;
+    /**
+     * Int32 accumulators per block of rows in {@link #linearPerToken} (512 KiB: an L2 of 2 MiB holds them with the
+     * block's activations and the weights' current panels).
+     */
+    private static final int PER_TOKEN_BLOCK_INTS = 1 << 17;
 
     /** fbgemm's {@code SMALL_SCALE_THRESHOLD}. */
     private static final float SMALL_SCALE = 6.1e-5f;
@@ -170,10 +173,13 @@ public final class DynamicQuantization {
         }
     }
 
-    /** Rows per block of an activation applied after the GEMM: about 1 MiB of outputs, a multiple of 6 rows. */
+    /**
+     * Rows per block of an activation applied after the GEMM: about 1 MiB of outputs, a multiple of 48 rows (whole
+     * 6-row tiles of vpdpbusd and 16-row blocks of the AMX tiles) where that many fit, else of 6.
+     */
     private static int activationBlockRows(int n) {
         int rows = Math.max(6, (1 << 18) / Math.max(1, n));
-        return rows - rows % 6;
+        return rows >= 48 ? rows - rows % 48 : rows - rows % 6;
     }
 
     /** The activation over {@code y[off, off + len)} in place (the bits of {@link Elementwise#gelu}). */
@@ -255,11 +261,12 @@ public final class DynamicQuantization {
         }
         // Blocks of rows whose int32 accumulators stay in the L2 cache between the GEMM and the output stage,
         // shared among the pool's threads (each block's GEMM then runs on its thread alone, Parallel being
-        // re-entrant); a whole number of the generated kernel's 6-row tiles where possible.
+        // re-entrant); a whole number of the generated kernels' row tiles where possible: 6 rows for vpdpbusd, 16
+        // for the AMX tiles (48 both).
         Parallel pool = Parallel.shared();
         int rows = Math.max(1, Math.min(PER_TOKEN_BLOCK_INTS / Math.max(1, n), (m + pool.threads() - 1)
                 / pool.threads()));
-        rows = rows >= 12 ? rows - rows % 6 : rows;
+        rows = rows >= 96 ? rows - rows % 48 : rows >= 32 ? rows - rows % 16 : rows >= 12 ? rows - rows % 6 : rows;
         int blockRows = rows;
         int blocks = m == 0 ? 0 : (m + blockRows - 1) / blockRows;
         if (blocks == 1) {

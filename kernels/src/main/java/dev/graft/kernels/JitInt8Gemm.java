@@ -103,43 +103,56 @@ public final class JitInt8Gemm implements Int8Gemm {
     private final Parallel pool;
     private final Code code;
     private final long macsPerCall;
+    /** Tests only: every linear-form call on the AMX code, whatever {@link #amxPays} says. */
+    private final boolean amxAlways;
 
     /**
      * The generated kernels, one per output stage and weight symmetry, installed once and shared by every instance.
      */
     static final class Code {
-        /** Indexed by operand form, output stage and weight symmetry. */
+        /** Indexed by operand form, output stage and weight symmetry (for AMX: its AVX-512 VNNI code). */
         private final MethodHandle[][][] handles =
                 new MethodHandle[VnniGemmCode.Operands.values().length][Output.values().length][2];
+        /** AMX only: the tile code of the linear form, by output stage and weight symmetry. */
+        private final MethodHandle[][] amx = new MethodHandle[Output.values().length][2];
         private final int bytes;
         final Isa isa;
 
         private Code(Isa isa, VnniGemmCode.Fault fault) throws ExecutableMemory.UnavailableException {
             this.isa = isa;
             int total = 0;
-            for (VnniGemmCode.Operands form : VnniGemmCode.Operands.values()) {
-                for (Output o : Output.values()) {
-                    for (int asym = 0; asym < 2; asym++) {
-                        X86Assembler gen = switch (isa) {
-                            case AMX -> form == VnniGemmCode.Operands.ACTIVATION_ROWS
-                                    ? new AmxGemmCode(o, asym == 1, fault).assembler()
-                                    : new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault).assembler();
-                            case AVX512_VNNI ->
-                                    new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault).assembler();
-                            case AVX_VNNI -> new AvxVnniGemmCode(TILE_ROWS, o, asym == 1, form, fault).assembler();
-                        };
-                        NativeCode installed = NativeCode.install("int8 gemm " + isa.title() + " " + form + " " + o
-                                + (asym == 1 ? " asymmetric" : ""), gen);
-                        total += installed.size();
-                        handles[form.ordinal()][o.ordinal()][asym] = installed.handle(SIGNATURE, true);
+            for (Output o : Output.values()) {
+                for (int asym = 0; asym < 2; asym++) {
+                    for (VnniGemmCode.Operands form : VnniGemmCode.Operands.values()) {
+                        X86Assembler gen = isa == Isa.AVX_VNNI
+                                ? new AvxVnniGemmCode(TILE_ROWS, o, asym == 1, form, fault).assembler()
+                                : new VnniGemmCode(TILE_ROWS, TILE_VECTORS, o, asym == 1, form, fault).assembler();
+                        total += install(gen, isa.title() + " " + form + " " + o, asym == 1,
+                                handles[form.ordinal()][o.ordinal()]);
+                    }
+                    if (isa == Isa.AMX) {
+                        total += install(new AmxGemmCode(o, asym == 1, fault).assembler(), isa.title() + " " + o,
+                                asym == 1, amx[o.ordinal()]);
                     }
                 }
             }
             this.bytes = total;
         }
 
+        /** Installs one kernel into {@code slot[asym]}; returns its size in bytes. */
+        private static int install(X86Assembler gen, String what, boolean asym, MethodHandle[] slot)
+                throws ExecutableMemory.UnavailableException {
+            NativeCode installed = NativeCode.install("int8 gemm " + what + (asym ? " asymmetric" : ""), gen);
+            slot[asym ? 1 : 0] = installed.handle(SIGNATURE, true);
+            return installed.size();
+        }
+
         MethodHandle handle(VnniGemmCode.Operands form, Output o, boolean asym) {
             return handles[form.ordinal()][o.ordinal()][asym ? 1 : 0];
+        }
+
+        MethodHandle amx(Output o, boolean asym) {
+            return amx[o.ordinal()][asym ? 1 : 0];
         }
     }
 
@@ -151,14 +164,41 @@ public final class JitInt8Gemm implements Int8Gemm {
     }
 
     private JitInt8Gemm(Parallel pool, Code code, long macsPerCall) {
+        this(pool, code, macsPerCall, false);
+    }
+
+    private JitInt8Gemm(Parallel pool, Code code, long macsPerCall, boolean amxAlways) {
         this.pool = Objects.requireNonNull(pool, "pool");
         this.code = code;
         this.macsPerCall = macsPerCall;
+        this.amxAlways = amxAlways;
     }
 
     /** The same kernels with a smaller bound per downcall, so tests reach every way a GEMM is cut into calls. */
     JitInt8Gemm withMacsPerCall(long macs) {
-        return new JitInt8Gemm(pool, code, macs);
+        return new JitInt8Gemm(pool, code, macs, amxAlways);
+    }
+
+    /** AMX code only: the same kernels with every linear-form GEMM on the tiles, so tests reach them on any shape. */
+    JitInt8Gemm withAmxAlways() {
+        if (code.isa != Isa.AMX) {
+            throw new IllegalStateException("not AMX code: " + code.isa);
+        }
+        return new JitInt8Gemm(pool, code, macsPerCall, true);
+    }
+
+    /**
+     * Whether an {@code m}-row GEMM is faster on the AMX tiles than on {@code vpdpbusd}: a tile block costs the
+     * same for 1 or 16 rows and K runs in steps of 64, so the tiles win only with at least two full row blocks and
+     * at most a quarter of K padding (measured on Sapphire Rapids, 1 thread: 4096x1536x384 AMX 534 vs VNNI 297
+     * GMAC/s, 40x384x384 308 vs 247; 20x384x384 146 vs 191, 128x128x32 30 vs 82).
+     */
+    private boolean amxPays(int m, PackedInt8Weights w) {
+        if (code.isa != Isa.AMX) {
+            return false;
+        }
+        int k4 = (w.k() + 3) / 4;
+        return amxAlways || (m >= 2 * AmxGemmCode.TILE_ROWS && 4 * w.vnniGroups() <= 5 * k4);
     }
 
     /**
@@ -239,7 +279,11 @@ public final class JitInt8Gemm implements Int8Gemm {
         }
         String failure;
         try (Parallel one = new Parallel(1)) {
-            failure = selfTest(new JitInt8Gemm(one, code, MACS_PER_CALL));
+            JitInt8Gemm jit = new JitInt8Gemm(one, code, MACS_PER_CALL);
+            failure = selfTest(jit);
+            if (failure == null && isa == Isa.AMX) {
+                failure = selfTest(jit.withAmxAlways()); // every shape on the tiles too, not only the large ones
+            }
         }
         if (failure != null) {
             throw new UnavailableException("the start-up self-test failed: " + failure);
@@ -307,7 +351,8 @@ public final class JitInt8Gemm implements Int8Gemm {
         ScalarInt8Gemm scalar = new ScalarInt8Gemm();
         Random random = new Random(20261202);
         // Short and full row tiles of both codes (6 and 16 rows), column tails, K off multiples of 4 and of 64.
-        int[][] shapes = {{7, 70, 13}, {1, 5, 4}, {13, 129, 37}, {6, 64, 8}, {37, 130, 200}, {16, 64, 64}};
+        int[][] shapes = {{7, 70, 13}, {1, 5, 4}, {13, 129, 37}, {6, 64, 8}, {37, 130, 200}, {16, 64, 64},
+            {45, 130, 256}};
         for (int[] shape : shapes) {
             int m = shape[0], n = shape[1], k = shape[2];
             for (boolean asym : new boolean[] {false, true}) {
@@ -442,7 +487,8 @@ public final class JitInt8Gemm implements Int8Gemm {
         }
         int n = w.n();
         int k = w.k();
-        int rowBytes = rowBytesRead(w);
+        boolean amx = amxPays(m, w);
+        int rowBytes = amx ? 4 * w.vnniGroups() : 4 * ((k + 3) / 4); // AMX reads whole steps of 64 K values
         if (aOff + (long) (m - 1) * lda + rowBytes > a.length) {
             // The last group (or AMX step) reads past K; copy the rows so those bytes exist (they meet zero weights).
             byte[] padded = new byte[m * rowBytes];
@@ -456,20 +502,12 @@ public final class JitInt8Gemm implements Int8Gemm {
         Destination dst = Destination.of(out.stage);
         boolean direct = dst.colStride == 1 && (m == 1 || dst.rowStride >= n);
         if (direct) {
-            run(m, a, aOff, lda, aZeroPoint, w, out, dst.array, dst.off, dst.rowStride);
+            run(m, a, aOff, lda, aZeroPoint, w, out, dst.array, dst.off, dst.rowStride, amx);
         } else {
             Object scratch = dst.newRowMajor(m, n);
-            run(m, a, aOff, lda, aZeroPoint, w, out, scratch, 0, n);
+            run(m, a, aOff, lda, aZeroPoint, w, out, scratch, 0, n, amx);
             dst.scatter(scratch, m, n);
         }
-    }
-
-    /**
-     * Bytes the linear form's code reads from each activation row: K rounded up to groups of four, or for AMX to
-     * whole steps of 64.
-     */
-    private int rowBytesRead(PackedInt8Weights w) {
-        return code.isa == Isa.AMX ? 4 * w.vnniGroups() : 4 * ((w.k() + 3) / 4);
     }
 
     /** The destination of an output stage, unpacked. */
@@ -613,7 +651,7 @@ public final class JitInt8Gemm implements Int8Gemm {
     }
 
     private void run(int m, byte[] a, int aOff, int lda, int zx, PackedInt8Weights w, PreparedOutput out,
-                     Object dst, int dstOff, int ldo) {
+                     Object dst, int dstOff, int ldo, boolean amx) {
         int n = w.n();
         int k = w.k();
         int panels = (n + PANEL_WIDTH - 1) / PANEL_WIDTH;
@@ -622,12 +660,14 @@ public final class JitInt8Gemm implements Int8Gemm {
         int[] cols = columnTerms(w, out, zx, panels);
         int[] rows = asym ? rowTerms(m, a, aOff, lda, k) : new int[m];
         int k4 = (k + 3) / 4;
-        Call call = new Call(code.handle(VnniGemmCode.Operands.ACTIVATION_ROWS, kind, asym), code.isa, kind,
+        Isa isa = amx ? Isa.AMX : code.isa == Isa.AMX ? Isa.AVX512_VNNI : code.isa;
+        MethodHandle kernel = amx ? code.amx(kind, asym) : code.handle(VnniGemmCode.Operands.ACTIVATION_ROWS, kind, asym);
+        Call call = new Call(kernel, isa, kind,
                 MemorySegment.ofArray(a).asSlice(aOff), lda, m,
                 w.vnni(), w.vnniPanelBytes(), MemorySegment.ofArray(cols), 4L * 4 * PANEL_WIDTH,
                 MemorySegment.ofArray(rows), dst, dstOff, ldo, n, k4, out.zeroPoint, out.lowerBound,
                 w.vnniGroups() / AmxGemmCode.GROUPS_PER_STEP, macsPerCall);
-        int tileRows = code.isa.tileRows();
+        int tileRows = isa.tileRows();
 
         long macs = (long) m * n * k;
         int threads = (int) Math.min(pool.threads(), Math.max(1, macs / MACS_PER_THREAD));

@@ -8,12 +8,14 @@ import java.lang.System.Logger.Level;
  *
  * <ul>
  *   <li>INT8 GEMM: {@link JitInt8Gemm} (machine code generated at start-up) when native access is enabled, the
- *       CPU and OS support AVX-512 VNNI, or else AVX-VNNI (256-bit, for CPUs without AVX-512 such as Intel Alder
- *       Lake and later client parts), executable memory is granted and the generated code passes its self-test;
- *       else {@link VectorInt8Gemm}; else {@link ScalarInt8Gemm}. The system property {@value #ISA_PROPERTY}
- *       forces the instruction set of the generated code: {@code avx512-vnni} or {@code avx-vnni} (on a machine
- *       with both, {@code -Dgraft.jit.isa=avx-vnni} runs the 256-bit code); when the CPU lacks it, or the value is
- *       unknown, INT8 falls back to the Vector API and the log line says why.</li>
+ *       CPU and OS support AMX-INT8 (Sapphire Rapids and later Xeons: tile code for the large linear GEMMs, with
+ *       Linux's tile-data grant; refused grants fall back to the next), or AVX-512 VNNI, or else AVX-VNNI (256-bit,
+ *       for CPUs without AVX-512 such as Intel Alder Lake and later client parts), executable memory is granted and
+ *       the generated code passes its self-test; else {@link VectorInt8Gemm}; else {@link ScalarInt8Gemm}. The
+ *       system property {@value #ISA_PROPERTY} forces the instruction set of the generated code: {@code amx},
+ *       {@code avx512-vnni} or {@code avx-vnni} (on a machine with several, {@code -Dgraft.jit.isa=avx512-vnni}
+ *       runs the VNNI code); when the CPU lacks it, or the value is unknown, INT8 falls back to the Vector API and
+ *       the log line says why.</li>
  *   <li>FP32 GEMM and the other kernels: the Vector API versions when the {@code jdk.incubator.vector} module is in
  *       the boot layer (the JVM was started with {@code --add-modules jdk.incubator.vector}), else scalar.</li>
  * </ul>
@@ -30,7 +32,7 @@ public final class Kernels {
     /** System property that forces a kernel level: {@code jit}, {@code vector} or {@code scalar}. */
     public static final String PROPERTY = "graft.kernels";
 
-    /** System property that forces the ISA of the generated INT8 code: {@code avx512-vnni} or {@code avx-vnni}. */
+    /** System property that forces the ISA of the generated INT8 code: {@code amx}, {@code avx512-vnni} or {@code avx-vnni}. */
     public static final String ISA_PROPERTY = "graft.jit.isa";
 
     static final String VECTOR_MODULE = "jdk.incubator.vector";
