@@ -188,17 +188,18 @@ public final class JitInt8Gemm implements Int8Gemm {
     }
 
     /**
-     * Whether an {@code m}-row GEMM is faster on the AMX tiles than on {@code vpdpbusd}: a tile block costs the
-     * same for 1 or 16 rows and K runs in steps of 64, so the tiles win only with at least two full row blocks and
-     * at most a quarter of K padding (measured on Sapphire Rapids, 1 thread: 4096x1536x384 AMX 534 vs VNNI 297
-     * GMAC/s, 40x384x384 308 vs 247; 20x384x384 146 vs 191, 128x128x32 30 vs 82).
+     * Whether a GEMM runs on the AMX tiles rather than on {@code vpdpbusd}: K runs in steps of 64 there, so the
+     * tiles are used when at most a quarter of K is padding (attention's per-head products with K = 32 stay on
+     * VNNI). Any row count pays: JMH on Sapphire Rapids, 1 thread (ops/s, tiles for every m vs VNNI below 32 rows):
+     * 1x384x1536 22,036 vs 9,269; 8x384x384 162,404 vs 127,187; 20x384x1536 32,420 vs 20,313; 32x384x384 110,106
+     * vs 54,465; 4x384x384 178,606 vs 182,650 (equal).
      */
-    private boolean amxPays(int m, PackedInt8Weights w) {
+    private boolean amxPays(PackedInt8Weights w) {
         if (code.isa != Isa.AMX) {
             return false;
         }
         int k4 = (w.k() + 3) / 4;
-        return amxAlways || (m >= 2 * AmxGemmCode.TILE_ROWS && 4 * w.vnniGroups() <= 5 * k4);
+        return amxAlways || 4 * w.vnniGroups() <= 5 * k4;
     }
 
     /**
@@ -487,7 +488,7 @@ public final class JitInt8Gemm implements Int8Gemm {
         }
         int n = w.n();
         int k = w.k();
-        boolean amx = amxPays(m, w);
+        boolean amx = amxPays(w);
         int rowBytes = amx ? 4 * w.vnniGroups() : 4 * ((k + 3) / 4); // AMX reads whole steps of 64 K values
         if (aOff + (long) (m - 1) * lda + rowBytes > a.length) {
             // The last group (or AMX step) reads past K; copy the rows so those bytes exist (they meet zero weights).
