@@ -96,6 +96,66 @@ public final class PackedInt8Weights {
         };
     }
 
+    /**
+     * The right operand of a u8 x u8 product as s8 weights, packed in one pass: {@code W[j][p] = b[off + p*ldb + j]
+     * - 128} for {@code j < n}, {@code p < k} (B stored {@code [k][n]} row-major, u8), with one per-tensor scale and
+     * zero point (in [-128, 127], already shifted by the caller). The same weights, sums and layout as {@link #pack}
+     * on the shifted transpose, without the transposed copy: an attention product packs one of these per head and
+     * call, where the copy, the second pass and its allocations cost several times the product itself.
+     */
+    public static PackedInt8Weights packShiftedRows(byte[] b, int off, int ldb, int k, int n, float scale,
+                                                    int zeroPoint, Int8Gemm gemm) {
+        Objects.requireNonNull(b, "b");
+        if (n < 1 || k < 1 || ldb < n) {
+            throw new IllegalArgumentException("PackedInt8Weights: need n >= 1, k >= 1 and ldb >= n, got n=" + n
+                    + ", k=" + k + ", ldb=" + ldb);
+        }
+        if (off < 0 || (long) off + (long) (k - 1) * ldb + n > b.length) {
+            throw new IllegalArgumentException("PackedInt8Weights: [" + k + " x " + n + "] at offset " + off
+                    + " with row stride " + ldb + " does not fit in " + b.length + " bytes");
+        }
+        if (!(gemm instanceof JitInt8Gemm)) { // the panel layouts: through the transposed copy
+            byte[] w = new byte[n * k];
+            for (int p = 0; p < k; p++) {
+                for (int j = 0; j < n; j++) {
+                    w[j * k + p] = (byte) ((b[off + p * ldb + j] & 0xFF) - 128);
+                }
+            }
+            return pack(w, 0, n, k, new float[] {scale}, new int[] {zeroPoint}, gemm);
+        }
+        if (zeroPoint < -128 || zeroPoint > 127) {
+            throw new IllegalArgumentException("PackedInt8Weights: zero point " + zeroPoint + " is outside [-128, 127]");
+        }
+        if (!(scale > 0) || Float.isInfinite(scale)) {
+            throw new IllegalArgumentException("PackedInt8Weights: scale " + scale + " must be finite and > 0");
+        }
+        int width = JitInt8Gemm.PANEL_WIDTH;
+        int panels = (n + width - 1) / width;
+        int groups = vnniGroups(k);
+        byte[] packed = new byte[Math.toIntExact(Math.multiplyExact((long) panels * groups * width, 4L))];
+        int[] sums = new int[n];
+        int panelBytes = groups * width * 4;
+        for (int p = 0; p < k; p++) {
+            int row = off + p * ldb;
+            int groupBase = (p >> 2) * width * 4 + (p & 3);
+            for (int q = 0, j0 = 0; j0 < n; q++, j0 += width) {
+                int at = q * panelBytes + groupBase;
+                int lanes = Math.min(width, n - j0);
+                for (int lane = 0; lane < lanes; lane++, at += 4) {
+                    int v = (b[row + j0 + lane] & 0xFF) - 128;
+                    sums[j0 + lane] += v;
+                    packed[at] = (byte) v;
+                }
+            }
+        }
+        float[] scales = new float[n];
+        Arrays.fill(scales, scale);
+        int[] zeroPoints = new int[n];
+        Arrays.fill(zeroPoints, zeroPoint);
+        return new PackedInt8Weights(n, k, width, Layout.VNNI, null, MemorySegment.ofArray(packed), scales,
+                zeroPoints, sums);
+    }
+
     /** {@link #pack} in the panel layout with an explicit width (tests use odd widths to reach every padding case). */
     static PackedInt8Weights pack(byte[] weights, int off, int n, int k, float[] scales, int[] zeroPoints,
                                   int width) {

@@ -203,6 +203,52 @@ class JitInt8GemmPropertiesTest {
         assertEquals(nonZeroWeights, nonZeroBytes, "bytes outside the weights must be zero");
     }
 
+    /**
+     * The one-pass packer of a u8 right operand ({@code packShiftedRows}) gives every INT8 GEMM this JVM has the
+     * same weights, sums, zero points and bytes as packing the shifted transpose with {@code pack}.
+     */
+    @Property(tries = 60)
+    void shiftedRowsPackLikeTheTransposedCopy(@ForAll("sizes") int n, @ForAll("sizes") int k,
+                                              @ForAll("padding") int pad) {
+        Random r = new Random(17L * n + k + pad);
+        int ldb = n + pad;
+        int off = pad % 5;
+        byte[] b = new byte[off + (k - 1) * ldb + n + pad];
+        r.nextBytes(b);
+        int zero = r.nextInt(256) - 128;
+        float scale = 0.01f + r.nextFloat();
+        byte[] w = new byte[n * k];
+        for (int p = 0; p < k; p++) {
+            for (int j = 0; j < n; j++) {
+                w[j * k + p] = (byte) ((b[off + p * ldb + j] & 0xFF) - 128);
+            }
+        }
+        for (Int8Gemm gemm : Kernels.availableInt8Gemms()) {
+            PackedInt8Weights expected = PackedInt8Weights.pack(w, 0, n, k, new float[] {scale}, new int[] {zero},
+                    gemm);
+            PackedInt8Weights actual = PackedInt8Weights.packShiftedRows(b, off, ldb, k, n, scale, zero, gemm);
+            assertEquals(expected.toString(), actual.toString(), gemm.name());
+            assertEquals(expected.sizeInBytes(), actual.sizeInBytes(), gemm.name());
+            for (int j = 0; j < n; j++) {
+                assertEquals(expected.columnSum(j), actual.columnSum(j), gemm.name() + " sum " + j);
+                assertEquals(expected.zeroPoint(j), actual.zeroPoint(j), gemm.name());
+                assertEquals(expected.scale(j), actual.scale(j), gemm.name());
+                for (int p = 0; p < k; p++) {
+                    assertEquals(expected.weight(j, p), actual.weight(j, p), gemm.name() + " W[" + j + "][" + p + "]");
+                }
+            }
+            if (gemm instanceof JitInt8Gemm) {
+                assertEquals(expected.vnni().byteSize(), actual.vnni().byteSize());
+                assertEquals(-1L, expected.vnni().mismatch(actual.vnni()), "every packed byte, padding included");
+            }
+        }
+    }
+
+    @Provide
+    Arbitrary<Integer> padding() {
+        return Arbitraries.integers().between(0, 9);
+    }
+
     @Provide
     Arbitrary<Integer> sizes() {
         return Arbitraries.oneOf(Arbitraries.of(1, 3, 4, 5, 63, 64, 65, 127), Arbitraries.integers().between(1, 150));

@@ -8,8 +8,8 @@ import java.util.Arrays;
 
 /**
  * {@link QuantizedOps#MATMUL}: u8 x u8 through the u8 x s8 {@link Int8Gemm}. The right operand is an activation
- * too, so it is packed per call (its cost is {@code K*N}, small next to the {@code M*K*N} product). Shifting it by
- * 128 into s8 and its zero point with it is exact: {@code (b - 128) - (zb - 128) = b - zb}.
+ * too, so it is packed per call, shifted and laid out in one pass ({@link PackedInt8Weights#packShiftedRows}).
+ * Shifting it by 128 into s8 and its zero point with it is exact: {@code (b - 128) - (zb - 128) = b - zb}.
  */
 final class QuantizedOpsMatmul {
 
@@ -73,24 +73,13 @@ final class QuantizedOpsMatmul {
                                  QParams.PerTensor qa, QParams.PerTensor qo, float[] scale, int[] zero, byte[] out,
                                  Int8Gemm gemm) {
         PackedInt8Weights packed = null;
-        byte[] transposed = new byte[k * n];
         for (int t = from; t < to; t++) {
             if (packed == null || !shared) {
-                shiftTransposed(bv, shared ? 0 : t * k * n, k, n, transposed);
-                packed = PackedInt8Weights.pack(transposed, 0, n, k, scale, zero);
+                packed = PackedInt8Weights.packShiftedRows(bv, shared ? 0 : t * k * n, n, k, n, scale[0], zero[0],
+                        gemm);
             }
             gemm.gemm(m, av, t * m * k, k, qa.zeroPoint(), packed, new Int8Output.Requantize(qa.scale(), null,
                     qo.scale(), qo.zeroPoint(), false, out, t * m * n, n));
-        }
-    }
-
-    /** {@code w[j*k + p] = b[off + p*n + j] - 128}: the s8 weights {@code W[n][k]} of the product. */
-    static void shiftTransposed(byte[] b, int off, int k, int n, byte[] w) {
-        for (int p = 0; p < k; p++) {
-            int row = off + p * n;
-            for (int j = 0; j < n; j++) {
-                w[j * k + p] = (byte) ((b[row + j] & 0xFF) - 128);
-            }
         }
     }
 }
