@@ -2,7 +2,13 @@ package dev.graft.kernels;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 
+import dev.graft.kernels.x86.AmxGemmCode;
+import dev.graft.kernels.x86.AmxPermission;
 import dev.graft.kernels.x86.AvxVnniGemmCode;
+import dev.graft.kernels.x86.Gpr;
+import dev.graft.kernels.x86.Mem;
+import dev.graft.kernels.x86.Tmm;
+import dev.graft.kernels.x86.X86Assembler;
 import dev.graft.kernels.x86.NativeCode;
 import dev.graft.kernels.x86.VnniGemmCode;
 
@@ -70,6 +76,23 @@ public final class JitProbe {
                 long[] params = new long[VnniGemmCode.PARAMS];
                 MemorySegment p = MemorySegment.ofArray(params);
                 kernel.invokeExact(p, p, p, p, p, p);
+                System.out.println("returned");
+            }
+            case "tile-without-grant", "tile-with-grant" -> {
+                // ldtilecfg, tilezero, tilerelease: harmless with Linux's grant of tile state, SIGILL without it.
+                if (args[0].equals("tile-with-grant")) {
+                    String refused = AmxPermission.request();
+                    System.out.println("grant=" + (refused == null ? "yes" : refused));
+                }
+                X86Assembler a = new X86Assembler();
+                a.ldtilecfg(Mem.at(Gpr.RDI, 0));
+                a.tilezero(Tmm.tmm(0));
+                a.tilerelease();
+                a.ret();
+                MethodHandle code = NativeCode.install("tiles", a).handle(FunctionDescriptor.ofVoid(ADDRESS), true);
+                long[] config = new long[8];
+                AmxGemmCode.putTileConfig(config, 0, 16);
+                code.invokeExact(MemorySegment.ofArray(config));
                 System.out.println("returned");
             }
             default -> throw new IllegalArgumentException(args[0]);

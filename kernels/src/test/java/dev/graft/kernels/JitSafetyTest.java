@@ -136,6 +136,20 @@ class JitSafetyTest {
         assertKilledBySigill("invalid-instruction");
     }
 
+    /**
+     * Why {@code AmxPermission} runs before any tile code: without Linux's grant of tile state the first tile
+     * instruction is SIGILL and kills the JVM; after the grant the same code returns.
+     */
+    @Test
+    void aTileInstructionWithoutTheGrantKillsTheJvm() throws Exception {
+        CpuFeatures cpu = CpuFeatures.detect();
+        Assumptions.assumeTrue(cpu.missingForAmx() == null, () -> "this CPU has no AMX-INT8: " + cpu.missingForAmx());
+        assertKilledBySigill("tile-without-grant");
+        Result granted = probe(List.of("--enable-native-access=ALL-UNNAMED"), "tile-with-grant");
+        assertEquals(0, granted.exit, granted.toString());
+        assertTrue(granted.stdout.contains("grant=yes") && granted.stdout.contains("returned"), granted.toString());
+    }
+
     /** Runs the probe in {@code mode} and checks the JVM died of SIGILL before the call returned. */
     private void assertKilledBySigill(String mode) throws Exception {
         Path errorFile = dir.resolve("hs_err-" + mode + ".log");
