@@ -174,12 +174,12 @@ public final class DynamicQuantization {
     }
 
     /**
-     * Rows per block of an activation applied after the GEMM: about 1 MiB of outputs, a multiple of 48 rows (whole
-     * 6-row tiles of vpdpbusd and 16-row blocks of the AMX tiles) where that many fit, else of 6.
+     * Rows per block of an activation applied after the GEMM: about 1 MiB of outputs, a multiple of 96 rows (whole
+     * 6-row tiles of vpdpbusd and 32-row blocks of the AMX tiles) where that many fit, else of 6.
      */
     private static int activationBlockRows(int n) {
         int rows = Math.max(6, (1 << 18) / Math.max(1, n));
-        return rows >= 48 ? rows - rows % 48 : rows - rows % 6;
+        return rows >= 96 ? rows - rows % 96 : rows - rows % 6;
     }
 
     /** The activation over {@code y[off, off + len)} in place (the bits of {@link Elementwise#gelu}). */
@@ -261,12 +261,12 @@ public final class DynamicQuantization {
         }
         // Blocks of rows whose int32 accumulators stay in the L2 cache between the GEMM and the output stage,
         // shared among the pool's threads (each block's GEMM then runs on its thread alone, Parallel being
-        // re-entrant); a whole number of the generated kernels' row tiles where possible: 6 rows for vpdpbusd, 16
-        // for the AMX tiles (48 both).
+        // re-entrant); a whole number of the generated kernels' row tiles where possible: 6 rows for vpdpbusd, 32
+        // for the AMX blocks (96 both).
         Parallel pool = Parallel.shared();
         int rows = Math.max(1, Math.min(PER_TOKEN_BLOCK_INTS / Math.max(1, n), (m + pool.threads() - 1)
                 / pool.threads()));
-        rows = rows >= 96 ? rows - rows % 48 : rows >= 32 ? rows - rows % 16 : rows >= 12 ? rows - rows % 6 : rows;
+        rows = rows >= 96 ? rows - rows % 96 : rows >= 32 ? rows - rows % 32 : rows >= 12 ? rows - rows % 6 : rows;
         int blockRows = rows;
         int blocks = m == 0 ? 0 : (m + blockRows - 1) / blockRows;
         if (blocks == 1) {

@@ -351,9 +351,10 @@ public final class JitInt8Gemm implements Int8Gemm {
     static String selfTest(JitInt8Gemm jit) {
         ScalarInt8Gemm scalar = new ScalarInt8Gemm();
         Random random = new Random(20261202);
-        // Short and full row tiles of both codes (6 and 16 rows), column tails, K off multiples of 4 and of 64.
+        // Short and full row tiles of every code (6, 16 and 32 rows), column tails, K off multiples of 4 and of 64.
+        // For AMX's 32-row blocks: a full block with a tail of 5 or 13 (a first half alone) and of 25 (a short second).
         int[][] shapes = {{7, 70, 13}, {1, 5, 4}, {13, 129, 37}, {6, 64, 8}, {37, 130, 200}, {16, 64, 64},
-            {45, 130, 256}};
+            {45, 130, 256}, {57, 70, 128}};
         for (int[] shape : shapes) {
             int m = shape[0], n = shape[1], k = shape[2];
             for (boolean asym : new boolean[] {false, true}) {
@@ -832,7 +833,7 @@ public final class JitInt8Gemm implements Int8Gemm {
     @Override
     public String toString() {
         String tile = switch (code.isa) {
-            case AMX -> AmxGemmCode.TILE_ROWS + "x" + PANEL_WIDTH + " blocks of 16x16 tiles";
+            case AMX -> AmxGemmCode.TILE_ROWS + "x32 blocks of 16x16 tiles in panels of " + PANEL_WIDTH;
             case AVX512_VNNI -> TILE_ROWS + "x" + PANEL_WIDTH + " tile";
             case AVX_VNNI -> TILE_ROWS + "x" + AvxVnniGemmCode.SLICE_WIDTH + " tiles in panels of " + PANEL_WIDTH;
         };
