@@ -266,7 +266,9 @@ public final class DynamicQuantization {
         Parallel pool = Parallel.shared();
         int rows = Math.max(1, Math.min(PER_TOKEN_BLOCK_INTS / Math.max(1, n), (m + pool.threads() - 1)
                 / pool.threads()));
-        rows = rows >= 96 ? rows - rows % 96 : rows >= 32 ? rows - rows % 32 : rows >= 12 ? rows - rows % 6 : rows;
+        if (rows < m) { // several blocks: cut them at tile boundaries (one block takes the rows as they are)
+            rows = rows >= 96 ? rows - rows % 96 : rows >= 32 ? rows - rows % 32 : rows >= 12 ? rows - rows % 6 : rows;
+        }
         int blockRows = rows;
         int blocks = m == 0 ? 0 : (m + blockRows - 1) / blockRows;
         if (blocks == 1) {
