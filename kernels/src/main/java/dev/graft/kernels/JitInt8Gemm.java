@@ -292,10 +292,22 @@ public final class JitInt8Gemm implements Int8Gemm {
         return code;
     }
 
+    /**
+     * Why the AMX code was tried and refused on this CPU (the grant, or its self-test), or null when it runs or was
+     * never tried (no AMX here, or another ISA forced). The log line of {@link Kernels} shows it.
+     */
+    static String amxRefusal() {
+        synchronized (Shared.class) {
+            return Shared.amxRefused;
+        }
+    }
+
     /** The JVM-wide code: built once per ISA; a failure is remembered with its reason. */
     private static final class Shared {
         private static final Code[] CODE = new Code[Isa.values().length];
         private static final String[] FAILURE = new String[Isa.values().length];
+        /** Why AMX was refused on a CPU and OS that have it (the grant, or the self-test); null otherwise. */
+        private static String amxRefused;
 
         /** The built code of {@code isa}, building it on first use; null (reason in FAILURE) when it cannot run. */
         private static Code codeFor(CpuFeatures cpu, Isa isa) {
@@ -305,6 +317,9 @@ public final class JitInt8Gemm implements Int8Gemm {
                     CODE[i] = build(cpu, isa, VnniGemmCode.Fault.NONE);
                 } catch (UnavailableException e) {
                     FAILURE[i] = e.getMessage();
+                    if (isa == Isa.AMX && isa.missing(cpu) == null) {
+                        amxRefused = e.getMessage();
+                    }
                 }
             }
             return CODE[i];

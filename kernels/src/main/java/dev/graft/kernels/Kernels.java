@@ -198,6 +198,10 @@ public final class Kernels {
                 case SCALAR_NO_MODULE -> "scalar (module " + VECTOR_MODULE + " not present)";
             };
             String int8 = INT8 + (noJit == null ? "" : "; not generated code: " + noJit);
+            String noAmx = JitInt8Gemm.amxRefusal();
+            if (INT8 instanceof JitInt8Gemm && noAmx != null) {
+                int8 += "; AMX not used: " + noAmx;
+            }
             DESCRIPTION = "FP32 GEMM: " + fp32 + "; INT8 GEMM: " + int8;
             if (choice == Choice.SCALAR_NO_MODULE) {
                 log.log(Level.WARNING, "Graft kernels: " + VECTOR_MODULE + " is not present, falling back to the"
