@@ -12,7 +12,6 @@ import static dev.graft.kernels.x86.Gpr.RAX;
 import static dev.graft.kernels.x86.Gpr.RBP;
 import static dev.graft.kernels.x86.Gpr.RBX;
 import static dev.graft.kernels.x86.Gpr.RCX;
-import static dev.graft.kernels.x86.Gpr.RDI;
 import static dev.graft.kernels.x86.Gpr.RDX;
 import static dev.graft.kernels.x86.Gpr.RSI;
 import static dev.graft.kernels.x86.Gpr.RSP;
@@ -119,11 +118,11 @@ public final class AmxGemmCode {
     }
 
     private static Mem param(int index) {
-        return Mem.at(RDI, 8 * index);
+        return VnniGemmCode.param(index);
     }
 
     private static Mask columnMask(int vector) {
-        return Mask.k(1 + vector);
+        return VnniGemmCode.columnMask(vector);
     }
 
     private void generate() {
@@ -131,9 +130,7 @@ public final class AmxGemmCode {
         if (fault == Fault.INVALID_INSTRUCTION) {
             a.ud2();
         }
-        for (Gpr saved : new Gpr[] {RBX, RBP, R12, R13, R14, R15}) {
-            a.push(saved);
-        }
+        a.pushCalleeSaved();
         a.mov(RAX, RSP);
         a.sub(RSP, FRAME);
         a.and(RSP, -64);
@@ -173,9 +170,7 @@ public final class AmxGemmCode {
         a.bind(done);
         a.tilerelease();
         a.mov(RSP, Mem.at(RSP, 0));
-        for (Gpr saved : new Gpr[] {R15, R14, R13, R12, RBP, RBX}) {
-            a.pop(saved);
-        }
+        a.popCalleeSaved();
         a.vzeroupper();
         a.ret();
     }

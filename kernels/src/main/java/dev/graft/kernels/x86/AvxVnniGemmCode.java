@@ -193,9 +193,7 @@ public final class AvxVnniGemmCode {
         if (fault == Fault.INVALID_INSTRUCTION) {
             a.ud2();
         }
-        for (Gpr saved : new Gpr[] {RBX, RBP, R12, R13, R14, R15}) {
-            a.push(saved);
-        }
+        a.pushCalleeSaved();
         a.sub(RSP, STACK);
         a.mov(stack(S_ROW_OPERAND), RSI);
         a.mov(stack(S_ROW_DATA), R9);
@@ -281,9 +279,7 @@ public final class AvxVnniGemmCode {
         a.j(X86Assembler.Cond.NE, panelLoop);
 
         a.add(RSP, STACK);
-        for (Gpr saved : new Gpr[] {R15, R14, R13, R12, RBP, RBX}) {
-            a.pop(saved);
-        }
+        a.popCalleeSaved();
         a.vzeroupper();
         a.ret();
     }

@@ -170,7 +170,8 @@ public final class VnniGemmCode {
         return asm;
     }
 
-    private static Mem param(int index) {
+    /** The {@code params} entry {@code index} (rdi holds params in every kernel of this package). */
+    static Mem param(int index) {
         return Mem.at(RDI, 8 * index);
     }
 
@@ -182,7 +183,8 @@ public final class VnniGemmCode {
         return zmm(24 + vector);
     }
 
-    private static Mask columnMask(int vector) {
+    /** The opmask of a tile's column vector {@code vector} (k1-k4). */
+    static Mask columnMask(int vector) {
         return Mask.k(1 + vector);
     }
 
@@ -191,9 +193,7 @@ public final class VnniGemmCode {
         if (fault == Fault.INVALID_INSTRUCTION) {
             a.ud2();
         }
-        for (Gpr saved : new Gpr[] {RBX, RBP, R12, R13, R14, R15}) {
-            a.push(saved);
-        }
+        a.pushCalleeSaved();
         a.sub(RSP, STACK);
         a.mov(Mem.at(RSP, 0), RSI);
         a.mov(Mem.at(RSP, 8), R9);
@@ -256,9 +256,7 @@ public final class VnniGemmCode {
         a.j(X86Assembler.Cond.NE, panelLoop);
 
         a.add(RSP, STACK);
-        for (Gpr saved : new Gpr[] {R15, R14, R13, R12, RBP, RBX}) {
-            a.pop(saved);
-        }
+        a.popCalleeSaved();
         a.vzeroupper();
         a.ret();
     }

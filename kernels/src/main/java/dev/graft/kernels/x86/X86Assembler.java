@@ -302,6 +302,23 @@ public final class X86Assembler extends X86Encoder {
         listing.add(new Line(start, cond.mnemonic, label));
     }
 
+    /** The registers System V makes a callee preserve (besides rsp), in the order the kernels push them. */
+    private static final Gpr[] CALLEE_SAVED = {Gpr.RBX, Gpr.RBP, Gpr.R12, Gpr.R13, Gpr.R14, Gpr.R15};
+
+    /** Pushes rbx, rbp and r12-r15: a generated function's prologue. */
+    public void pushCalleeSaved() {
+        for (Gpr r : CALLEE_SAVED) {
+            push(r);
+        }
+    }
+
+    /** Pops what {@link #pushCalleeSaved} pushed, in reverse. */
+    public void popCalleeSaved() {
+        for (int i = CALLEE_SAVED.length - 1; i >= 0; i--) {
+            pop(CALLEE_SAVED[i]);
+        }
+    }
+
     /** {@code jmp label} (rel32). */
     public void jmp(Label label) {
         int start = size;
