@@ -58,7 +58,7 @@ public final class JitInt8Gemm implements Int8Gemm {
      */
     public enum Isa {
         /**
-         * AMX tiles ({@code tdpbusd}, 16 x 64 blocks: {@link AmxGemmCode}) for the linear form, with AVX-512 for the
+         * AMX tiles ({@code tdpbusd}, 32 x 32 blocks: {@link AmxGemmCode}) for the linear form, with AVX-512 for the
          * output stage and the convolution form ({@link VnniGemmCode}); the process must be granted tile data.
          */
         AMX("AMX-INT8", "amx"),
