@@ -7,9 +7,10 @@ import java.util.List;
 /**
  * The encoding machinery under {@link X86Assembler}: the code buffer and its objdump-style listing, labels, and the
  * ModRM/SIB, REX, VEX and EVEX encoders (Intel SDM volume 2, chapter 2) that every instruction method composes. The
- * instructions themselves, one method per mnemonic, are in {@link X86Assembler}.
+ * instructions themselves, one method per mnemonic, are in {@link X86Assembler} (the AMX tile ones in
+ * {@link X86TileInstructions}, between the two).
  */
-abstract sealed class X86Encoder permits X86Assembler {
+abstract sealed class X86Encoder permits X86TileInstructions {
 
     // Instruction prefixes' pp and map fields.
     static final int PP_NONE = 0;
