@@ -143,7 +143,7 @@ public final class Attention {
     }
 
     /** One score row: the scale, the mask row {@code (b, h, i)}, the softmax, in place. */
-    private static void scaleMaskSoftmax(boolean vector, float[] scores, int row, int sk, float scale, boolean divide,
+    static void scaleMaskSoftmax(boolean vector, float[] scores, int row, int sk, float scale, boolean divide,
                                          Operand mask, int b, int h, int i) {
         boolean scaled = !Float.isNaN(scale);
         if (vector && (scaled || mask != null) && (mask == null || mask.colStride() == 1)) {
@@ -232,7 +232,7 @@ public final class Attention {
     }
 
     /** Every element of a {@code [batch, heads, rows, cols]} view lies inside its array (strides >= 0). */
-    private static void within(String what, Operand o, int batch, int heads, int rows, int cols) {
+    static void within(String what, Operand o, int batch, int heads, int rows, int cols) {
         if (o.offset() < 0 || o.batchStride() < 0 || o.headStride() < 0 || o.rowStride() < 0 || o.colStride() < 0) {
             throw new IllegalArgumentException("attention: " + what + " has a negative offset or stride");
         }

@@ -156,6 +156,63 @@ public final class PackedInt8Weights {
                 zeroPoints, sums);
     }
 
+    /**
+     * The transposed right operand of a u8 x u8 product as s8 weights: {@code W[j][p] = w[off + j*ldw + p] - 128}
+     * for {@code j < n}, {@code p < k} (W stored {@code [n][k]}, rows {@code ldw} apart, u8): attention's
+     * {@code Q K^T} packs each head's K rows this way, read in place. Scale and zero point as in
+     * {@link #packShiftedRows}; the same weights, sums and layout as {@link #pack} on the shifted copy.
+     */
+    public static PackedInt8Weights packShifted(byte[] w, int off, int ldw, int n, int k, float scale, int zeroPoint,
+                                                Int8Gemm gemm) {
+        Objects.requireNonNull(w, "w");
+        if (n < 1 || k < 1 || ldw < k) {
+            throw new IllegalArgumentException("PackedInt8Weights: need n >= 1, k >= 1 and ldw >= k, got n=" + n
+                    + ", k=" + k + ", ldw=" + ldw);
+        }
+        if (off < 0 || (long) off + (long) (n - 1) * ldw + k > w.length) {
+            throw new IllegalArgumentException("PackedInt8Weights: [" + n + " x " + k + "] at offset " + off
+                    + " with row stride " + ldw + " does not fit in " + w.length + " bytes");
+        }
+        if (!(gemm instanceof JitInt8Gemm)) { // the panel layouts: through the shifted copy
+            byte[] shifted = new byte[n * k];
+            for (int j = 0; j < n; j++) {
+                for (int p = 0; p < k; p++) {
+                    shifted[j * k + p] = (byte) ((w[off + j * ldw + p] & 0xFF) - 128);
+                }
+            }
+            return pack(shifted, 0, n, k, new float[] {scale}, new int[] {zeroPoint}, gemm);
+        }
+        if (zeroPoint < -128 || zeroPoint > 127) {
+            throw new IllegalArgumentException("PackedInt8Weights: zero point " + zeroPoint + " is outside [-128, 127]");
+        }
+        if (!(scale > 0) || Float.isInfinite(scale)) {
+            throw new IllegalArgumentException("PackedInt8Weights: scale " + scale + " must be finite and > 0");
+        }
+        int width = JitInt8Gemm.PANEL_WIDTH;
+        int panels = (n + width - 1) / width;
+        int groups = vnniGroups(k);
+        byte[] packed = new byte[Math.toIntExact(Math.multiplyExact((long) panels * groups * width, 4L))];
+        int[] sums = new int[n];
+        for (int j = 0; j < n; j++) {
+            int row = off + j * ldw;
+            // W[j][4g + t] sits at ((q*groups + g)*width + lane)*4 + t: each group of four is four adjacent bytes.
+            int at = ((j / width) * groups * width + j % width) * 4;
+            int sum = 0;
+            for (int p = 0; p < k; p++) {
+                int v = (w[row + p] & 0xFF) - 128;
+                sum += v;
+                packed[at + (p >> 2) * width * 4 + (p & 3)] = (byte) v;
+            }
+            sums[j] = sum;
+        }
+        float[] scales = new float[n];
+        Arrays.fill(scales, scale);
+        int[] zeroPoints = new int[n];
+        Arrays.fill(zeroPoints, zeroPoint);
+        return new PackedInt8Weights(n, k, width, Layout.VNNI, null, MemorySegment.ofArray(packed), scales,
+                zeroPoints, sums);
+    }
+
     /** {@link #pack} in the panel layout with an explicit width (tests use odd widths to reach every padding case). */
     static PackedInt8Weights pack(byte[] weights, int off, int n, int k, float[] scales, int[] zeroPoints,
                                   int width) {

@@ -244,6 +244,46 @@ class JitInt8GemmPropertiesTest {
         }
     }
 
+    /**
+     * The one-pass packer of a u8 operand stored as weight rows ({@code packShifted}, attention's K read in place)
+     * gives every INT8 GEMM this JVM has the same weights, sums, zero points and bytes as packing the shifted copy.
+     */
+    @Property(tries = 60)
+    void shiftedWeightRowsPackLikeTheShiftedCopy(@ForAll("sizes") int n, @ForAll("sizes") int k,
+                                                 @ForAll("padding") int pad) {
+        Random r = new Random(31L * n + k + pad);
+        int ldw = k + pad;
+        int off = pad % 5;
+        byte[] b = new byte[off + (n - 1) * ldw + k + pad];
+        r.nextBytes(b);
+        int zero = r.nextInt(256) - 128;
+        float scale = 0.01f + r.nextFloat();
+        byte[] w = new byte[n * k];
+        for (int j = 0; j < n; j++) {
+            for (int p = 0; p < k; p++) {
+                w[j * k + p] = (byte) ((b[off + j * ldw + p] & 0xFF) - 128);
+            }
+        }
+        for (Int8Gemm gemm : Kernels.availableInt8Gemms()) {
+            PackedInt8Weights expected = PackedInt8Weights.pack(w, 0, n, k, new float[] {scale}, new int[] {zero},
+                    gemm);
+            PackedInt8Weights actual = PackedInt8Weights.packShifted(b, off, ldw, n, k, scale, zero, gemm);
+            assertEquals(expected.toString(), actual.toString(), gemm.name());
+            assertEquals(expected.sizeInBytes(), actual.sizeInBytes(), gemm.name());
+            for (int j = 0; j < n; j++) {
+                assertEquals(expected.columnSum(j), actual.columnSum(j), gemm.name() + " sum " + j);
+                assertEquals(expected.zeroPoint(j), actual.zeroPoint(j), gemm.name());
+                assertEquals(expected.scale(j), actual.scale(j), gemm.name());
+                for (int p = 0; p < k; p++) {
+                    assertEquals(expected.weight(j, p), actual.weight(j, p), gemm.name() + " W[" + j + "][" + p + "]");
+                }
+            }
+            if (gemm instanceof JitInt8Gemm) {
+                assertEquals(-1L, expected.vnni().mismatch(actual.vnni()), "every packed byte, padding included");
+            }
+        }
+    }
+
     @Provide
     Arbitrary<Integer> padding() {
         return Arbitraries.integers().between(0, 9);

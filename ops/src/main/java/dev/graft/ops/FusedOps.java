@@ -1,6 +1,8 @@
 package dev.graft.ops;
 
 import dev.graft.kernels.Attention;
+import dev.graft.kernels.Kernels;
+import dev.graft.kernels.QuantizedAttention;
 
 import java.util.Arrays;
 
@@ -149,6 +151,73 @@ public final class FusedOps {
             return Tensor.contiguous(Storage.ofBytes(dtype, out), shape.clone(), new QParams.PerTensor(outScale, outZero));
         }
     };
+
+    /**
+     * {@code quantized_attention(q, k, v, mask, scale, divide, score_scale, score_zero_point, prob_scale,
+     * prob_zero_point, out_scale, out_zero_point)}: a whole static INT8 attention, the bits of
+     * {@code quantized_matmul(quantized_softmax(quantized_matmul(q, k^T, score qparams), scale, divide, mask, prob
+     * qparams, quint8), v, out qparams)}, per head ({@link QuantizedAttention}). q, k, v are quint8
+     * {@code [B, H, S, D]} (any strides; rows are copied only when not contiguous); the result is quint8
+     * {@code [B, H, Sq, Dv]} stored as {@code [B, Sq, H, Dv]}, so the usual permute back is contiguous.
+     */
+    public static final Op QUANTIZED_ATTENTION = new Op("quantized_attention", Op.Kind.QUANTIZED) {
+        @Override
+        protected Object compute(Object[] args) {
+            Tensor q = tensorArg(args, 0);
+            Tensor k = tensorArg(args, 1);
+            Tensor v = tensorArg(args, 2);
+            Tensor mask = optionalTensorArg(args, 3);
+            float scale = floatArg(args, 4);
+            boolean divide = boolArg(args, 5);
+            QParams.PerTensor scores = QuantizedOps.outputQParams(name() + " scores", floatArg(args, 6), intArg(args, 7));
+            QParams.PerTensor probs = QuantizedOps.outputQParams(name() + " probabilities", floatArg(args, 8),
+                    intArg(args, 9));
+            QParams.PerTensor qo = QuantizedOps.outputQParams(name(), floatArg(args, 10), intArg(args, 11));
+            String[] names = {"q", "k", "v"};
+            Tensor[] qkv = {q, k, v};
+            for (int i = 0; i < 3; i++) {
+                QuantizedOps.requireQuint8(name(), qkv[i], names[i]);
+                if (qkv[i].shape.length != 4) {
+                    throw new ShapeException("quantized_attention: " + names[i] + " must be 4-d [batch, heads, rows,"
+                            + " features], got " + Arrays.toString(qkv[i].shape));
+                }
+            }
+            int batch = q.shape[0];
+            int heads = q.shape[1];
+            int sq = q.shape[2];
+            int d = q.shape[3];
+            int sk = k.shape[2];
+            int dv = v.shape[3];
+            if (k.shape[0] != batch || k.shape[1] != heads || k.shape[3] != d || v.shape[0] != batch
+                    || v.shape[1] != heads || v.shape[2] != sk) {
+                throw new ShapeException("quantized_attention: q " + Arrays.toString(q.shape) + ", k "
+                        + Arrays.toString(k.shape) + " and v " + Arrays.toString(v.shape)
+                        + " do not fit (need [B,H,Sq,D], [B,H,Sk,D], [B,H,Sk,Dv])");
+            }
+            if (sk == 0 || d == 0 || dv == 0) {
+                throw new ShapeException("quantized_attention: empty matrices are not supported: q "
+                        + Arrays.toString(q.shape) + ", k " + Arrays.toString(k.shape) + ", v "
+                        + Arrays.toString(v.shape));
+            }
+            Attention.Operand m = maskOperand(name(), mask, new int[] {batch, heads, sq, sk});
+            Storage storage = Storage.allocate(DType.UINT8, Shapes.numel(name(), new int[] {batch, sq, heads, dv}));
+            int[] strides = {sq * heads * dv, dv, heads * dv, 1};
+            QuantizedAttention.attention(batch, heads, sq, sk, d, dv, byteOperand(q), byteOperand(k), byteOperand(v),
+                    m, scale, divide, new QuantizedAttention.QParams(scores.scale(), scores.zeroPoint()),
+                    new QuantizedAttention.QParams(probs.scale(), probs.zeroPoint()),
+                    new QuantizedAttention.Operand(storage.bytes, 0, strides[0], strides[1], strides[2], qo.scale(),
+                            qo.zeroPoint()), Kernels.int8Gemm());
+            return new Tensor(storage, new int[] {batch, heads, sq, dv}, strides, 0, qo);
+        }
+    };
+
+    /** A quint8 4-d tensor as the kernel reads it: rows contiguous (copied once when they are not). */
+    private static QuantizedAttention.Operand byteOperand(Tensor t) {
+        Tensor x = t.strides[3] == 1 && t.tracer() == null ? t : (Tensor) MovementOps.CONTIGUOUS.compute(new Object[] {t});
+        QParams.PerTensor qp = (QParams.PerTensor) x.qparams;
+        return new QuantizedAttention.Operand(x.storage.bytes, x.offset, x.strides[0], x.strides[1], x.strides[2],
+                qp.scale(), qp.zeroPoint());
+    }
 
     /**
      * {@code channel_scale_quantize(x, factors, scale, zero_point, dtype)}: {@code quantize_per_tensor(x * factors,

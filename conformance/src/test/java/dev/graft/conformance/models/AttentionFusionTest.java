@@ -35,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * matmul -> div -> add mask -> softmax -> dropout -> matmul becomes one {@code attention} node, the outputs keep
  * their bits (FP32 against the eager model, dynamic INT8 against the same quantized model without the fusion), the
  * rewrite survives a save and load, and nothing is fused where it would change what runs (dropout in training mode).
+ * Static INT8 fuses its two INT8 products and the float steps between them into one {@code quantized_attention}.
  */
 class AttentionFusionTest {
     private static final BertConfig SMALL = BertConfig.builder().vocabSize(50).hiddenSize(24).numHiddenLayers(3)
@@ -129,7 +130,7 @@ class AttentionFusionTest {
     }
 
     @Test
-    void staticInt8FusesTheFloatStepsOfItsInt8AttentionAndKeepsTheBits() {
+    void staticInt8FusesItsInt8AttentionAndKeepsTheBits() {
         List<Object[]> calibration = List.of(batch(9), batch(7));
         BertModel fusedModel = model();
         BertModel plainModel = model();
@@ -146,8 +147,10 @@ class AttentionFusionTest {
             passes.removeIf(q -> q instanceof AttentionFusion || q instanceof dev.graft.engine.fuse.LayerFusion);
             block.setPipeline(passes);
         }
-        assertEquals(SMALL.numHiddenLayers(), count(fused, "quantized_softmax"), "one per layer");
-        assertEquals(2 * SMALL.numHiddenLayers(), count(fused, "quantized_matmul"), "the INT8 products stay");
+        assertEquals(SMALL.numHiddenLayers(), count(fused, "quantized_attention"), "one per layer");
+        assertEquals(0, count(fused, "quantized_softmax"), "the float middle went into the INT8 attention");
+        assertEquals(0, count(fused, "quantized_matmul"), "both INT8 products went into the INT8 attention");
+        assertEquals(2 * SMALL.numHiddenLayers(), count(plain, "quantized_matmul"));
         assertEquals(0, count(fused, "softmax"));
         assertEquals(SMALL.numHiddenLayers(), count(plain, "softmax"));
         assertTrue(count(fused, "channel_scale_quantize") > 0, "SmoothQuant's scales went into their quantize");
@@ -182,6 +185,7 @@ class AttentionFusionTest {
         var loaded = GraftFile.read(file);
         assertEquals(0, geluCalls(loaded.partition()));
         assertTrue(count(loaded.partition(), "channel_scale_quantize") > 0);
+        assertEquals(SMALL.numHiddenLayers(), count(loaded.partition(), "quantized_attention"));
         Object[] x = batch(9);
         try (var ignored = Autograd.noGrad()) {
             Object out = loaded.model().callAny(x);

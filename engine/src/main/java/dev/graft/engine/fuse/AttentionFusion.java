@@ -7,15 +7,18 @@ import dev.graft.engine.graph.Node;
 import dev.graft.engine.graph.Target;
 import dev.graft.engine.nn.Dropout;
 import dev.graft.engine.nn.Softmax;
+import dev.graft.ops.DType;
 import dev.graft.ops.FusedOps;
 import dev.graft.ops.LinalgOps;
 import dev.graft.ops.MathOps;
 import dev.graft.ops.MovementOps;
 import dev.graft.ops.NNOps;
 import dev.graft.ops.QuantOps;
+import dev.graft.ops.QuantizedOps;
 import dev.graft.ops.Op;
 
 import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Scaled dot-product attention as one node. The pattern, as BERT-family models trace (any module names, any number
@@ -33,7 +36,8 @@ import java.util.ArrayList;
  * flatten that follow it. Every intermediate must have one reader (the next step), so nothing else sees a value
  * that is no longer computed; the rest of the graph is untouched. Where static quantization made both products
  * INT8, the float steps between them (dequantize, scale, mask, softmax, quantize) become one
- * {@code quantized_softmax} node instead ({@link FusedOps#QUANTIZED_SOFTMAX}, same bits).
+ * {@code quantized_softmax} node instead ({@link FusedOps#QUANTIZED_SOFTMAX}, same bits), and then the two INT8
+ * products with it one {@code quantized_attention} node ({@link FusedOps#QUANTIZED_ATTENTION}, same bits).
  */
 public final class AttentionFusion implements GraphModule.GraphPass {
 
@@ -48,8 +52,53 @@ public final class AttentionFusion implements GraphModule.GraphPass {
             }
         }
         if (changed) {
+            g.eliminateDeadCode(); // the replaced steps still read the scores until they are gone
+        }
+        // Second sweep: an INT8 product of fused probabilities and V whose probabilities come from an INT8 Q K^T.
+        boolean int8 = false;
+        for (Node n : new ArrayList<>(g.nodes())) {
+            if (!n.isErased() && isFunction(n, QuantizedOps.MATMUL)) {
+                int8 |= fuseInt8Attention(g, n);
+            }
+        }
+        if (int8) {
             g.eliminateDeadCode();
         }
+    }
+
+    /**
+     * {@code quantized_matmul(quantized_softmax(quantized_matmul(q, transpose(k)), ..., quint8), v)} becomes one
+     * {@code quantized_attention(q, k, v, mask, c, divide, score qparams, prob qparams, out qparams)}
+     * ({@link FusedOps#QUANTIZED_ATTENTION}, same bits): no score or probability tensor, no copy of the permuted
+     * q, k, v, and no transposed copy of k.
+     */
+    private static boolean fuseInt8Attention(Graph g, Node out) {
+        List<Object> oa = out.args();
+        if (oa.size() != 4 || !(oa.get(0) instanceof Node probs) || !(oa.get(1) instanceof Node v)
+                || !isFunction(probs, FusedOps.QUANTIZED_SOFTMAX) || !onlyUser(probs, out) || !rank4(out)) {
+            return false;
+        }
+        List<Object> pa = probs.args();
+        if (pa.get(6) != DType.UINT8 || !(pa.get(0) instanceof Node scores)
+                || !isFunction(scores, QuantizedOps.MATMUL) || !onlyUser(scores, probs)) {
+            return false;
+        }
+        List<Object> sa = scores.args();
+        if (sa.size() != 4 || !(sa.get(0) instanceof Node q) || !(sa.get(1) instanceof Node kT)) {
+            return false;
+        }
+        Node k = transposedLastTwo(kT);
+        if (k == null || !rank4(q) || !rank4(k) || !rank4(v) || !sameBatchAndHeads(q, k, v)) {
+            return false;
+        }
+        Node fused;
+        try (var ignored = g.insertBefore(out)) {
+            fused = g.callFunction(FusedOps.QUANTIZED_ATTENTION, q, k, v, pa.get(3), pa.get(1), pa.get(2), sa.get(2),
+                    sa.get(3), pa.get(4), pa.get(5), oa.get(2), oa.get(3));
+        }
+        fused.copyMetaFrom(out);
+        out.replaceAllUsesWith(fused);
+        return true;
     }
 
     private static boolean fuse(GraphModule owner, Graph g, Node out) {
