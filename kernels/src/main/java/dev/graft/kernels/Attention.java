@@ -132,14 +132,32 @@ public final class Attention {
         Parallel.shared().forEach(tasks, t -> {
             float[] row = new float[cols];
             for (int r = t * perTask; r < Math.min(rows, (t + 1) * perTask); r++) {
-                Quantization.dequantize(q, qOff + r * cols, unsigned, row, 0, cols, qScale, qZero);
                 int i = r % sq;
                 int h = (r / sq) % heads;
                 int b = r / (sq * heads);
-                scaleMaskSoftmax(vector, row, 0, cols, scale, divide, mask, b, h, i);
-                Quantization.quantize(row, 0, out, outOff + r * cols, cols, outScale, outZero, qmin, qmax);
+                quantizedSoftmaxRow(vector, q, qOff + r * cols, unsigned, qScale, qZero, cols, scale, divide, mask, b,
+                        h, i, row, out, outOff + r * cols, outScale, outZero, qmin, qmax);
             }
         });
+    }
+
+    /**
+     * One quantized score row {@code (b, h, i)} of {@code cols} into its quantized probabilities: dequantize, scale,
+     * mask, softmax, quantize, through {@code row} (scratch); one fused pass on the Vector API when the bytes are u8
+     * and the mask row contiguous (the same bits, {@link VectorNormalization#quantizedSoftmaxRow}), else step by step.
+     */
+    static void quantizedSoftmaxRow(boolean vector, byte[] q, int qi, boolean unsigned, float qScale, int qZero,
+                                    int cols, float scale, boolean divide, Operand mask, int b, int h, int i,
+                                    float[] row, byte[] out, int oi, float outScale, int outZero, int qmin, int qmax) {
+        if (vector && unsigned && (mask == null || mask.colStride() == 1)) {
+            VectorNormalization.quantizedSoftmaxRow(q, qi, cols, qScale, qZero, !Float.isNaN(scale), scale, divide,
+                    mask == null ? null : mask.data(), mask == null ? 0 : mask.at(b, h) + i * mask.rowStride(), row,
+                    out, oi, 1f / outScale, outZero, qmin, qmax);
+            return;
+        }
+        Quantization.dequantize(q, qi, unsigned, row, 0, cols, qScale, qZero);
+        scaleMaskSoftmax(vector, row, 0, cols, scale, divide, mask, b, h, i);
+        Quantization.quantize(row, 0, out, oi, cols, outScale, outZero, qmin, qmax);
     }
 
     /** One score row: the scale, the mask row {@code (b, h, i)}, the softmax, in place. */

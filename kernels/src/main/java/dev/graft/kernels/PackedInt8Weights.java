@@ -3,6 +3,9 @@ package dev.graft.kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -36,6 +39,11 @@ public final class PackedInt8Weights {
 
     /** VNNI-layout weights from this size on live in aligned off-heap memory. */
     static final long OFF_HEAP_BYTES = 64 * 1024;
+
+    /** Four bytes of a byte[] as one little-endian int (the per-call packers move groups of four at a time). */
+    private static final VarHandle QUADS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    /** XOR with this subtracts 128 from each of four u8 bytes, giving the s8 bytes (u - 128 = u ^ 0x80 as a byte). */
+    private static final int SHIFT4 = 0x80808080;
 
     /** How the bytes are laid out; each {@link Int8Gemm} reads one (the scalar reference reads both). */
     enum Layout { PANELS, VNNI }
@@ -135,17 +143,28 @@ public final class PackedInt8Weights {
         byte[] packed = new byte[Math.toIntExact(Math.multiplyExact((long) panels * groups * width, 4L))];
         int[] sums = new int[n];
         int panelBytes = groups * width * 4;
-        for (int p = 0; p < k; p++) {
+        int whole = k & ~3;
+        // Four rows of B at a time: column j's four bytes are one group of W[j], one int of the packed panel.
+        for (int p = 0; p < whole; p += 4) {
+            int r0 = off + p * ldb;
+            int groupBase = (p >> 2) * width * 4;
+            for (int j = 0; j < n; j++) {
+                int b0 = b[r0 + j] & 0xFF;
+                int b1 = b[r0 + ldb + j] & 0xFF;
+                int b2 = b[r0 + 2 * ldb + j] & 0xFF;
+                int b3 = b[r0 + 3 * ldb + j] & 0xFF;
+                sums[j] += b0 + b1 + b2 + b3 - 512;
+                int at = (j / width) * panelBytes + groupBase + (j % width) * 4;
+                QUADS.set(packed, at, (b0 | b1 << 8 | b2 << 16 | b3 << 24) ^ SHIFT4);
+            }
+        }
+        for (int p = whole; p < k; p++) {
             int row = off + p * ldb;
             int groupBase = (p >> 2) * width * 4 + (p & 3);
-            for (int q = 0, j0 = 0; j0 < n; q++, j0 += width) {
-                int at = q * panelBytes + groupBase;
-                int lanes = Math.min(width, n - j0);
-                for (int lane = 0; lane < lanes; lane++, at += 4) {
-                    int v = (b[row + j0 + lane] & 0xFF) - 128;
-                    sums[j0 + lane] += v;
-                    packed[at] = (byte) v;
-                }
+            for (int j = 0; j < n; j++) {
+                int v = (b[row + j] & 0xFF) - 128;
+                sums[j] += v;
+                packed[(j / width) * panelBytes + groupBase + (j % width) * 4] = (byte) v;
             }
         }
         float[] scales = new float[n];
@@ -193,12 +212,26 @@ public final class PackedInt8Weights {
         int groups = vnniGroups(k);
         byte[] packed = new byte[Math.toIntExact(Math.multiplyExact((long) panels * groups * width, 4L))];
         int[] sums = new int[n];
+        int quads = k >> 2;
         for (int j = 0; j < n; j++) {
             int row = off + j * ldw;
-            // W[j][4g + t] sits at ((q*groups + g)*width + lane)*4 + t: each group of four is four adjacent bytes.
+            // W[j][4g + t] sits at ((q*groups + g)*width + lane)*4 + t: each group of four is four adjacent bytes,
+            // moved as one int. The row's sum is kept as two 16-bit halves (bytes 0+1+2+3 of each int land in
+            // them pairwise, at most 510 per int), emptied every 128 ints before they can overflow.
             int at = ((j / width) * groups * width + j % width) * 4;
             int sum = 0;
-            for (int p = 0; p < k; p++) {
+            int halves = 0;
+            for (int g = 0; g < quads; g++) {
+                int u = (int) QUADS.get(w, row + 4 * g);
+                QUADS.set(packed, at + g * width * 4, u ^ SHIFT4);
+                halves += (u & 0x00FF00FF) + ((u >>> 8) & 0x00FF00FF);
+                if ((g & 127) == 127) {
+                    sum += (halves & 0xFFFF) + (halves >>> 16);
+                    halves = 0;
+                }
+            }
+            sum += (halves & 0xFFFF) + (halves >>> 16) - 512 * quads;
+            for (int p = 4 * quads; p < k; p++) {
                 int v = (w[row + p] & 0xFF) - 128;
                 sum += v;
                 packed[at + (p >> 2) * width * 4 + (p & 3)] = (byte) v;

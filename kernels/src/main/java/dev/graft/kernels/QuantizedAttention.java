@@ -136,9 +136,8 @@ public final class QuantizedAttention {
                 new Int8Output.Requantize(q.scale(), null, sp.scale(), sp.zeroPoint(), false, s.scores, 0, sk));
         boolean vector = Kernels.vectorKernels();
         for (int i = 0; i < sq; i++) {
-            Quantization.dequantize(s.scores, i * sk, true, s.row, 0, sk, sp.scale(), sp.zeroPoint());
-            Attention.scaleMaskSoftmax(vector, s.row, 0, sk, scale, divide, mask, b, h, i);
-            Quantization.quantize(s.row, 0, s.probs, i * sk, sk, pp.scale(), pp.zeroPoint(), 0, 255);
+            Attention.quantizedSoftmaxRow(vector, s.scores, i * sk, true, sp.scale(), sp.zeroPoint(), sk, scale, divide,
+                    mask, b, h, i, s.row, s.probs, i * sk, pp.scale(), pp.zeroPoint(), 0, 255);
         }
         // out = P V: V [Sk][Dv] is B as stored, rows rowStride apart
         PackedInt8Weights vw = PackedInt8Weights.packShiftedRows(v.data(), v.at(b, h), v.rowStride(), sk, dv,

@@ -3,8 +3,10 @@ package dev.graft.kernels;
 import static dev.graft.kernels.VectorFloatMath.LANES;
 import static dev.graft.kernels.VectorFloatMath.SPECIES;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -17,6 +19,12 @@ final class VectorNormalization {
     static final VectorSpecies<Float> HALF_FLOATS =
             VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.length() * Float.SIZE));
     static final int D_LANES = DOUBLES.length();
+    /** Ints and bytes with as many lanes as {@link VectorFloatMath#SPECIES}, for the u8 rows of INT8 attention. */
+    private static final VectorSpecies<Integer> INTS = SPECIES.withLanes(int.class);
+    private static final VectorSpecies<Byte> BYTES =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * Byte.SIZE));
+    private static final float MAGIC = 12582912f;    // 1.5 * 2^23: adding and subtracting it rounds to nearest even
+    private static final float LIMIT = 4194304f;     // 2^22, where that rounding is still exact
 
     private VectorNormalization() {
     }
@@ -30,6 +38,61 @@ final class VectorNormalization {
         }
         for (; j < n; j++) {
             out[o + j] = out[o + j] / sum;
+        }
+    }
+
+    /**
+     * One row of INT8 attention's float middle, {@code quantize(softmax(dequantize(q) (/ or *) scale + mask))}, in
+     * three passes over the row instead of six, with the bits of {@link Quantization#dequantize}, the scale and mask
+     * of {@link VectorElementwise#scaleAndMask}, {@link #softmaxRow} and {@link Quantization#quantize} run one after
+     * the other: every element goes through the same IEEE operations in the same order (the maximum is exact in any
+     * order; the exponentials and their sum are {@link #expAndSum}'s, on the same chunks), so only the stores and
+     * reloads between the steps are gone.
+     *
+     * @param mask   the row's additive mask (contiguous) or null
+     * @param row    scratch of at least {@code n} floats
+     * @param inverse {@code 1f / outScale}, as {@link Quantization#quantize} computes it
+     */
+    static void quantizedSoftmaxRow(byte[] q, int qi, int n, float qScale, int qZero, boolean scaled, float scale,
+                                    boolean divide, float[] mask, int mi, float[] row, byte[] out, int oi,
+                                    float inverse, int outZero, int qmin, int qmax) {
+        FloatVector top = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        int j = 0;
+        for (int bound = n - LANES; j <= bound; j += LANES) {
+            IntVector v = ((IntVector) ByteVector.fromArray(BYTES, q, qi + j).convertShape(VectorOperators.B2I, INTS, 0))
+                    .and(0xFF);
+            FloatVector f = ((FloatVector) v.sub(qZero).convert(VectorOperators.I2F, 0)).mul(qScale);
+            if (scaled) {
+                f = divide ? f.div(scale) : f.mul(scale);
+            }
+            if (mask != null) {
+                f = f.add(FloatVector.fromArray(SPECIES, mask, mi + j));
+            }
+            f.intoArray(row, j);
+            top = top.max(f);
+        }
+        float max = top.reduceLanes(VectorOperators.MAX);
+        for (; j < n; j++) {
+            float s = qScale * (float) ((q[qi + j] & 0xFF) - qZero);
+            if (scaled) {
+                s = divide ? s / scale : s * scale;
+            }
+            if (mask != null) {
+                s = s + mask[mi + j];
+            }
+            row[j] = s;
+            max = Math.max(max, s);
+        }
+        float sum = expAndSum(row, 0, n, max, row, 0);
+        j = 0;
+        for (int bound = n - LANES; j <= bound; j += LANES) {
+            FloatVector p = FloatVector.fromArray(SPECIES, row, j).div(sum).mul(inverse);
+            p = p.blend(-LIMIT, p.test(VectorOperators.IS_NAN)).max(-LIMIT).min(LIMIT).add(MAGIC).sub(MAGIC);
+            IntVector r = ((IntVector) p.convert(VectorOperators.F2I, 0)).add(outZero).max(qmin).min(qmax);
+            ((ByteVector) r.convertShape(VectorOperators.I2B, BYTES, 0)).intoArray(out, oi + j);
+        }
+        for (; j < n; j++) {
+            out[oi + j] = (byte) Quantization.quantizeOne(row[j] / sum, inverse, outZero, qmin, qmax);
         }
     }
 

@@ -284,6 +284,27 @@ class JitInt8GemmPropertiesTest {
         }
     }
 
+    /** Long rows of extreme bytes: the packers' running sums across many groups of four (all 0 and all 255). */
+    @org.junit.jupiter.api.Test
+    void shiftedPackersSumLongRowsOfExtremeBytes() {
+        for (int fill : new int[] {0, 255}) {
+            int n = 37;
+            int k = 1031;
+            byte[] rowsNK = new byte[n * k];
+            java.util.Arrays.fill(rowsNK, (byte) fill);
+            for (Int8Gemm gemm : Kernels.availableInt8Gemms()) {
+                PackedInt8Weights a = PackedInt8Weights.packShifted(rowsNK, 0, k, n, k, 0.5f, 3, gemm);
+                PackedInt8Weights b = PackedInt8Weights.packShiftedRows(rowsNK, 0, n, k, n, 0.5f, 3, gemm);
+                for (int j = 0; j < n; j++) {
+                    assertEquals(k * (fill - 128), a.columnSum(j), gemm.name() + " packShifted sum " + j);
+                    assertEquals(k * (fill - 128), b.columnSum(j), gemm.name() + " packShiftedRows sum " + j);
+                    assertEquals(fill - 128, a.weight(j, k - 1));
+                    assertEquals(fill - 128, b.weight(j, 517));
+                }
+            }
+        }
+    }
+
     @Provide
     Arbitrary<Integer> padding() {
         return Arbitraries.integers().between(0, 9);

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link QuantizedAttention#attention} against the three steps it replaces, run the unfused way, byte for byte: each
  * head's {@code Q K^T} by {@link ScalarInt8Gemm} on contiguous copies (K transposed, shifted by
- * {@link PackedInt8Weights#packShiftedRows}, as {@code quantized_matmul} does), the whole score tensor through
- * {@link Attention#quantizedSoftmaxRows} ({@code quantized_softmax}), then {@code P V} by the scalar GEMM again. Every
+ * {@link PackedInt8Weights#packShiftedRows}, as {@code quantized_matmul} does), each score row dequantized, scaled,
+ * masked, softmaxed and quantized by the separate row kernels, then {@code P V} by the scalar GEMM again. Every
  * INT8 GEMM this JVM has is tried in turn (the generated code forced onto AMX tiles too, where the CPU has them), on
  * random shapes (1, primes, head sizes that are not multiples of 4, 16 or 64), inputs read through the
  * {@code [B, S, H, D]} strides BERT's projections give, extreme zero points, broadcast and full masks, 1-3 threads.
@@ -129,8 +129,13 @@ class QuantizedAttentionPropertiesTest {
             }
         }
         byte[] probs = new byte[scores.length];
-        Attention.quantizedSoftmaxRows(scores, 0, true, sp.scale(), sp.zeroPoint(), batch, heads, sq, sk, scale,
-                divide, mask, probs, 0, pp.scale(), pp.zeroPoint(), 0, 255);
+        float[] row = new float[sk];
+        for (int r = 0; r < batch * heads * sq; r++) {   // quantized_softmax's steps, one after the other
+            Quantization.dequantize(scores, r * sk, true, row, 0, sk, sp.scale(), sp.zeroPoint());
+            Attention.scaleMaskSoftmax(Kernels.vectorKernels(), row, 0, sk, scale, divide, mask, r / (sq * heads),
+                    (r / sq) % heads, r % sq);
+            Quantization.quantize(row, 0, probs, r * sk, sk, pp.scale(), pp.zeroPoint(), 0, 255);
+        }
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
                 byte[] vc = rows(v, b, h, sk, dv);
