@@ -240,6 +240,22 @@ public final class QuantizedOps {
     }
 
     /**
+     * The values of a float32 tensor in row-major order, for a kernel that only reads them (a dynamic INT8 linear's
+     * input): the storage itself when the tensor is contiguous and spans all of it (callers must not write to it),
+     * a copy otherwise. Saves a copy of every activation an INT8 linear reads (25 MB for MiniLM's FFN at 32 x 128).
+     */
+    public static float[] floatsOf(Tensor x) {
+        if (x.dtype != DType.FLOAT32 || x.qparams != null) {
+            throw new DTypeException("floatsOf: needs a float32 tensor, got " + x.dtype
+                    + (x.qparams == null ? "" : " with " + x.qparams));
+        }
+        if (x.tracer() == null && x.offset == 0 && x.isContiguous() && x.storage.floats.length == x.numel()) {
+            return x.storage.floats;
+        }
+        return x.toFloatArray();
+    }
+
+    /**
      * A quint8 tensor that takes ownership of {@code data} (row-major, not copied: the caller must not reuse it).
      * For modules that produce their output into a fresh array.
      */

@@ -10,6 +10,7 @@ import dev.graft.kernels.Kernels;
 import dev.graft.kernels.PackedInt8Weights;
 import dev.graft.ops.DType;
 import dev.graft.ops.DTypeException;
+import dev.graft.ops.QuantizedOps;
 import dev.graft.ops.Tensor;
 
 import java.util.Arrays;
@@ -133,11 +134,11 @@ public final class DynamicQuantizedLinear extends Module implements LeafModule {
         }
         int m = x.numel() / k;
         float[] y = new float[Math.multiplyExact(m, packed.n())];
+        float[] in = QuantizedOps.floatsOf(x); // read in place when dense: the kernels only read it
         if (perToken) {
-            DynamicQuantization.linearPerToken(m, x.toFloatArray(), 0, packed, bias, reduceRange, activation, y, 0,
-                    gemm);
+            DynamicQuantization.linearPerToken(m, in, 0, packed, bias, reduceRange, activation, y, 0, gemm);
         } else {
-            DynamicQuantization.linear(m, x.toFloatArray(), 0, packed, bias, reduceRange, activation, y, 0, gemm);
+            DynamicQuantization.linear(m, in, 0, packed, bias, reduceRange, activation, y, 0, gemm);
         }
         int[] outShape = shape.clone();
         outShape[shape.length - 1] = packed.n();
