@@ -249,10 +249,7 @@ public final class QuantizedOps {
             throw new DTypeException("floatsOf: needs a float32 tensor, got " + x.dtype
                     + (x.qparams == null ? "" : " with " + x.qparams));
         }
-        if (x.tracer() == null && x.offset == 0 && x.isContiguous() && x.storage.floats.length == x.numel()) {
-            return x.storage.floats;
-        }
-        return x.toFloatArray();
+        return x.tracer() == null ? LinalgOps.denseFloats(x) : x.toFloatArray();
     }
 
     /**
