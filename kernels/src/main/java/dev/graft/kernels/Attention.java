@@ -164,10 +164,12 @@ public final class Attention {
     static void scaleMaskSoftmax(boolean vector, float[] scores, int row, int sk, float scale, boolean divide,
                                          Operand mask, int b, int h, int i) {
         boolean scaled = !Float.isNaN(scale);
-        if (vector && (scaled || mask != null) && (mask == null || mask.colStride() == 1)) {
-            VectorElementwise.scaleAndMask(scores, row, sk, scaled, scale, divide, mask == null ? null : mask.data(),
-                    mask == null ? 0 : mask.at(b, h) + i * mask.rowStride());
-        } else if (scaled || mask != null) {
+        if (vector && (mask == null || mask.colStride() == 1)) { // one pass fewer, the same bits
+            VectorNormalization.scaleMaskSoftmaxRow(scores, row, sk, scaled, scale, divide,
+                    mask == null ? null : mask.data(), mask == null ? 0 : mask.at(b, h) + i * mask.rowStride());
+            return;
+        }
+        if (scaled || mask != null) {
             int mAt = mask == null ? 0 : mask.at(b, h) + i * mask.rowStride();
             int mc = mask == null ? 0 : mask.colStride();
             for (int j = 0; j < sk; j++) {

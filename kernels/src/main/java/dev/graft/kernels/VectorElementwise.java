@@ -31,36 +31,6 @@ final class VectorElementwise {
         }
     }
 
-    /**
-     * {@code x[off + j] = x[off + j] (/ or *) scale + mask[mOff + j]} for {@code j < n} (either step optional: no
-     * scale when {@code !scaled}, no mask when {@code mask} is null): one IEEE division or multiplication and one
-     * addition per element, as the scalar loop.
-     */
-    static void scaleAndMask(float[] x, int off, int n, boolean scaled, float scale, boolean divide, float[] mask,
-                             int mOff) {
-        int j = 0;
-        for (int bound = n - LANES; j <= bound; j += LANES) {
-            FloatVector v = FloatVector.fromArray(SPECIES, x, off + j);
-            if (scaled) {
-                v = divide ? v.div(scale) : v.mul(scale);
-            }
-            if (mask != null) {
-                v = v.add(FloatVector.fromArray(SPECIES, mask, mOff + j));
-            }
-            v.intoArray(x, off + j);
-        }
-        for (; j < n; j++) {
-            float s = x[off + j];
-            if (scaled) {
-                s = divide ? s / scale : s * scale;
-            }
-            if (mask != null) {
-                s = s + mask[mOff + j];
-            }
-            x[off + j] = s;
-        }
-    }
-
     /** {@code out[outOff + j] = a[aOff + j] * b[bOff + j]} for {@code j < n} (IEEE products, as the scalar loop). */
     static void multiply(float[] a, int aOff, float[] b, int bOff, float[] out, int outOff, int n) {
         int j = 0;

@@ -42,10 +42,53 @@ final class VectorNormalization {
     }
 
     /**
+     * One attention score row in place: {@code softmax(x (/ or *) scale + mask)}, with the bits of the division (or
+     * multiplication) and the mask's addition done element by element followed by {@link #softmaxRow} (the same IEEE
+     * operations per element, the same chunks for the exponentials and their sum), the scale and mask folded into
+     * the maximum's pass.
+     */
+    static void scaleMaskSoftmaxRow(float[] x, int in, int n, boolean scaled, float scale, boolean divide,
+                                    float[] mask, int mi) {
+        FloatVector top = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+        int j = 0;
+        for (int bound = n - LANES; j <= bound; j += LANES) {
+            FloatVector f = FloatVector.fromArray(SPECIES, x, in + j);
+            if (scaled) {
+                f = divide ? f.div(scale) : f.mul(scale);
+            }
+            if (mask != null) {
+                f = f.add(FloatVector.fromArray(SPECIES, mask, mi + j));
+            }
+            f.intoArray(x, in + j);
+            top = top.max(f);
+        }
+        float max = top.reduceLanes(VectorOperators.MAX);
+        for (; j < n; j++) {
+            float s = x[in + j];
+            if (scaled) {
+                s = divide ? s / scale : s * scale;
+            }
+            if (mask != null) {
+                s = s + mask[mi + j];
+            }
+            x[in + j] = s;
+            max = Math.max(max, s);
+        }
+        float sum = expAndSum(x, in, n, max, x, in);
+        j = 0;
+        for (int bound = n - LANES; j <= bound; j += LANES) {
+            FloatVector.fromArray(SPECIES, x, in + j).div(sum).intoArray(x, in + j);
+        }
+        for (; j < n; j++) {
+            x[in + j] = x[in + j] / sum;
+        }
+    }
+
+    /**
      * One row of INT8 attention's float middle, {@code quantize(softmax(dequantize(q) (/ or *) scale + mask))}, in
-     * three passes over the row instead of six, with the bits of {@link Quantization#dequantize}, the scale and mask
-     * of {@link VectorElementwise#scaleAndMask}, {@link #softmaxRow} and {@link Quantization#quantize} run one after
-     * the other: every element goes through the same IEEE operations in the same order (the maximum is exact in any
+     * three passes over the row instead of six, with the bits of {@link Quantization#dequantize}, the scale (one IEEE
+     * division or multiplication) and the mask (one addition), {@link #softmaxRow} and {@link Quantization#quantize}
+     * run one after the other: every element goes through the same IEEE operations in the same order (the maximum is exact in any
      * order; the exponentials and their sum are {@link #expAndSum}'s, on the same chunks), so only the stores and
      * reloads between the steps are gone.
      *

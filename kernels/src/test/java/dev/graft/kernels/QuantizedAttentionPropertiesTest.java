@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * {@link QuantizedAttention#attention} against the three steps it replaces, run the unfused way, byte for byte: each
  * head's {@code Q K^T} by {@link ScalarInt8Gemm} on contiguous copies (K transposed, shifted by
  * {@link PackedInt8Weights#packShiftedRows}, as {@code quantized_matmul} does), each score row dequantized, scaled,
- * masked, softmaxed and quantized by the separate row kernels, then {@code P V} by the scalar GEMM again. Every
+ * masked, softmaxed and quantized by separate steps, then {@code P V} by the scalar GEMM again. Every
  * INT8 GEMM this JVM has is tried in turn (the generated code forced onto AMX tiles too, where the CPU has them), on
  * random shapes (1, primes, head sizes that are not multiples of 4, 16 or 64), inputs read through the
  * {@code [B, S, H, D]} strides BERT's projections give, extreme zero points, broadcast and full masks, 1-3 threads.
@@ -132,8 +132,17 @@ class QuantizedAttentionPropertiesTest {
         float[] row = new float[sk];
         for (int r = 0; r < batch * heads * sq; r++) {   // quantized_softmax's steps, one after the other
             Quantization.dequantize(scores, r * sk, true, row, 0, sk, sp.scale(), sp.zeroPoint());
-            Attention.scaleMaskSoftmax(Kernels.vectorKernels(), row, 0, sk, scale, divide, mask, r / (sq * heads),
-                    (r / sq) % heads, r % sq);
+            int b = r / (sq * heads);
+            int h = (r / sq) % heads;
+            for (int j = 0; j < sk; j++) {   // the div (or mul) node, then the mask's add node
+                float x = divide ? row[j] / scale : row[j] * scale;
+                row[j] = mask == null ? x : x + mask.data()[mask.at(b, h) + (r % sq) * mask.rowStride() + j];
+            }
+            if (Kernels.vectorKernels()) {   // the softmax node's row kernel
+                VectorNormalization.softmaxRow(row, 0, sk, row, 0);
+            } else {
+                Normalization.softmaxRowScalar(row, 0, sk, row, 0);
+            }
             Quantization.quantize(row, 0, probs, r * sk, sk, pp.scale(), pp.zeroPoint(), 0, 255);
         }
         for (int b = 0; b < batch; b++) {
