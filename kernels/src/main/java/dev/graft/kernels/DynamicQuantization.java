@@ -174,6 +174,34 @@ public final class DynamicQuantization {
     }
 
     /**
+     * {@link #dequantizingGemm} whose float outputs (after the activation) are scaled per channel and quantized
+     * right away: {@code out[i][j] = quantize(y[i][j] * factors[j], outScale, outZero)} in {@code [qmin, qmax]}, the
+     * bits of {@link Quantization#scaleAndQuantizeRows} on the float output (SmoothQuant's scale and the next INT8
+     * layer's input quantization, fused into the producer). The float outputs exist one block of rows at a time
+     * (about 1 MiB, in cache), never as a whole tensor.
+     */
+    public static void dequantizingGemmQuantized(Int8Gemm gemm, int m, byte[] q, int qOff, int k, int zx,
+                                                 PackedInt8Weights w, float scale, float[] bias, Activation act,
+                                                 float[] factors, float outScale, int outZero, int qmin, int qmax,
+                                                 byte[] out, int outOff) {
+        int n = w.n();
+        if (factors.length < n) {
+            throw new IllegalArgumentException("dequantizingGemmQuantized: " + factors.length + " factors for " + n
+                    + " channels");
+        }
+        java.util.Objects.checkFromIndexSize(outOff, Math.multiplyExact(m, n), out.length);
+        int block = Math.min(Math.max(m, 1), activationBlockRows(n));
+        float[] y = new float[Math.multiplyExact(block, n)];
+        for (int i0 = 0; i0 < m; i0 += block) {
+            int rows = Math.min(block, m - i0);
+            gemm.gemm(rows, q, qOff + i0 * k, k, zx, w, new Int8Output.Dequantize(scale, bias, y, 0, n));
+            activate(act, y, 0, rows * n);
+            Quantization.scaleAndQuantizeRows(y, 0, rows, n, factors, out, outOff + i0 * n, outScale, outZero, qmin,
+                    qmax);
+        }
+    }
+
+    /**
      * Rows per block of an activation applied after the GEMM: about 1 MiB of outputs, a multiple of 96 rows (whole
      * 6-row tiles of vpdpbusd and 32-row blocks of the AMX tiles) where that many fit, else of 6.
      */

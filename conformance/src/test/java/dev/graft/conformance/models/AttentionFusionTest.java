@@ -154,12 +154,28 @@ class AttentionFusionTest {
         assertEquals(0, count(fused, "softmax"));
         assertEquals(SMALL.numHiddenLayers(), count(plain, "softmax"));
         assertTrue(count(fused, "channel_scale_quantize") > 0, "SmoothQuant's scales went into their quantize");
+        assertEquals(SMALL.numHiddenLayers(), quantizingLayers(fused),
+                "each FFN's first INT8 linear quantizes the second's input in its output stage");
+        assertEquals(0, quantizingLayers(plain));
         assertEquals(0, count(plain, "channel_scale_quantize"));
         for (Object[] x : List.of(batch(9), batch(4))) {
             assertArrayEquals(run(plainModel, x), run(fusedModel, x), 0f);
         }
         assertEquals(0, geluCalls(fused), "each GELU went into its float-output INT8 linear");
         assertTrue(geluCalls(plain) > 0);
+    }
+
+    /** Calls of float-output INT8 layers that quantize in their output stage (a fused channel_scale_quantize). */
+    private static long quantizingLayers(Partition p) {
+        long n = 0;
+        for (GraphModule block : p.blocks().values()) {
+            for (Node node : block.graph()) {
+                n += node.target() instanceof Target.ModuleCall mc
+                        && block.module(mc.path()) instanceof dev.graft.engine.quant.nn.QuantizedLeaf leaf
+                        && leaf.int8().toString().contains("then channel scale and quantize") ? 1 : 0;
+            }
+        }
+        return n;
     }
 
     private static long geluCalls(Partition p) {
@@ -186,6 +202,7 @@ class AttentionFusionTest {
         assertEquals(0, geluCalls(loaded.partition()));
         assertTrue(count(loaded.partition(), "channel_scale_quantize") > 0);
         assertEquals(SMALL.numHiddenLayers(), count(loaded.partition(), "quantized_attention"));
+        assertEquals(SMALL.numHiddenLayers(), quantizingLayers(loaded.partition()));
         Object[] x = batch(9);
         try (var ignored = Autograd.noGrad()) {
             Object out = loaded.model().callAny(x);

@@ -30,7 +30,9 @@ import java.util.ArrayList;
  *   <li>{@code add(a, b) -> LayerNorm} (a residual connection) becomes {@code add_layer_norm(a, b, ...)}: the
  *       normalized rows overwrite the sum they came from;</li>
  *   <li>SmoothQuant's {@code ChannelScale -> quantize_per_tensor} (static INT8) becomes
- *       {@code channel_scale_quantize(x, factors, ...)}: scaled and quantized in one pass.</li>
+ *       {@code channel_scale_quantize(x, factors, ...)}: scaled and quantized in one pass; and when its input is a
+ *       float-output INT8 layer read by nothing else (a transformer's first FFN linear), that layer does the scale
+ *       and quantization in its output stage, so the wide float activation is never written.</li>
  * </ul>
  * All keep the bits of the operators they replace ({@link FusedOps}). The producer must have the fused step as its
  * only reader. Besides those INT8 layers, only the plain FP32 {@link Linear} and {@link LayerNorm} classes match: a
@@ -58,6 +60,56 @@ public final class LayerFusion implements GraphModule.GraphPass {
         if (changed) {
             g.eliminateDeadCode();
         }
+        // Then: a float-output INT8 layer whose only reader is a channel_scale_quantize (the FFN's first linear and
+        // the second's input quantization) quantizes in its own output stage.
+        boolean quantized = false;
+        for (Node n : new ArrayList<>(g.nodes())) {
+            if (!n.isErased() && n.target() instanceof Target.Function f && f.op() == FusedOps.CHANNEL_SCALE_QUANTIZE) {
+                quantized |= quantizeInProducer(owner, g, n);
+            }
+        }
+        if (quantized) {
+            g.eliminateDeadCode();
+        }
+    }
+
+    /**
+     * {@code channel_scale_quantize(layer(x), factors, s, z, quint8)} with {@code layer} a static
+     * {@link QuantizedLinearFloatOut} read by nothing else: the same layer with the scale and quantization in its
+     * output stage ({@link QuantizedLinearFloatOut#withQuantizedOutput}, same bits), as a new module made once per
+     * block.
+     */
+    private boolean quantizeInProducer(GraphModule owner, Graph g, Node csq) {
+        java.util.List<Object> a = csq.args();
+        if (a.size() != 5 || !(a.get(0) instanceof Node lin) || !(a.get(1) instanceof Node factorsNode)
+                || !(a.get(2) instanceof Number scale) || !(a.get(3) instanceof Integer zero)
+                || a.get(4) != dev.graft.ops.DType.UINT8 || !soleReader(lin, csq) || lin.args().size() != 1
+                || !(lin.args().get(0) instanceof Node x)
+                || !(moduleOf(owner, lin) instanceof QuantizedLeaf leaf)
+                || !(leaf.int8() instanceof QuantizedLinearFloatOut q)
+                || !(factorsNode.target() instanceof Target.Attr attr)) {
+            return false;
+        }
+        dev.graft.ops.Tensor factors = owner.stateDict().get(attr.path());
+        if (factors == null || factors.dim() != 1 || factors.size(0) != q.packedWeight().n()
+                || factors.dtype() != dev.graft.ops.DType.FLOAT32) {
+            return false;
+        }
+        String path = ((Target.ModuleCall) lin.target()).path();
+        String key = path + "|" + attr.path() + "|" + scale.floatValue() + "|" + zero;
+        String name = fusedInt8.computeIfAbsent(key, k -> {
+            String n = path.replace('.', '_') + "_quantized";
+            owner.addSubmodule(n, new QuantizedLeaf(q.withQuantizedOutput(factors.toFloatArray(), scale.floatValue(),
+                    zero), leaf.inputScale(), leaf.inputZeroPoint()));
+            return n;
+        });
+        Node fused;
+        try (var ignored = g.insertBefore(csq)) {
+            fused = g.callModule(name, x);
+        }
+        fused.copyMetaFrom(csq);
+        csq.replaceAllUsesWith(fused);
+        return true;
     }
 
     private boolean linearGelu(GraphModule owner, Graph g, Node gelu) {

@@ -117,11 +117,17 @@ public final class QuantRules {
                         (r, c) -> new QuantizedLinear(tensor(r, "weight"), optional(r, "bias"),
                                 c.getFloat("output_scale"), c.getInt("output_zero_point"), c.getBoolean("relu"))),
                         m -> new Tensor[] {m.weight(), m.bias()})
-                .int8Module(QuantizedLinearFloatOut.class, "QuantizedLinearFloatOut", simple(m -> withActivation(
-                        new ModuleRecord("QuantizedLinearFloatOut").tensor("weight", m.weight())
-                        .tensor("bias", m.bias()), m.activation()),
-                        (r, c) -> new QuantizedLinearFloatOut(tensor(r, "weight"), optional(r, "bias"))
-                                .withActivation(activation(c))),
+                .int8Module(QuantizedLinearFloatOut.class, "QuantizedLinearFloatOut", simple(m -> quantizedOutput(
+                        withActivation(new ModuleRecord("QuantizedLinearFloatOut").tensor("weight", m.weight())
+                        .tensor("bias", m.bias()), m.activation()), m),
+                        // Files from before the fused output quantization have no "output_scale": a float output.
+                        (r, c) -> {
+                            QuantizedLinearFloatOut q = new QuantizedLinearFloatOut(tensor(r, "weight"),
+                                    optional(r, "bias")).withActivation(activation(c));
+                            return c.has("output_scale") ? q.withQuantizedOutput(
+                                    tensor(r, "output_factors").toFloatArray(), c.getFloat("output_scale"),
+                                    c.getInt("output_zero_point")) : q;
+                        }),
                         m -> new Tensor[] {m.weight(), m.bias()})
                 .int8Module(DynamicQuantizedLinear.class, "DynamicQuantizedLinear", simple(m -> withActivation(
                         new ModuleRecord("DynamicQuantizedLinear").tensor("weight", m.weight())
@@ -530,6 +536,13 @@ public final class QuantRules {
     }
 
     /** Records a fused activation only when there is one (files of plain layers stay as they were). */
+    /** The fused channel scale and quantization of a float-output INT8 layer, when it has one. */
+    private static ModuleRecord quantizedOutput(ModuleRecord r, QuantizedLinearFloatOut m) {
+        float[] factors = m.outputFactors();
+        return factors == null ? r : r.tensor("output_factors", Tensor.wrap(factors, factors.length))
+                .with("output_scale", m.outputScale()).with("output_zero_point", m.outputZeroPoint());
+    }
+
     private static ModuleRecord withActivation(ModuleRecord r, dev.graft.kernels.Activation a) {
         return a == dev.graft.kernels.Activation.NONE ? r
                 : r.with("activation", a.name().toLowerCase(java.util.Locale.ROOT));
