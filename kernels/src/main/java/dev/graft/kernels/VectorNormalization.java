@@ -163,15 +163,19 @@ final class VectorNormalization {
             e.intoArray(out, o + j);
             acc = acc.add(e);
         }
-        return fixedOrderSum(acc.toArray(), x, in, j, n, max, out, o);
+        float lanes = 0f;
+        for (int l = 0; l < LANES; l++) { // the lane partials left to right (reduceLanes may use any order)
+            lanes += acc.lane(l);
+        }
+        return fixedOrderSum(lanes, x, in, j, n, max, out, o);
     }
 
-    /** Adds the lane partials left to right (reduceLanes may use any order), then the scalar tail. */
-    private static float fixedOrderSum(float[] lanes, float[] x, int in, int j, int n, float max, float[] out, int o) {
-        float sum = 0f;
-        for (float v : lanes) {
-            sum += v;
-        }
+    /**
+     * The lane partials' sum (added left to right by the caller, lane by lane rather than through {@code toArray()},
+     * which allocated an array per row: the same sums in the same order), then the scalar tail.
+     */
+    private static float fixedOrderSum(float lanes, float[] x, int in, int j, int n, float max, float[] out, int o) {
+        float sum = lanes;
         for (; j < n; j++) {
             float e = FastFloatMath.exp(x[in + j] - max);
             out[o + j] = e;
@@ -213,8 +217,8 @@ final class VectorNormalization {
             acc = acc.add(load(x, in + j));
         }
         double sum = 0;
-        for (double v : acc.toArray()) {
-            sum += v;
+        for (int l = 0; l < D_LANES; l++) { // lane by lane, left to right (toArray would allocate per row)
+            sum += acc.lane(l);
         }
         for (; j < n; j++) {
             sum += x[in + j];
@@ -230,8 +234,8 @@ final class VectorNormalization {
             acc = d.fma(d, acc);
         }
         double sum = 0;
-        for (double v : acc.toArray()) {
-            sum += v;
+        for (int l = 0; l < D_LANES; l++) { // lane by lane, left to right (toArray would allocate per row)
+            sum += acc.lane(l);
         }
         for (; j < n; j++) {
             double d = x[in + j] - mean;
